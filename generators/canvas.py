@@ -1,0 +1,357 @@
+"""Placing sprites on a canvas without unwanted contact, and reading back what was drawn.
+
+A canvas is a ``uint8`` array ``[3, height, width]``:
+
+- plane ``REGION``: id + 1 of the innermost placed shape whose filled area covers the pixel
+  (0 = background);
+- plane ``INK``: id + 1 of the shape whose contour is drawn on the pixel (0 = none);
+- plane ``RINGS``: the union of placed shapes' ``NEAR`` and ``HALO`` bits (see ``sprites``).
+
+Shapes never touch each other or the border (a 1-pixel clear margin) unless a rule places them
+in contact on purpose (``check_touch``). Positions are integer pixel centres (x, y), so copies
+of one sprite are pixel-identical.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from generators.rng import angle, integer
+from generators.sprites import CONTOUR, FILL, HALO, NEAR
+
+REGION = 0
+INK = 1
+RINGS = 2
+
+# Fields of one row of the per-image shape table [max_shapes, N_FIELDS] (float64).
+F_CX, F_CY, F_X0, F_Y0, F_X1, F_Y1 = 0, 1, 2, 3, 4, 5
+F_SCALE, F_ROTATION, F_MIRROR, F_PROTOTYPE, F_CONTAINER, F_INK, F_TOUCHES, F_USED = (
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+)
+N_FIELDS = 14
+MAX_SHAPES = 8
+
+
+@njit(cache=True)
+def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> bool:
+    """Whether the sprite can sit at (cx, cy) without contact.
+
+    ``container`` is -1 to place on the background, or the id of the shape it must lie inside
+    (then the sprite must also keep a clear pixel from every contour).
+    """
+    height = cv.shape[1]
+    width = cv.shape[2]
+    c = mask.shape[0] // 2
+    want = container + 1
+    for my in range(mask.shape[0]):
+        y = cy + my - c
+        for mx in range(mask.shape[1]):
+            v = mask[my, mx]
+            if not v & FILL:
+                continue
+            x = cx + mx - c
+            if x < 1 or y < 1 or x > width - 2 or y > height - 2:
+                return False
+            if cv[REGION, y, x] != want:
+                return False
+            if container < 0:
+                if cv[RINGS, y, x] & HALO:
+                    return False
+            elif cv[RINGS, y, x] & NEAR:
+                return False
+    return True
+
+
+@njit(cache=True)
+def stamp(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, shape_id: int) -> None:
+    """Draw the sprite at (cx, cy) as shape ``shape_id`` (the caller checked ``fits``)."""
+    height = cv.shape[1]
+    width = cv.shape[2]
+    c = mask.shape[0] // 2
+    for my in range(mask.shape[0]):
+        y = cy + my - c
+        if y < 0 or y >= height:
+            continue
+        for mx in range(mask.shape[1]):
+            x = cx + mx - c
+            if x < 0 or x >= width:
+                continue
+            v = mask[my, mx]
+            if v & FILL:
+                cv[REGION, y, x] = shape_id + 1
+            if v & CONTOUR:
+                cv[INK, y, x] = shape_id + 1
+            cv[RINGS, y, x] |= v & (NEAR | HALO)
+
+
+@njit(cache=True)
+def get_centre_range(mask: np.ndarray, size: int) -> tuple[int, int, int, int]:
+    """The centres (x_lo, x_hi, y_lo, y_hi) that keep the sprite 1 px inside a square image."""
+    c = mask.shape[0] // 2
+    x_min = mask.shape[0]
+    y_min = mask.shape[0]
+    x_max = -1
+    y_max = -1
+    for y in range(mask.shape[0]):
+        for x in range(mask.shape[1]):
+            if mask[y, x] & FILL:
+                x_min = min(x_min, x)
+                x_max = max(x_max, x)
+                y_min = min(y_min, y)
+                y_max = max(y_max, y)
+    return 1 + c - x_min, size - 2 - (x_max - c), 1 + c - y_min, size - 2 - (y_max - c)
+
+
+@njit(cache=True)
+def find_position(
+    state: np.ndarray, cv: np.ndarray, mask: np.ndarray, container: int
+) -> tuple[bool, int, int]:
+    """Draw one uniform centre for the sprite; report whether it fits there (nothing drawn)."""
+    x_lo, x_hi, y_lo, y_hi = get_centre_range(mask, cv.shape[1])
+    if x_lo > x_hi or y_lo > y_hi:
+        return False, 0, 0
+    cx = integer(state, x_lo, x_hi)
+    cy = integer(state, y_lo, y_hi)
+    return fits(cv, mask, cx, cy, container), cx, cy
+
+
+@njit(cache=True)
+def place_random(
+    state: np.ndarray,
+    cv: np.ndarray,
+    mask: np.ndarray,
+    shape_id: int,
+    container: int,
+    n_tries: int,
+) -> tuple[bool, int, int]:
+    """Try up to ``n_tries`` uniform positions; stamp the sprite at the first that fits."""
+    for _ in range(n_tries):
+        ok, cx, cy = find_position(state, cv, mask, container)
+        if ok:
+            stamp(cv, mask, cx, cy, shape_id)
+            return True, cx, cy
+    return False, 0, 0
+
+
+@njit(cache=True)
+def place_at(
+    cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, shape_id: int, container: int
+) -> bool:
+    """Stamp the sprite at (cx, cy) if it fits there."""
+    if fits(cv, mask, cx, cy, container):
+        stamp(cv, mask, cx, cy, shape_id)
+        return True
+    return False
+
+
+@njit(cache=True)
+def slide(
+    cv: np.ndarray,
+    mask: np.ndarray,
+    x0: float,
+    y0: float,
+    direction: float,
+    container: int,
+    max_steps: int,
+) -> tuple[int, int, int, int, int]:
+    """Walk the sprite from (x0, y0) along ``direction`` (radians) in steps of at most 1 px.
+
+    Returns (n_fitting_steps, last_fit_x, last_fit_y, first_block_x, first_block_y): the last
+    position where it fits and the first where it does not. Because each step moves at most one
+    pixel on each axis, the first blocked position is at Chebyshev distance exactly 1 from
+    whatever blocked it, i.e. in contact. ``n_fitting_steps`` is 0 when the start does not fit.
+    """
+    dx = math.cos(direction)
+    dy = math.sin(direction)
+    step = 1.0 / max(abs(dx), abs(dy))
+    last_x = -1
+    last_y = -1
+    n = 0
+    prev_x = -(10**6)
+    prev_y = -(10**6)
+    t = 0.0
+    for _ in range(max_steps):
+        x = int(math.floor(x0 + t * dx + 0.5))
+        y = int(math.floor(y0 + t * dy + 0.5))
+        t += step
+        if x == prev_x and y == prev_y:
+            continue
+        prev_x = x
+        prev_y = y
+        if fits(cv, mask, x, y, container):
+            last_x = x
+            last_y = y
+            n += 1
+        else:
+            return n, last_x, last_y, x, y
+    return n, last_x, last_y, -1, -1
+
+
+@njit(cache=True)
+def check_touch(
+    cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int, target: int
+) -> bool:
+    """Whether the sprite at (cx, cy) touches shape ``target`` and nothing else.
+
+    Touching: some contour pixel of the sprite is 8-adjacent to the target's contour, no pixel
+    overlaps any drawn shape, and no other shape's contour comes within 1 px.
+    """
+    height = cv.shape[1]
+    width = cv.shape[2]
+    c = mask.shape[0] // 2
+    want = container + 1
+    n_contacts = 0
+    for my in range(mask.shape[0]):
+        y = cy + my - c
+        for mx in range(mask.shape[1]):
+            v = mask[my, mx]
+            if not v & (FILL | NEAR):
+                continue
+            x = cx + mx - c
+            if x < 1 or y < 1 or x > width - 2 or y > height - 2:
+                return False
+            if v & FILL and (cv[REGION, y, x] != want or cv[INK, y, x] != 0):
+                return False
+            if v & NEAR:
+                ink = cv[INK, y, x]
+                if ink == target + 1:
+                    n_contacts += 1
+                elif ink != 0:
+                    return False
+    return n_contacts > 0
+
+
+@njit(cache=True)
+def place_touching(
+    state: np.ndarray,
+    cv: np.ndarray,
+    mask: np.ndarray,
+    shape_id: int,
+    target: int,
+    tx: float,
+    ty: float,
+    reach: float,
+    container: int,
+    n_tries: int,
+) -> tuple[bool, int, int]:
+    """Bring the sprite in from ``reach`` px away towards (tx, ty) until it touches ``target``."""
+    for _ in range(n_tries):
+        direction = angle(state)
+        x0 = tx + reach * math.cos(direction)
+        y0 = ty + reach * math.sin(direction)
+        n_fit, _, _, bx, by = slide(
+            cv, mask, x0, y0, direction + math.pi, container, int(2 * reach) + 4
+        )
+        if n_fit == 0 or bx < 0:
+            continue
+        if check_touch(cv, mask, bx, by, container, target):
+            stamp(cv, mask, bx, by, shape_id)
+            return True, bx, by
+    return False, 0, 0
+
+
+@njit(cache=True)
+def get_contour_distance(
+    pixels_a: np.ndarray, ax: int, ay: int, pixels_b: np.ndarray, bx: int, by: int
+) -> float:
+    """Smallest Euclidean distance (px) between two contours given as ``[n, 2]`` offsets."""
+    best = 1e18
+    ox = ax - bx
+    oy = ay - by
+    for i in range(pixels_a.shape[0]):
+        xa = pixels_a[i, 0] + ox
+        ya = pixels_a[i, 1] + oy
+        for j in range(pixels_b.shape[0]):
+            ddx = xa - pixels_b[j, 0]
+            ddy = ya - pixels_b[j, 1]
+            d2 = ddx * ddx + ddy * ddy
+            if d2 < best:
+                best = d2
+    return math.sqrt(best)
+
+
+@njit(cache=True)
+def record_shape(
+    table: np.ndarray,
+    shape_id: int,
+    mask: np.ndarray,
+    cx: int,
+    cy: int,
+    scale: float,
+    rotation: float,
+    mirror: bool,
+    prototype: int,
+    container: int,
+) -> None:
+    """Write one shape's ground truth into row ``shape_id`` of the shape table."""
+    c = mask.shape[0] // 2
+    x0 = mask.shape[0]
+    y0 = mask.shape[0]
+    x1 = -1
+    y1 = -1
+    ink = 0
+    for y in range(mask.shape[0]):
+        for x in range(mask.shape[1]):
+            if mask[y, x] & CONTOUR:
+                ink += 1
+                x0 = min(x0, x)
+                x1 = max(x1, x)
+                y0 = min(y0, y)
+                y1 = max(y1, y)
+    row = table[shape_id]
+    row[F_CX] = cx
+    row[F_CY] = cy
+    row[F_X0] = cx + x0 - c
+    row[F_Y0] = cy + y0 - c
+    row[F_X1] = cx + x1 - c
+    row[F_Y1] = cy + y1 - c
+    row[F_SCALE] = scale
+    row[F_ROTATION] = rotation % (2.0 * math.pi)
+    row[F_MIRROR] = 1.0 if mirror else 0.0
+    row[F_PROTOTYPE] = prototype
+    row[F_CONTAINER] = container
+    row[F_INK] = ink
+    row[F_TOUCHES] = 0.0
+    row[F_USED] = 1.0
+
+
+@njit(cache=True)
+def finish_image(cv: np.ndarray, image: np.ndarray, table: np.ndarray) -> None:
+    """Render the ink plane into ``image`` (255 background, 0 ink) and fill in contacts.
+
+    ``F_TOUCHES`` becomes a bit mask of the shapes whose contour is 8-adjacent to this one's.
+    """
+    height = cv.shape[1]
+    width = cv.shape[2]
+    touches = np.zeros(MAX_SHAPES, dtype=np.int64)
+    for y in range(height):
+        for x in range(width):
+            ink = cv[INK, y, x]
+            if ink == 0:
+                image[y, x] = 255
+                continue
+            image[y, x] = 0
+            for dy in range(-1, 2):
+                yy = y + dy
+                if yy < 0 or yy >= height:
+                    continue
+                for dx in range(-1, 2):
+                    xx = x + dx
+                    if xx < 0 or xx >= width:
+                        continue
+                    other = cv[INK, yy, xx]
+                    if other != 0 and other != ink:
+                        touches[ink - 1] |= 1 << (other - 1)
+    for i in range(MAX_SHAPES):
+        if table[i, F_USED] > 0:
+            table[i, F_TOUCHES] = touches[i]

@@ -1,0 +1,251 @@
+"""Random closed contours and their rasterisation into sprites.
+
+A *sprite* is a square ``uint8`` mask of odd side ``2c + 1`` whose centre pixel ``(c, c)`` is the
+shape's centre. Each pixel holds bit flags:
+
+- ``CONTOUR``: a pixel of the drawn contour (ink);
+- ``INTERIOR``: strictly inside the contour;
+- ``NEAR``: within Chebyshev distance 1 of a contour pixel (contour included);
+- ``HALO``: within Chebyshev distance 1 of the filled shape (contour or interior).
+
+Copies that differ by a translation only reuse one sprite, so they are pixel-identical.
+Coordinates are (x, y) with x to the right and y down, in pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from generators.rng import angle, in_disc, uniform
+
+CONTOUR = 1
+INTERIOR = 2
+FILL = 3
+NEAR = 4
+HALO = 8
+
+_MAX_CONTOUR_TRIES = 10000
+
+
+@njit(cache=True)
+def make_contour(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
+    """Return a random closed contour as an ``[n_points, 2]`` float array around (0, 0).
+
+    Four control points, one per quadrant, at radii uniform in [hole, radius], joined by
+    recursive random midpoint displacement (the midpoint moves by a vector uniform in a disc of
+    radius segment_length / 5) until segments are under a quarter pixel. A contour that leaves
+    the annulus is redrawn. The contour is not rotated: callers rotate it (see ``transform``).
+    """
+    # A contour longer than this bound is redrawn; it keeps the buffer small (and cheap).
+    max_points = int(120.0 * radius) + 512
+    out = np.empty((max_points, 2), dtype=np.float64)
+    stack = np.empty((256, 4), dtype=np.float64)
+    ctrl = np.empty((5, 2), dtype=np.float64)
+    r2_low = hole * hole
+    r2_high = radius * radius
+    for _ in range(_MAX_CONTOUR_TRIES):
+        for q in range(4):
+            a = uniform(state, q * 0.5 * math.pi, (q + 1) * 0.5 * math.pi)
+            rad = uniform(state, hole, radius)
+            ctrl[q, 0] = rad * math.cos(a)
+            ctrl[q, 1] = rad * math.sin(a)
+        ctrl[4, 0] = ctrl[0, 0]
+        ctrl[4, 1] = ctrl[0, 1]
+        n = 0
+        ok = True
+        for q in range(4):
+            top = 0
+            stack[0, 0] = ctrl[q, 0]
+            stack[0, 1] = ctrl[q, 1]
+            stack[0, 2] = ctrl[q + 1, 0]
+            stack[0, 3] = ctrl[q + 1, 1]
+            top = 1
+            while top > 0 and ok:
+                top -= 1
+                ax = stack[top, 0]
+                ay = stack[top, 1]
+                bx = stack[top, 2]
+                by = stack[top, 3]
+                dx = bx - ax
+                dy = by - ay
+                length = math.sqrt(dx * dx + dy * dy)
+                if length < 0.25:
+                    if n >= max_points:
+                        ok = False
+                        break
+                    out[n, 0] = ax
+                    out[n, 1] = ay
+                    n += 1
+                    continue
+                ox, oy = in_disc(state, length / 5.0)
+                mx = 0.5 * (ax + bx) + ox
+                my = 0.5 * (ay + by) + oy
+                # Every midpoint ends up on the contour, so a midpoint outside the annulus
+                # already dooms this draw: reject now rather than after the whole subtree.
+                r2 = mx * mx + my * my
+                if r2 < r2_low or r2 > r2_high or top + 2 > 255:
+                    ok = False
+                    break
+                # Push the second half first so the first half is emitted first.
+                stack[top, 0] = mx
+                stack[top, 1] = my
+                stack[top, 2] = bx
+                stack[top, 3] = by
+                stack[top + 1, 0] = ax
+                stack[top + 1, 1] = ay
+                stack[top + 1, 2] = mx
+                stack[top + 1, 3] = my
+                top += 2
+            if not ok:
+                break
+        if ok:
+            return out[:n].copy()
+    raise RuntimeError("could not draw a contour inside the annulus")
+
+
+@njit(cache=True)
+def transform(points: np.ndarray, scale: float, rotation: float, mirror: bool) -> np.ndarray:
+    """Return ``scale * R(rotation) * M(mirror) * points``; M negates x (a left-right mirror)."""
+    cs = math.cos(rotation) * scale
+    sn = math.sin(rotation) * scale
+    n = points.shape[0]
+    out = np.empty((n, 2), dtype=np.float64)
+    for i in range(n):
+        x = -points[i, 0] if mirror else points[i, 0]
+        y = points[i, 1]
+        out[i, 0] = cs * x - sn * y
+        out[i, 1] = sn * x + cs * y
+    return out
+
+
+@njit(cache=True)
+def rasterize(points: np.ndarray, line_width: int) -> np.ndarray:
+    """Draw a closed contour given as dense points (gaps under 1 px) into a sprite mask.
+
+    Each point lands on its nearest pixel, so consecutive pixels are 8-connected and the contour
+    is closed; ``line_width`` > 1 thickens it with a square brush.
+    """
+    extent = 0.0
+    for i in range(points.shape[0]):
+        extent = max(extent, abs(points[i, 0]), abs(points[i, 1]))
+    c = int(extent + 0.5) + line_width + 2
+    side = 2 * c + 1
+    mask = np.zeros((side, side), dtype=np.uint8)
+    lo = -((line_width - 1) // 2)
+    hi = line_width // 2
+    for i in range(points.shape[0]):
+        px = c + int(math.floor(points[i, 0] + 0.5))
+        py = c + int(math.floor(points[i, 1] + 0.5))
+        for dy in range(lo, hi + 1):
+            for dx in range(lo, hi + 1):
+                mask[py + dy, px + dx] = CONTOUR
+    _fill_and_dilate(mask)
+    return mask
+
+
+@njit(cache=True)
+def _fill_and_dilate(mask: np.ndarray) -> None:
+    """Mark INTERIOR (not 4-reachable from the frame), then the NEAR and HALO rings.
+
+    The mask has a clear frame at least two pixels wide, so the flood starts from the whole
+    outer frame and never needs bounds checks on inner pixels.
+    """
+    side = mask.shape[0]
+    flat = mask.reshape(side * side)
+    outside = np.zeros(side * side, dtype=np.bool_)
+    stack = np.empty(side * side, dtype=np.int32)
+    # Ring 0 is outside; the flood starts from ring 1, whose neighbours are all in range.
+    for i in range(side):
+        for idx in (i, (side - 1) * side + i, i * side, i * side + side - 1):
+            outside[idx] = True
+    top = 0
+    for i in range(1, side - 1):
+        for idx in (side + i, (side - 2) * side + i, i * side + 1, i * side + side - 2):
+            if not outside[idx]:
+                outside[idx] = True
+                stack[top] = idx
+                top += 1
+    while top > 0:
+        top -= 1
+        idx = stack[top]
+        for nidx in (idx + 1, idx - 1, idx + side, idx - side):
+            if not outside[nidx] and flat[nidx] == 0:
+                outside[nidx] = True
+                stack[top] = nidx
+                top += 1
+    for idx in range(side * side):
+        if flat[idx] == 0 and not outside[idx]:
+            flat[idx] = INTERIOR
+    for idx in range(side * side):
+        if flat[idx] & CONTOUR:
+            for off in (-side - 1, -side, -side + 1, -1, 0, 1, side - 1, side, side + 1):
+                flat[idx + off] |= NEAR
+    for idx in range(side * side):
+        if flat[idx] & (FILL | NEAR):
+            flat[idx] |= HALO
+
+
+@njit(cache=True)
+def make_sprite(
+    base: np.ndarray, scale: float, rotation: float, mirror: bool, line_width: int
+) -> np.ndarray:
+    """Rasterise a base contour after ``transform``."""
+    return rasterize(transform(base, scale, rotation, mirror), line_width)
+
+
+@njit(cache=True)
+def count_ink(mask: np.ndarray) -> int:
+    n = 0
+    for y in range(mask.shape[0]):
+        for x in range(mask.shape[1]):
+            if mask[y, x] & CONTOUR:
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def get_extent(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
+    """Offsets (x_min, x_max, y_min, y_max) from the centre of the pixels carrying ``flag``."""
+    c = mask.shape[0] // 2
+    x_min = mask.shape[0]
+    y_min = mask.shape[0]
+    x_max = -mask.shape[0]
+    y_max = -mask.shape[0]
+    for y in range(mask.shape[0]):
+        for x in range(mask.shape[1]):
+            if mask[y, x] & flag:
+                x_min = min(x_min, x - c)
+                x_max = max(x_max, x - c)
+                y_min = min(y_min, y - c)
+                y_max = max(y_max, y - c)
+    return x_min, x_max, y_min, y_max
+
+
+@njit(cache=True)
+def get_contour_pixels(mask: np.ndarray) -> np.ndarray:
+    """Return the ``[n, 2]`` int offsets (x, y) of contour pixels from the centre."""
+    c = mask.shape[0] // 2
+    n = count_ink(mask)
+    out = np.empty((n, 2), dtype=np.int32)
+    k = 0
+    for y in range(mask.shape[0]):
+        for x in range(mask.shape[1]):
+            if mask[y, x] & CONTOUR:
+                out[k, 0] = x - c
+                out[k, 1] = y - c
+                k += 1
+    return out
+
+
+@njit(cache=True)
+def mirror_sprite(mask: np.ndarray) -> np.ndarray:
+    """Left-right mirror of a sprite about its centre column (pixel-exact)."""
+    return mask[:, ::-1].copy()
+
+
+@njit(cache=True)
+def random_rotation(state: np.ndarray) -> float:
+    return angle(state)

@@ -1,0 +1,133 @@
+"""Helpers shared by the SVRT problem kernels: sizes, shape drawing, image bookkeeping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from generators.canvas import MAX_SHAPES, N_FIELDS
+from generators.rng import angle
+from generators.sprites import count_ink, make_contour, make_sprite
+from generators.svrt.params import (
+    P_BALANCED,
+    P_INK_TOLERANCE,
+    P_LINE_WIDTH,
+    P_MARGIN_SCALE,
+    P_POSITION_SCALE,
+    P_RADIUS_SCALE,
+    P_SIZE,
+)
+
+# An image whose shapes cannot be placed is drawn again; each placement first retries locally,
+# so this bound is only reached on impossible parameters.
+MAX_IMAGE_TRIES = 2000
+N_PLACE_TRIES = 200
+N_WITNESS = 8
+_MAX_MATCH_TRIES = 400
+
+
+@njit(cache=True)
+def get_size(prm: np.ndarray) -> int:
+    return int(prm[P_SIZE])
+
+
+@njit(cache=True)
+def radius(prm: np.ndarray, px: float) -> float:
+    """A shape radius given in px at 128 px, scaled to this image."""
+    return px * prm[P_RADIUS_SCALE]
+
+
+@njit(cache=True)
+def position(prm: np.ndarray, px: float) -> float:
+    """A position or free distance given in px at 128 px, scaled to this image."""
+    return px * prm[P_POSITION_SCALE]
+
+
+@njit(cache=True)
+def margin(prm: np.ndarray, px: float) -> float:
+    """A rule-deciding distance given in px at 128 px, scaled to this image and difficulty."""
+    return px * prm[P_MARGIN_SCALE]
+
+
+@njit(cache=True)
+def is_balanced(prm: np.ndarray) -> bool:
+    return prm[P_BALANCED] > 0.5
+
+
+@njit(cache=True)
+def reset(cv: np.ndarray, table: np.ndarray, witness: np.ndarray) -> None:
+    cv[:] = 0
+    table[:] = 0.0
+    table[:, 10] = -1.0  # no container
+    witness[:] = np.nan
+
+
+@njit(cache=True)
+def draw(
+    base: np.ndarray, prm: np.ndarray, scale: float, rotation: float, mirror: bool
+) -> np.ndarray:
+    return make_sprite(base, scale, rotation, mirror, int(prm[P_LINE_WIDTH]))
+
+
+@njit(cache=True)
+def new_shape(
+    state: np.ndarray, prm: np.ndarray, r: float, h: float, scale: float
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """A fresh random shape of radius ``r`` (hole ``h``), px at 128 px, drawn at ``scale``.
+
+    Returns (base contour, rotation, sprite).
+    """
+    base = make_contour(state, radius(prm, r), radius(prm, h))
+    rotation = angle(state)
+    return base, rotation, draw(base, prm, scale, rotation, False)
+
+
+@njit(cache=True)
+def new_different_shape(
+    state: np.ndarray,
+    prm: np.ndarray,
+    r: float,
+    h: float,
+    scale: float,
+    rotation: float,
+    mirror: bool,
+    target_ink: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A fresh shape drawn at the given transform, standing in for a copy of another shape.
+
+    In balanced mode it is redrawn until its ink count is within the tolerance of
+    ``target_ink`` (the copy's ink), so that "different" images carry the same total ink as
+    "same" ones. Returns (base contour, sprite).
+    """
+    tolerance = max(1.0, prm[P_INK_TOLERANCE] * target_ink)
+    best_base = make_contour(state, radius(prm, r), radius(prm, h))
+    best_sprite = draw(best_base, prm, scale, rotation, mirror)
+    if not is_balanced(prm):
+        return best_base, best_sprite
+    best_gap = abs(count_ink(best_sprite) - target_ink)
+    for _ in range(_MAX_MATCH_TRIES):
+        if best_gap <= tolerance:
+            break
+        base = make_contour(state, radius(prm, r), radius(prm, h))
+        sprite = draw(base, prm, scale, rotation, mirror)
+        gap = abs(count_ink(sprite) - target_ink)
+        if gap < best_gap:
+            best_gap = gap
+            best_base = base
+            best_sprite = sprite
+    return best_base, best_sprite
+
+
+@njit(cache=True)
+def distance(ax: float, ay: float, bx: float, by: float) -> float:
+    return math.sqrt((ax - bx) ** 2 + (ay - by) ** 2)
+
+
+def make_buffers(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output arrays for ``count`` images: images, shape tables and witnesses."""
+    images = np.empty((count, size, size), dtype=np.uint8)
+    tables = np.zeros((count, MAX_SHAPES, N_FIELDS), dtype=np.float64)
+    witnesses = np.full((count, N_WITNESS), np.nan, dtype=np.float64)
+    return images, tables, witnesses
