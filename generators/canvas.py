@@ -333,25 +333,42 @@ def finish_image(cv: np.ndarray, image: np.ndarray, table: np.ndarray) -> None:
     """
     height = cv.shape[1]
     width = cv.shape[2]
-    touches = np.zeros(MAX_SHAPES, dtype=np.int64)
+    # Branch-free so that the compiler vectorises the one pass over every pixel.
     for y in range(height):
         for x in range(width):
-            ink = cv[INK, y, x]
-            if ink == 0:
-                image[y, x] = 255
-                continue
-            image[y, x] = 0
-            for dy in range(-1, 2):
-                yy = y + dy
-                if yy < 0 or yy >= height:
-                    continue
-                for dx in range(-1, 2):
-                    xx = x + dx
-                    if xx < 0 or xx >= width:
-                        continue
-                    other = cv[INK, yy, xx]
-                    if other != 0 and other != ink:
-                        touches[ink - 1] |= 1 << (other - 1)
+            image[y, x] = 255 if cv[INK, y, x] == 0 else 0
     for i in range(MAX_SHAPES):
         if table[i, F_USED] > 0:
-            table[i, F_TOUCHES] = touches[i]
+            table[i, F_TOUCHES] = 0.0
+    for i in range(MAX_SHAPES):
+        if table[i, F_USED] == 0:
+            continue
+        for j in range(i + 1, MAX_SHAPES):
+            if table[j, F_USED] == 0:
+                continue
+            if _contours_touch(cv, table, i, j):
+                table[i, F_TOUCHES] = int(table[i, F_TOUCHES]) | (1 << j)
+                table[j, F_TOUCHES] = int(table[j, F_TOUCHES]) | (1 << i)
+
+
+@njit(cache=True)
+def _contours_touch(cv: np.ndarray, table: np.ndarray, i: int, j: int) -> bool:
+    """Whether a contour pixel of shape i is 8-adjacent to one of shape j.
+
+    Only the overlap of the two boxes (grown by 1 px) can hold such a pair, so only it is read.
+    """
+    x0 = int(max(table[i, F_X0], table[j, F_X0] - 1))
+    x1 = int(min(table[i, F_X1], table[j, F_X1] + 1))
+    y0 = int(max(table[i, F_Y0], table[j, F_Y0] - 1))
+    y1 = int(min(table[i, F_Y1], table[j, F_Y1] + 1))
+    height = cv.shape[1]
+    width = cv.shape[2]
+    for y in range(max(y0, 0), min(y1, height - 1) + 1):
+        for x in range(max(x0, 0), min(x1, width - 1) + 1):
+            if cv[INK, y, x] != i + 1:
+                continue
+            for yy in range(max(0, y - 1), min(height, y + 2)):
+                for xx in range(max(0, x - 1), min(width, x + 2)):
+                    if cv[INK, yy, xx] == j + 1:
+                        return True
+    return False

