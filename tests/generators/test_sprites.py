@@ -1,0 +1,82 @@
+"""Random contours and sprites: the spec's annulus, closed 1-px contours, fills and rings."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from generators.rng import make_state
+from generators.sprites import (
+    CONTOUR,
+    FILL,
+    HALO,
+    INTERIOR,
+    NEAR,
+    count_ink,
+    get_contour_pixels,
+    make_contour,
+    make_sprite,
+    mirror_sprite,
+    rasterize,
+    transform,
+)
+
+
+@pytest.mark.parametrize(("radius", "hole"), [(10.0, 1.0), (21.0, 2.0), (48.0, 21.0)])
+def test_contour_stays_in_the_annulus_with_quarter_pixel_steps(radius: float, hole: float) -> None:
+    state = make_state(np.uint64(11), np.uint64(0))
+    for _ in range(20):
+        points = make_contour(state, radius, hole)
+        radii = np.hypot(points[:, 0], points[:, 1])
+        assert radii.min() >= hole and radii.max() <= radius
+        steps = np.hypot(*np.diff(np.vstack([points, points[:1]]), axis=0).T)
+        assert steps.max() < 0.25
+        # One point per quadrant at least: the contour goes around the centre.
+        quadrants = set(((np.arctan2(points[:, 1], points[:, 0]) // (np.pi / 2)) % 4).astype(int))
+        assert quadrants == {0, 1, 2, 3}
+
+
+def test_transform_matches_rotation_scale_and_mirror_by_hand() -> None:
+    points = np.array([[1.0, 0.0], [0.0, 2.0]])
+    out = transform(points, 2.0, math.pi / 2, True)
+    # Mirror: (1,0)->(-1,0), rotate 90 deg: (0,-1), scale 2: (0,-2). (0,2)->(0,2)->(-2,0)->(-4,0).
+    np.testing.assert_allclose(out, [[0.0, -2.0], [-4.0, 0.0]], atol=1e-12)
+
+
+def test_sprite_contour_is_closed_and_fill_matches_scipy() -> None:
+    state = make_state(np.uint64(5), np.uint64(2))
+    for _ in range(10):
+        mask = make_sprite(make_contour(state, 21.0, 2.0), 1.0, 0.7, False, 1)
+        contour = (mask & CONTOUR) > 0
+        # One 8-connected closed curve...
+        _, n_parts = ndimage.label(contour, structure=np.ones((3, 3)))
+        assert n_parts == 1
+        # ...whose filled area is what scipy's hole filling gives.
+        np.testing.assert_array_equal((mask & FILL) > 0, ndimage.binary_fill_holes(contour))
+        assert ((mask & INTERIOR) > 0).sum() > 0
+        # Rings: NEAR is the contour dilated by one pixel, HALO the fill dilated by one pixel.
+        square = np.ones((3, 3), dtype=bool)
+        np.testing.assert_array_equal((mask & NEAR) > 0, ndimage.binary_dilation(contour, square))
+        np.testing.assert_array_equal(
+            (mask & HALO) > 0, ndimage.binary_dilation((mask & FILL) > 0, square)
+        )
+        assert count_ink(mask) == contour.sum() == len(get_contour_pixels(mask))
+
+
+def test_line_width_thickens_the_contour() -> None:
+    state = make_state(np.uint64(5), np.uint64(3))
+    points = make_contour(state, 21.0, 2.0)
+    thin = rasterize(points, 1)
+    thick = rasterize(points, 3)
+    assert count_ink(thick) > 2 * count_ink(thin)
+
+
+def test_mirror_sprite_is_the_pixel_mirror_about_the_centre_column() -> None:
+    state = make_state(np.uint64(9), np.uint64(0))
+    mask = make_sprite(make_contour(state, 10.0, 1.0), 1.0, 0.3, False, 1)
+    mirrored = mirror_sprite(mask)
+    np.testing.assert_array_equal(mirrored, mask[:, ::-1])
+    pixels = get_contour_pixels(mask)
+    mirrored_pixels = get_contour_pixels(mirrored)
+    assert sorted(map(tuple, mirrored_pixels)) == sorted((-x, y) for x, y in pixels)
