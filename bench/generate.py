@@ -1,0 +1,217 @@
+"""Generation speed: images/s per problem on one core, in memory and written to disk.
+
+For every problem of the chosen families it measures
+- in memory: ``Family.generate`` with metadata, after a warm-up call (numba compiles once);
+- written: ``write_dataset`` to a temporary folder with one worker (PNG files, packed array,
+  metadata, hashes), which is what ``labeler generate`` does;
+and then the scaling of ``write_dataset`` with the number of worker processes on a few problems.
+It prints the tables and saves them as JSON and Markdown under ``bench/results/``.
+
+    python bench/generate.py                      # defaults: every problem, standard counts
+    python bench/generate.py --n-memory 200 --n-write 200 --n-scaling 400   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
+
+from generators.registry import get_family
+from labeler.dataset_format import CHUNK_SIZE, write_dataset
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# Targets from issue 2 (images/s on one core, in memory).
+TARGET_MEDIAN = 10_000
+TARGET_WORST = 1_000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", default="svrt,orientation", help="comma-separated")
+    parser.add_argument("--problems", help="comma-separated problems (default: all)")
+    parser.add_argument("--n-memory", type=int, default=4096, help="images per in-memory run")
+    parser.add_argument("--n-write", type=int, default=2048, help="images per written run")
+    parser.add_argument("--n-scaling", type=int, default=16384, help="images per scaling run")
+    parser.add_argument("--scaling", default="svrt:1,svrt:21", help="family:problem list")
+    parser.add_argument("--workers", default="1,2", help="worker counts for the scaling runs")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    args = parser.parse_args(argv)
+
+    rows = []
+    for family_name in args.families.split(","):
+        family = get_family(family_name)
+        problems = args.problems.split(",") if args.problems else family.list_problems()
+        for problem in problems:
+            if problem not in family.list_problems():
+                continue
+            row = {
+                "family": family_name,
+                "problem": problem,
+                "memory_images_per_s": measure_memory(family, problem, n_images=args.n_memory),
+                "written_images_per_s": measure_written(family, problem, n_images=args.n_write),
+            }
+            rows.append(row)
+            print(
+                f"{family_name:12s} {problem:>4s}  in memory {row['memory_images_per_s']:9.0f} "
+                f"img/s  written {row['written_images_per_s']:7.0f} img/s",
+                flush=True,
+            )
+
+    scaling = []
+    worker_counts = [int(count) for count in args.workers.split(",")]
+    for entry in args.scaling.split(","):
+        family_name, problem = entry.split(":")
+        family = get_family(family_name)
+        if problem not in family.list_problems():
+            print(f"skipping scaling of {entry}: no such problem", flush=True)
+            continue
+        base = None
+        for workers in worker_counts:
+            speed = measure_written(family, problem, n_images=args.n_scaling, workers=workers)
+            base = base or speed
+            scaling.append(
+                {
+                    "family": family_name,
+                    "problem": problem,
+                    "workers": workers,
+                    "written_images_per_s": speed,
+                    "speedup": speed / base,
+                }
+            )
+            print(
+                f"scaling {entry:10s} workers {workers}: {speed:7.0f} img/s (x{speed / base:.2f})",
+                flush=True,
+            )
+
+    results = {
+        "machine": describe_machine(),
+        "counts": {"memory": args.n_memory, "write": args.n_write, "scaling": args.n_scaling},
+        "problems": rows,
+        "scaling": scaling,
+        "summary": summarise(rows),
+    }
+    markdown = format_markdown(results)
+    print()
+    print(markdown)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "generate.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "generate.md").write_text(markdown + "\n")
+    print(f"saved {args.out / 'generate.json'} and {args.out / 'generate.md'}")
+    return 0
+
+
+def measure_memory(family: Any, problem: str, *, n_images: int) -> float:
+    """Images/s of ``Family.generate`` with metadata, in chunks as ``write_dataset`` asks."""
+    params = family.make_params(problem)
+    family.generate(problem, params, split="train", seed=1, start=0, count=8)  # warm-up
+    started = time.perf_counter()
+    for start in range(0, n_images, CHUNK_SIZE):
+        count = min(CHUNK_SIZE, n_images - start)
+        family.generate(problem, params, split="train", seed=0, start=start, count=count)
+    return n_images / (time.perf_counter() - started)
+
+
+def measure_written(family: Any, problem: str, *, n_images: int, workers: int = 1) -> float:
+    """Images/s of ``write_dataset`` (PNG, packed array, metadata, hashes) into a temp folder."""
+    params = family.make_params(problem)
+    n_images -= n_images % len(family.class_names)
+    with tempfile.TemporaryDirectory(prefix="bench-generate-") as folder:
+        summary = write_dataset(
+            Path(folder) / "dataset",
+            family,
+            problem,
+            params,
+            n_per_split={"train": n_images},
+            seed=0,
+            workers=workers,
+        )
+    return summary.images_per_second
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    svrt = [row for row in rows if row["family"] == "svrt"]
+    if not svrt:
+        return {}
+    speeds = [row["memory_images_per_s"] for row in svrt]
+    worst = min(svrt, key=lambda row: row["memory_images_per_s"])
+    return {
+        "svrt_problems": len(svrt),
+        "svrt_median_memory_images_per_s": statistics.median(speeds),
+        "svrt_worst_memory_images_per_s": worst["memory_images_per_s"],
+        "svrt_worst_problem": worst["problem"],
+        "svrt_median_written_images_per_s": statistics.median(
+            row["written_images_per_s"] for row in svrt
+        ),
+        "target_median": TARGET_MEDIAN,
+        "target_worst": TARGET_WORST,
+    }
+
+
+def describe_machine() -> dict[str, Any]:
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
+def format_markdown(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    lines = [
+        f"# Generation speed ({machine['date']}, {machine['cpu_count']} CPUs, "
+        f"{machine['processor']}, Python {machine['python']})",
+        "",
+        "One process; in memory = `Family.generate` with metadata; written = `write_dataset` "
+        "(PNG + packed array + metadata + hashes).",
+        "",
+        "| family | problem | in memory (img/s) | written (img/s) |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {row['family']} | {row['problem']} | {row['memory_images_per_s']:.0f} "
+        f"| {row['written_images_per_s']:.0f} |"
+        for row in results["problems"]
+    ]
+    summary = results["summary"]
+    if summary:
+        lines += [
+            "",
+            f"SVRT ({summary['svrt_problems']} problems): median in memory "
+            f"{summary['svrt_median_memory_images_per_s']:.0f} img/s "
+            f"(target {summary['target_median']}), worst "
+            f"{summary['svrt_worst_memory_images_per_s']:.0f} img/s on problem "
+            f"{summary['svrt_worst_problem']} (target {summary['target_worst']}); "
+            f"median written {summary['svrt_median_written_images_per_s']:.0f} img/s.",
+        ]
+    if results["scaling"]:
+        lines += [
+            "",
+            "| family | problem | workers | written (img/s) | speed-up |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {row['family']} | {row['problem']} | {row['workers']} "
+            f"| {row['written_images_per_s']:.0f} | {row['speedup']:.2f} |"
+            for row in results["scaling"]
+        ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,675 @@
+"""The dataset folder: the one module that knows its layout, writes it and reads it.
+
+A dataset folder holds, for a generator problem and every split (e.g. ``train``, ``test``):
+
+- ``dataset.json``: format version, generator (family, version, problem, parameters), seed,
+  class names, image size, and per split its counts and the sha256 of its files; written last;
+- ``<split>/<class_name>/<split>-<index:06d>.png``: 8-bit grayscale PNGs in the layout that
+  torchvision's ``ImageFolder`` loads as is (background 255, ink 0);
+- ``<split>_images.npy``: the same images packed as ``[n_images, height, width]`` uint8,
+  memory-mappable with ``np.load(..., mmap_mode="r")``;
+- ``<split>_labels.npy``: ``[n_images]`` int64 class indices into the class names;
+- ``<split>_metadata.jsonl``: one JSON object of ground truth per image, in index order, each
+  with its ``index`` and ``label``.
+
+A folder is written in a temporary sibling and renamed into place when complete, so an
+interrupted write never leaves a folder that looks like a dataset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from generators.family import Family
+from labeler.png import encode_gray_png
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+INFO_FILE = "dataset.json"
+CHUNK_SIZE = 1024
+# Marks in the names of temporary siblings; folders so named are never taken for datasets.
+_TEMP_MARK = ".tmp-"
+_OLD_MARK = ".old-"
+_SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    """One split of a dataset folder: its counts and files (names relative to the folder)."""
+
+    name: str
+    n_images: int
+    n_per_class: dict[str, int]
+    images_file: str
+    labels_file: str
+    metadata_file: str
+    images_sha256: str
+    labels_sha256: str
+    metadata_sha256: str
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What ``dataset.json`` says about a dataset folder at ``path``."""
+
+    path: Path
+    format_version: int
+    family: str
+    family_version: str
+    problem: str
+    params: dict[str, Any]
+    seed: int
+    class_names: tuple[str, ...]
+    image_height: int
+    image_width: int
+    splits: dict[str, SplitInfo]
+    config: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """What ``write_dataset`` wrote: counts per split and class, and how fast (seconds, img/s)."""
+
+    path: Path
+    family: str
+    problem: str
+    n_per_split_class: dict[str, dict[str, int]]
+    n_images: int
+    seconds: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.n_images / self.seconds if self.seconds > 0 else float("inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "family": self.family,
+            "problem": self.problem,
+            "n_per_split_class": self.n_per_split_class,
+            "n_images": self.n_images,
+            "seconds": self.seconds,
+            "images_per_second": self.images_per_second,
+        }
+
+
+def get_image_relpath(split: str, class_name: str, index: int) -> str:
+    """Return the path of image ``index`` of ``split``, relative to the dataset folder."""
+    return f"{split}/{class_name}/{split}-{index:06d}.png"
+
+
+def check_split_counts(n_per_split: Mapping[str, int], *, n_classes: int) -> None:
+    """Raise ValueError unless every split count is a positive multiple of ``n_classes``.
+
+    A multiple of the number of classes keeps the classes exactly balanced (image k has label
+    k % n_classes).
+    """
+    if not n_per_split:
+        raise ValueError("at least one split is needed")
+    for split, n_images in n_per_split.items():
+        if not _SPLIT_NAME.match(split):
+            raise ValueError(
+                f"split name {split!r} is not allowed; use lowercase letters, digits and '_'"
+            )
+        if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images <= 0:
+            raise ValueError(f"the {split} count must be a positive integer, got {n_images!r}")
+        if n_images % n_classes:
+            lower = n_images - n_images % n_classes
+            suggestion = f"{lower} or {lower + n_classes}" if lower else f"{n_classes}"
+            raise ValueError(
+                f"the {split} count {n_images} is not a multiple of the {n_classes} classes, "
+                f"so the classes cannot be balanced; use e.g. {suggestion}"
+            )
+
+
+def check_output_folder(out: str | os.PathLike[str], *, force: bool = False) -> None:
+    """Raise ValueError unless a dataset may be written at ``out``.
+
+    ``out`` may be missing or an empty folder. An existing dataset folder is replaced only with
+    ``force``; any other non-empty folder is refused even then, so that a mistyped path never
+    deletes unrelated files.
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"output path {folder} exists and is not a folder")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    if not force:
+        raise ValueError(
+            f"output folder {folder} exists and is not empty; use --force to replace it"
+        )
+    if not (folder / INFO_FILE).is_file():
+        raise ValueError(
+            f"output folder {folder} is not empty and is not a dataset folder (no {INFO_FILE}); "
+            "refusing to replace it even with --force"
+        )
+
+
+def write_dataset(
+    out: str | os.PathLike[str],
+    family: Family,
+    problem: str,
+    params: Any,
+    *,
+    n_per_split: Mapping[str, int],
+    seed: int,
+    workers: int = 1,
+    force: bool = False,
+    config: Mapping[str, Any] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: bool = False,
+) -> WriteSummary:
+    """Generate ``problem`` of ``family`` and write it as a dataset folder at ``out``.
+
+    ``n_per_split`` maps split names to image counts (e.g. ``{"train": 20000, "test": 2000}``),
+    each a positive multiple of the number of classes. ``params`` is the family's frozen
+    parameter dataclass. ``workers`` processes each make chunks of ``chunk_size`` images; the
+    bytes written do not depend on ``workers``. ``config`` (JSON-ready) is stored in
+    ``dataset.json`` to record how the run was asked for. ``progress`` shows a progress bar
+    (in images) on stderr.
+
+    Raises ValueError on bad arguments or an output folder that may not be replaced, and
+    OSError (with the output path in its message) when the folder cannot be written.
+    """
+    out = Path(out)
+    family.check_problem(problem)
+    check_split_counts(n_per_split, n_classes=len(family.class_names))
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size!r}")
+    if not dataclasses.is_dataclass(params) or isinstance(params, type):
+        raise ValueError(f"params must be a dataclass instance, got {type(params).__name__}")
+    check_output_folder(out, force=force)
+
+    started = time.perf_counter()
+    try:
+        temp = _make_temp_folder(out)
+    except OSError as error:
+        raise OSError(f"cannot write the dataset {out}: {error}") from error
+    try:
+        n_per_split_class = _fill_folder(
+            temp,
+            family,
+            problem,
+            params,
+            n_per_split=dict(n_per_split),
+            seed=seed,
+            workers=workers,
+            config=dict(config or {}),
+            chunk_size=chunk_size,
+            progress=progress,
+            description=out.name,
+        )
+        check_output_folder(out, force=force)  # again: someone may have written there meanwhile
+        _move_into_place(temp, out)
+    except OSError as error:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise OSError(f"cannot write the dataset {out}: {error}") from error
+    except BaseException:
+        # Also on KeyboardInterrupt: leave nothing half-written behind.
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - started
+    return WriteSummary(
+        path=out,
+        family=family.name,
+        problem=problem,
+        n_per_split_class=n_per_split_class,
+        n_images=sum(n_per_split.values()),
+        seconds=seconds,
+    )
+
+
+def load_dataset_info(path: str | os.PathLike[str]) -> DatasetInfo:
+    """Read and check the ``dataset.json`` of the dataset folder ``path``.
+
+    Raises ValueError naming the folder when it is missing, is not a complete dataset folder,
+    or has a format this version cannot read.
+    """
+    folder = Path(path)
+    if not folder.exists():
+        raise ValueError(f"dataset folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a dataset folder (it is not a folder)")
+    info_path = folder / INFO_FILE
+    if not info_path.is_file():
+        raise ValueError(
+            f"{folder} is not a dataset folder: it has no {INFO_FILE} "
+            "(an unfinished write never has one)"
+        )
+    try:
+        raw = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {info_path}: {error}") from error
+    try:
+        info = _parse_info(folder, raw)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{info_path} is malformed: {error!r}") from error
+    for split in info.splits.values():
+        for name in (split.images_file, split.labels_file, split.metadata_file):
+            if not (folder / name).is_file():
+                raise ValueError(f"dataset folder {folder} is incomplete: {name} is missing")
+    return info
+
+
+def load_split(
+    path: str | os.PathLike[str], split: str, *, mmap: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(images, labels)`` of ``split``: ``[n, height, width]`` uint8, ``[n]`` int64.
+
+    With ``mmap`` the images are a read-only memory map (nothing is read until used).
+    """
+    info = load_dataset_info(path)
+    split_info = _get_split_info(info, split)
+    folder = Path(path)
+    images = np.load(folder / split_info.images_file, mmap_mode="r" if mmap else None)
+    labels = np.load(folder / split_info.labels_file)
+    expected = (split_info.n_images, info.image_height, info.image_width)
+    if images.shape != expected or images.dtype != np.uint8:
+        raise ValueError(
+            f"{folder / split_info.images_file} holds {images.dtype} {images.shape}, "
+            f"expected uint8 {expected}"
+        )
+    if labels.shape != (split_info.n_images,):
+        raise ValueError(
+            f"{folder / split_info.labels_file} holds {labels.shape}, "
+            f"expected ({split_info.n_images},)"
+        )
+    return images, labels
+
+
+def load_metadata(path: str | os.PathLike[str], split: str) -> list[dict[str, Any]]:
+    """Return the ground-truth dicts of ``split``, one per image in index order."""
+    info = load_dataset_info(path)
+    split_info = _get_split_info(info, split)
+    with open(Path(path) / split_info.metadata_file, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def verify_dataset(path: str | os.PathLike[str]) -> None:
+    """Raise ValueError if any array or metadata file differs from its hash in dataset.json."""
+    info = load_dataset_info(path)
+    folder = Path(path)
+    for split in info.splits.values():
+        for name, expected in (
+            (split.images_file, split.images_sha256),
+            (split.labels_file, split.labels_sha256),
+            (split.metadata_file, split.metadata_sha256),
+        ):
+            if _hash_file(folder / name) != expected:
+                raise ValueError(f"{folder / name} does not match its sha256 in {INFO_FILE}")
+
+
+def find_datasets(path: str | os.PathLike[str]) -> list[Path]:
+    """Return ``[path]`` if it is a dataset folder, else its dataset subfolders, sorted.
+
+    Raises ValueError if ``path`` is missing or holds no dataset.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ValueError(f"dataset folder {folder} does not exist")
+    if (folder / INFO_FILE).is_file():
+        return [folder]
+    found = sorted(
+        child
+        for child in folder.iterdir()
+        if child.is_dir()
+        and _TEMP_MARK not in child.name
+        and _OLD_MARK not in child.name
+        and (child / INFO_FILE).is_file()
+    )
+    if not found:
+        raise ValueError(
+            f"{folder} is not a dataset folder and holds none (no {INFO_FILE} in it or in its "
+            "subfolders)"
+        )
+    return found
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _WriteContext:
+    """Everything a worker needs to make and write chunks; pickled once per worker."""
+
+    folder: Path
+    family: Family
+    problem: str
+    params: Any
+    seed: int
+    image_shape: tuple[int, int]
+    # Byte offset of the pixels in each split's .npy file (after its header).
+    data_offsets: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    split: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class _ChunkResult:
+    split: str
+    start: int
+    labels: np.ndarray
+    metadata_text: str
+
+
+def _fill_folder(
+    folder: Path,
+    family: Family,
+    problem: str,
+    params: Any,
+    *,
+    n_per_split: dict[str, int],
+    seed: int,
+    workers: int,
+    config: dict[str, Any],
+    chunk_size: int,
+    progress: bool,
+    description: str,
+) -> dict[str, dict[str, int]]:
+    class_names = family.class_names
+    # One image tells the size, so that workers can write straight into preallocated arrays.
+    first_split = next(iter(n_per_split))
+    probe = family.generate(
+        problem, params, split=first_split, seed=seed, start=0, count=1, with_metadata=False
+    )
+    height, width = (int(size) for size in probe.images.shape[1:])
+
+    chunks: list[_Chunk] = []
+    labels: dict[str, np.ndarray] = {}
+    data_offsets: dict[str, int] = {}
+    for split, n_images in n_per_split.items():
+        for class_name in class_names:
+            (folder / split / class_name).mkdir(parents=True)
+        images = np.lib.format.open_memmap(
+            folder / f"{split}_images.npy",
+            mode="w+",
+            dtype=np.uint8,
+            shape=(n_images, height, width),
+        )
+        data_offsets[split] = int(images.offset)
+        del images  # closed; workers write their rows at their offsets
+        labels[split] = np.empty(n_images, dtype=np.int64)
+        chunks += [
+            _Chunk(split, start, min(chunk_size, n_images - start))
+            for start in range(0, n_images, chunk_size)
+        ]
+
+    context = _WriteContext(folder, family, problem, params, seed, (height, width), data_offsets)
+    with contextlib.ExitStack() as stack:
+        # The pool starts first, before the progress bar's thread exists (see _start_pool).
+        results = _make_chunks(context, chunks, workers=workers, stack=stack)
+        metadata_files = {
+            split: stack.enter_context(
+                open(folder / f"{split}_metadata.jsonl", "w", encoding="utf-8", newline="\n")
+            )
+            for split in n_per_split
+        }
+        bar = stack.enter_context(
+            tqdm(
+                total=sum(n_per_split.values()),
+                unit="img",
+                desc=description,
+                disable=not progress,
+                dynamic_ncols=True,
+            )
+        )
+        for result in results:
+            n_done = len(result.labels)
+            labels[result.split][result.start : result.start + n_done] = result.labels
+            # Chunks arrive in order, so the metadata lines stay in index order.
+            metadata_files[result.split].write(result.metadata_text)
+            bar.update(n_done)
+
+    splits: dict[str, Any] = {}
+    n_per_split_class: dict[str, dict[str, int]] = {}
+    for split, n_images in n_per_split.items():
+        np.save(folder / f"{split}_labels.npy", labels[split])
+        counts = np.bincount(labels[split], minlength=len(class_names))
+        n_per_split_class[split] = {
+            name: int(count) for name, count in zip(class_names, counts, strict=True)
+        }
+        splits[split] = {
+            "n_images": n_images,
+            "n_per_class": n_per_split_class[split],
+            "png_folder": split,
+            "images": _describe_file(folder, f"{split}_images.npy"),
+            "labels": _describe_file(folder, f"{split}_labels.npy"),
+            "metadata": _describe_file(folder, f"{split}_metadata.jsonl"),
+        }
+    info = {
+        "format_version": FORMAT_VERSION,
+        "generator": {
+            "family": family.name,
+            "version": family.version,
+            "problem": problem,
+            "params": dataclasses.asdict(params),
+        },
+        "seed": seed,
+        "class_names": list(class_names),
+        "image_size": {"height": height, "width": width},
+        "splits": splits,
+        "config": config,
+    }
+    # Written last: a folder with dataset.json is complete.
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return n_per_split_class
+
+
+def _make_chunks(
+    context: _WriteContext,
+    chunks: list[_Chunk],
+    *,
+    workers: int,
+    stack: contextlib.ExitStack,
+) -> Iterator[_ChunkResult]:
+    """Return an iterator over every chunk's result, in order, made here or by workers.
+
+    With several workers their pool starts now and stops when ``stack`` closes.
+    """
+    workers = min(workers, len(chunks))
+    if workers == 1:
+        return (_write_chunk(context, chunk) for chunk in chunks)
+    # fork where there is one: workers inherit the imported modules and the numba kernels the
+    # probe image compiled, where spawn would load them again (seconds per worker). The pool
+    # starts before any progress-bar thread exists, and workers touch neither torch nor
+    # OpenMP, so the threads a fork does not copy are not missed.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    pool = stack.enter_context(
+        multiprocessing.get_context(method).Pool(
+            workers, initializer=_set_worker_context, initargs=(context,)
+        )
+    )
+    return pool.imap(_write_chunk_in_worker, chunks)
+
+
+# The context a worker process received from its pool's initializer; set once per process.
+_worker_context: _WriteContext | None = None
+
+
+def _set_worker_context(context: _WriteContext) -> None:
+    global _worker_context
+    _worker_context = context
+
+
+def _write_chunk_in_worker(chunk: _Chunk) -> _ChunkResult:
+    assert _worker_context is not None, "the pool initializer sets the context"
+    return _write_chunk(_worker_context, chunk)
+
+
+def _write_chunk(context: _WriteContext, chunk: _Chunk) -> _ChunkResult:
+    """Make images ``chunk.start ..`` of a split; write their PNGs and packed rows."""
+    family = context.family
+    batch = family.generate(
+        context.problem,
+        context.params,
+        split=chunk.split,
+        seed=context.seed,
+        start=chunk.start,
+        count=chunk.count,
+        with_metadata=True,
+    )
+    indices = np.arange(chunk.start, chunk.start + chunk.count)
+    _check_batch(family, batch.images, batch.labels, batch.metadata, indices, context.image_shape)
+
+    # Plain writes at the chunk's offset: cheaper than mapping the file, and chunks never overlap.
+    height, width = context.image_shape
+    with open(context.folder / f"{chunk.split}_images.npy", "r+b") as packed:
+        packed.seek(context.data_offsets[chunk.split] + chunk.start * height * width)
+        packed.write(np.ascontiguousarray(batch.images).data)
+
+    lines = []
+    for index, image, label, metadata in zip(
+        indices.tolist(), batch.images, batch.labels.tolist(), batch.metadata, strict=True
+    ):
+        relpath = get_image_relpath(chunk.split, family.class_names[label], index)
+        with open(os.path.join(context.folder, relpath), "wb") as png:
+            png.write(encode_gray_png(image))
+        record = {"index": index, "label": label}
+        record.update((key, value) for key, value in metadata.items() if key not in record)
+        lines.append(json.dumps(record, separators=(",", ":"), default=_to_json) + "\n")
+    return _ChunkResult(chunk.split, chunk.start, batch.labels.astype(np.int64), "".join(lines))
+
+
+def _check_batch(
+    family: Family,
+    images: np.ndarray,
+    labels: np.ndarray,
+    metadata: list[dict[str, Any]],
+    indices: np.ndarray,
+    image_shape: tuple[int, int],
+) -> None:
+    # A family that breaks its contract would silently unbalance or corrupt the dataset.
+    n_images = len(indices)
+    if images.shape != (n_images, *image_shape) or images.dtype != np.uint8:
+        raise RuntimeError(
+            f"family {family.name} returned images {images.dtype} {images.shape}, "
+            f"expected uint8 {(n_images, *image_shape)}"
+        )
+    if not np.array_equal(labels, indices % len(family.class_names)):
+        raise RuntimeError(f"family {family.name} broke the rule label = index % n_classes")
+    if len(metadata) != n_images:
+        raise RuntimeError(
+            f"family {family.name} returned {len(metadata)} metadata dicts for {n_images} images"
+        )
+
+
+def _to_json(value: Any) -> Any:
+    """Convert numpy values that ``json`` does not know (the generators return plain ones)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _describe_file(folder: Path, name: str) -> dict[str, str]:
+    return {"file": name, "sha256": _hash_file(folder / name)}
+
+
+def _hash_file(path: Path) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def _make_temp_folder(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.parent / f"{out.name}{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    temp.mkdir()
+    return temp
+
+
+def _move_into_place(temp: Path, out: Path) -> None:
+    if out.is_dir() and any(out.iterdir()):
+        # Replacing (force): move the old dataset aside first, so that a complete dataset
+        # is at ``out`` at every moment except between the two renames.
+        old = out.parent / f"{out.name}{_OLD_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+        logger.info("replacing the existing dataset %s", out)
+        os.rename(out, old)
+        os.rename(temp, out)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    if out.is_dir():
+        out.rmdir()
+    os.rename(temp, out)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _parse_info(folder: Path, raw: dict[str, Any]) -> DatasetInfo:
+    format_version = raw["format_version"]
+    if format_version != FORMAT_VERSION:
+        raise ValueError(
+            f"{folder / INFO_FILE} has format version {format_version!r}; "
+            f"this labeler reads version {FORMAT_VERSION}"
+        )
+    generator = raw["generator"]
+    splits = {
+        name: SplitInfo(
+            name=name,
+            n_images=int(split["n_images"]),
+            n_per_class={str(key): int(value) for key, value in split["n_per_class"].items()},
+            images_file=str(split["images"]["file"]),
+            labels_file=str(split["labels"]["file"]),
+            metadata_file=str(split["metadata"]["file"]),
+            images_sha256=str(split["images"]["sha256"]),
+            labels_sha256=str(split["labels"]["sha256"]),
+            metadata_sha256=str(split["metadata"]["sha256"]),
+        )
+        for name, split in raw["splits"].items()
+    }
+    return DatasetInfo(
+        path=folder,
+        format_version=int(format_version),
+        family=str(generator["family"]),
+        family_version=str(generator["version"]),
+        problem=str(generator["problem"]),
+        params=dict(generator["params"]),
+        seed=int(raw["seed"]),
+        class_names=tuple(str(name) for name in raw["class_names"]),
+        image_height=int(raw["image_size"]["height"]),
+        image_width=int(raw["image_size"]["width"]),
+        splits=splits,
+        config=dict(raw.get("config") or {}),
+    )
+
+
+def _get_split_info(info: DatasetInfo, split: str) -> SplitInfo:
+    try:
+        return info.splits[split]
+    except KeyError:
+        valid = ", ".join(info.splits)
+        raise ValueError(
+            f"dataset {info.path} has no split {split!r}; its splits: {valid}"
+        ) from None

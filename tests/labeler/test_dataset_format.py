@@ -1,0 +1,313 @@
+"""The dataset folder: round trip, ImageFolder layout, determinism, and crash safety."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generators.family import Batch, Family
+from generators.registry import get_family
+from labeler.dataset_format import (
+    INFO_FILE,
+    check_split_counts,
+    find_datasets,
+    get_image_relpath,
+    load_dataset_info,
+    load_metadata,
+    load_split,
+    verify_dataset,
+    write_dataset,
+)
+
+
+def write_fake(out: Path, family: Family, **options: Any) -> Any:
+    options = {"n_per_split": {"train": 24, "test": 8}, "seed": 0, "chunk_size": 8} | options
+    params = options.pop("params", family.make_params("a"))
+    return write_dataset(out, family, "a", params, **options)
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_round_trip_gives_back_what_the_family_made(
+    tiny_dataset: Path, fake_family: Family
+) -> None:
+    family = fake_family
+    params = family.make_params("a")
+    info = load_dataset_info(tiny_dataset)
+    assert (info.family, info.family_version, info.problem, info.seed) == ("fake", "test-1", "a", 0)
+    assert info.params == {"image_size": 16, "fail_at": -1}
+    assert info.class_names == ("class_0", "class_1")
+    assert (info.image_height, info.image_width) == (16, 16)
+    assert {name: split.n_images for name, split in info.splits.items()} == {
+        "train": 40,
+        "test": 20,
+    }
+    for split, n_images in (("train", 40), ("test", 20)):
+        expected = family.generate("a", params, split=split, seed=0, start=0, count=n_images)
+        images, labels = load_split(tiny_dataset, split)
+        np.testing.assert_array_equal(images, expected.images)
+        np.testing.assert_array_equal(labels, expected.labels)
+        assert labels.dtype == np.int64
+        metadata = load_metadata(tiny_dataset, split)
+        assert [record["index"] for record in metadata] == list(range(n_images))
+        assert [record["label"] for record in metadata] == expected.labels.tolist()
+        assert [record["dots"] for record in metadata] == [m["dots"] for m in expected.metadata]
+    verify_dataset(tiny_dataset)
+
+
+def test_pngs_hold_the_packed_pixels(tiny_dataset: Path) -> None:
+    info = load_dataset_info(tiny_dataset)
+    images, labels = load_split(tiny_dataset, "test")
+    for index, label in enumerate(labels):
+        path = tiny_dataset / get_image_relpath("test", info.class_names[label], index)
+        with Image.open(path) as png:
+            assert png.mode == "L"
+            np.testing.assert_array_equal(np.asarray(png), images[index])
+
+
+def test_torchvision_image_folder_loads_a_split_as_is(tiny_dataset: Path) -> None:
+    from torchvision.datasets import ImageFolder
+
+    images, labels = load_split(tiny_dataset, "train")
+    folder = ImageFolder(str(tiny_dataset / "train"))
+    assert folder.class_to_idx == {"class_0": 0, "class_1": 1}
+    assert len(folder) == len(labels)
+    for path, target in folder.samples:
+        index = int(Path(path).stem.split("-")[-1])
+        assert target == labels[index]
+    image, target = folder[0]
+    index = int(Path(folder.samples[0][0]).stem.split("-")[-1])
+    np.testing.assert_array_equal(np.asarray(image.convert("L")), images[index])
+
+
+def test_split_is_memory_mapped_unless_asked_otherwise(tiny_dataset: Path) -> None:
+    images, _ = load_split(tiny_dataset, "train")
+    assert isinstance(images, np.memmap)
+    assert not images.flags.writeable
+    loaded, _ = load_split(tiny_dataset, "train", mmap=False)
+    assert not isinstance(loaded, np.memmap)
+    np.testing.assert_array_equal(images, loaded)
+
+
+def test_classes_are_exactly_balanced(tiny_dataset: Path) -> None:
+    info = load_dataset_info(tiny_dataset)
+    assert info.splits["train"].n_per_class == {"class_0": 20, "class_1": 20}
+    assert info.splits["test"].n_per_class == {"class_0": 10, "class_1": 10}
+    for split in ("train", "test"):
+        _, labels = load_split(tiny_dataset, split)
+        assert np.bincount(labels).tolist() == [len(labels) // 2] * 2
+        for class_name in info.class_names:
+            n_files = len(list((tiny_dataset / split / class_name).glob("*.png")))
+            assert n_files == len(labels) // 2
+
+
+def test_output_is_byte_identical_whatever_the_number_of_workers(tmp_path: Path) -> None:
+    # A real family: worker processes must import it by name.
+    family = get_family("svrt")
+    problem = family.list_problems()[0]
+    params = family.make_params(problem)
+    trees = []
+    for workers in (1, 2):
+        out = tmp_path / f"workers-{workers}"
+        write_dataset(
+            out,
+            family,
+            problem,
+            params,
+            n_per_split={"train": 48, "test": 16},
+            seed=3,
+            workers=workers,
+            chunk_size=8,
+        )
+        trees.append(read_tree(out))
+    assert trees[0].keys() == trees[1].keys()
+    assert trees[0] == trees[1]
+
+
+def test_counts_must_be_positive_multiples_of_the_classes() -> None:
+    for bad, shown in ((0, "0"), (-4, "-4"), (3, "3"), (2.0, "2.0")):
+        with pytest.raises(ValueError, match=shown):
+            check_split_counts({"train": bad}, n_classes=2)
+    with pytest.raises(ValueError, match="2 or 4"):
+        check_split_counts({"train": 3}, n_classes=2)
+    with pytest.raises(ValueError, match="split name"):
+        check_split_counts({"../x": 4}, n_classes=2)
+    check_split_counts({"train": 4, "test": 2}, n_classes=2)
+
+
+def test_a_non_empty_output_folder_is_refused_without_force(
+    tmp_path: Path, fake_family: Family
+) -> None:
+    out = tmp_path / "ds"
+    write_fake(out, fake_family)
+    before = read_tree(out)
+    with pytest.raises(ValueError, match=f"{out}.*--force"):
+        write_fake(out, fake_family, seed=1)
+    assert read_tree(out) == before
+    write_fake(out, fake_family, seed=1, force=True)
+    assert load_dataset_info(out).seed == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ds"]  # no leftovers
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_dataset(
+    tmp_path: Path, fake_family: Family
+) -> None:
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    with pytest.raises(ValueError, match="not a dataset folder"):
+        write_fake(out, fake_family, force=True)
+    assert (out / "thesis.tex").read_text() == "years of work"
+
+
+def test_an_empty_output_folder_is_used(tmp_path: Path, fake_family: Family) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    write_fake(out, fake_family)
+    assert load_dataset_info(out).splits["train"].n_images == 24
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_crash_midway_leaves_no_dataset_and_no_debris(
+    tmp_path: Path, fake_family: Family, workers: int
+) -> None:
+    out = tmp_path / "ds"
+    crashing = fake_family.make_params("a", fail_at=13)  # in the second chunk of train
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        write_fake(out, fake_family, params=crashing, workers=workers)
+    assert not out.exists()
+    with pytest.raises(ValueError, match="does not exist"):
+        load_dataset_info(out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_crash_while_replacing_keeps_the_old_dataset(tmp_path: Path, fake_family: Family) -> None:
+    out = tmp_path / "ds"
+    write_fake(out, fake_family)
+    before = read_tree(out)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        write_fake(out, fake_family, params=fake_family.make_params("a", fail_at=20), force=True)
+    assert read_tree(out) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ds"]
+
+
+def make_spy_family(base: type[Family], parent: Path) -> Family:
+    """A family that records, mid-way through a write, whether anything in ``parent`` loads."""
+
+    class SpyFamily(base):  # type: ignore[valid-type,misc]
+        seen: ClassVar[list[str]] = []
+
+        def generate(self, problem: str, params: Any, **options: Any) -> Batch:
+            if options["start"] > 0:  # mid-way: some chunks are on disk already
+                for folder in parent.iterdir():
+                    try:
+                        load_dataset_info(folder)
+                        self.seen.append(f"{folder.name} loads")
+                    except ValueError:
+                        self.seen.append(f"{folder.name} refused")
+                try:
+                    find_datasets(parent)
+                    self.seen.append("found")
+                except ValueError:
+                    self.seen.append("none found")
+            return super().generate(problem, params, **options)
+
+    return SpyFamily()
+
+
+def test_a_half_written_folder_never_looks_complete(tmp_path: Path, fake_family: Family) -> None:
+    # What a kill -9 would leave: the temporary folder as it is mid-way.
+    spy = make_spy_family(type(fake_family), tmp_path)
+    write_fake(tmp_path / "ds", spy)
+    seen = spy.seen  # type: ignore[attr-defined]
+    assert seen
+    assert "none found" in seen
+    assert not any(entry.endswith("loads") or entry == "found" for entry in seen)
+    assert find_datasets(tmp_path) == [tmp_path / "ds"]
+
+
+def test_an_unwritable_destination_is_a_clear_os_error(tmp_path: Path, fake_family: Family) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("a file, not a folder")
+    out = blocker / "out"
+    with pytest.raises(OSError, match=f"cannot write the dataset {out}"):
+        write_fake(out, fake_family)
+    with pytest.raises(OSError, match="cannot write the dataset /proc"):
+        write_fake(Path("/proc/labeler-test/ds"), fake_family)
+
+
+def test_loading_a_folder_that_is_not_a_dataset_names_it(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        load_dataset_info(tmp_path / "missing")
+    with pytest.raises(ValueError, match=f"{tmp_path}.*no {INFO_FILE}"):
+        load_dataset_info(tmp_path)
+    (tmp_path / INFO_FILE).write_text("{not json")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_dataset_info(tmp_path)
+    (tmp_path / INFO_FILE).write_text(json.dumps({"format_version": 1}))
+    with pytest.raises(ValueError, match="malformed"):
+        load_dataset_info(tmp_path)
+    (tmp_path / INFO_FILE).write_text(json.dumps({"format_version": 99}))
+    with pytest.raises(ValueError, match="format version 99"):
+        load_dataset_info(tmp_path)
+
+
+def test_a_missing_file_or_split_is_reported(tmp_path: Path, fake_family: Family) -> None:
+    out = tmp_path / "ds"
+    write_fake(out, fake_family)
+    with pytest.raises(ValueError, match=r"no split 'val'.*train, test"):
+        load_split(out, "val")
+    (out / "test_labels.npy").unlink()
+    with pytest.raises(ValueError, match=r"test_labels\.npy is missing"):
+        load_dataset_info(out)
+
+
+def test_verify_dataset_detects_a_changed_array(tmp_path: Path, fake_family: Family) -> None:
+    out = tmp_path / "ds"
+    write_fake(out, fake_family)
+    verify_dataset(out)
+    images = np.load(out / "train_images.npy", mmap_mode="r+")
+    images[0, 0, 0] ^= 1
+    images.flush()
+    del images
+    with pytest.raises(ValueError, match=r"train_images\.npy does not match"):
+        verify_dataset(out)
+
+
+def test_find_datasets_takes_one_folder_or_a_folder_of_them(
+    tmp_path: Path, fake_family: Family
+) -> None:
+    for name in ("b", "a"):
+        write_fake(tmp_path / name, fake_family)
+    (tmp_path / "a.tmp-1-abc").mkdir()  # debris of a killed write
+    (tmp_path / "notes").mkdir()
+    assert find_datasets(tmp_path) == [tmp_path / "a", tmp_path / "b"]
+    assert find_datasets(tmp_path / "a") == [tmp_path / "a"]
+    with pytest.raises(ValueError, match="holds none"):
+        find_datasets(tmp_path / "notes")
+    with pytest.raises(ValueError, match="does not exist"):
+        find_datasets(tmp_path / "missing")
+
+
+def test_bad_arguments_are_refused_before_writing(tmp_path: Path, fake_family: Family) -> None:
+    out = tmp_path / "ds"
+    family = fake_family
+    params = family.make_params("a")
+    with pytest.raises(ValueError, match="unknown fake problem 'z'"):
+        write_dataset(out, family, "z", params, n_per_split={"train": 2}, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        write_dataset(out, family, "a", params, n_per_split={"train": 2}, seed=-1)
+    with pytest.raises(ValueError, match="workers"):
+        write_dataset(out, family, "a", params, n_per_split={"train": 2}, seed=0, workers=0)
+    assert not out.exists()
