@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 from generators.canvas import MAX_SHAPES, N_FIELDS
-from generators.rng import angle
+from generators.rng import angle, make_state
 from generators.sprites import count_ink, make_contour, make_sprite
 from generators.svrt.params import (
     P_BALANCED,
@@ -131,3 +132,27 @@ def make_buffers(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     tables = np.zeros((count, MAX_SHAPES, N_FIELDS), dtype=np.float64)
     witnesses = np.full((count, N_WITNESS), np.nan, dtype=np.float64)
     return images, tables, witnesses
+
+
+@njit(cache=True)
+def run_batch(
+    kernel: Any,
+    key: np.uint64,
+    start: int,
+    labels: np.ndarray,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+) -> int:
+    """Draw images ``start ..`` of stream ``key`` with ``kernel``, each from its own state.
+
+    The loop runs in compiled code because a Python-level call per image costs ~10% of a fast
+    problem's time. Returns -1, or the position of the first image that could not be drawn.
+    """
+    for i in range(images.shape[0]):
+        state = make_state(key, np.uint64(start + i))
+        if not kernel(state, labels[i], prm, cv, images[i], tables[i], witnesses[i]):
+            return i
+    return -1

@@ -24,8 +24,7 @@ from generators.canvas import (
 )
 from generators.family import Batch, Family
 from generators.registry import register_family
-from generators.rng import make_state
-from generators.svrt.common import make_buffers
+from generators.svrt.common import make_buffers, run_batch
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
 from generators.svrt.problems import KERNELS, RULES, WITNESS_NAMES
 
@@ -72,13 +71,12 @@ class SVRTFamily(Family):
         canvas = np.zeros((3, size, size), dtype=np.uint8)
         labels = (np.arange(start, start + count, dtype=np.int64)) % 2
         key = np.uint64(self.get_stream_key(problem, split, seed))
-        for i in range(count):
-            state = make_state(key, np.uint64(start + i))
-            if not kernel(state, int(labels[i]), vector, canvas, images[i], tables[i], witnesses[i]):
-                raise RuntimeError(
-                    f"SVRT problem {number} could not place its shapes with {params}; "
-                    "try a larger image_size or a smaller radius_scale"
-                )
+        failed = run_batch(kernel, key, start, labels, vector, canvas, images, tables, witnesses)
+        if failed >= 0:
+            raise RuntimeError(
+                f"SVRT problem {number} could not place the shapes of image {start + failed} "
+                f"with {params}; try a larger image_size or a smaller radius_scale"
+            )
         metadata: list[dict[str, Any]] = []
         if with_metadata:
             names = WITNESS_NAMES[number]

@@ -4,27 +4,182 @@ Each kernel draws one image of the given label into ``image`` and its ground tru
 ``table`` (one row per shape, see ``generators.canvas``) and ``witness`` (the measured values
 the rule turns on, named in ``WITNESS_NAMES``). It returns False only if the parameters make
 the image impossible.
+
+Every shape that must differ from another one is drawn with ``new_different_shape`` at the
+transform the copy it stands in for would have had, so that ``--mode balanced`` gives "same" and
+"different" images the same distribution of total ink. Shapes that are copies share one
+prototype id; a copy by translation reuses the very same sprite, so it is pixel-identical.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from numba import njit
 
-from generators.canvas import finish_image, place_random, record_shape
-from generators.rng import angle
-from generators.sprites import count_ink
+from generators.canvas import (
+    REGION,
+    RINGS,
+    finish_image,
+    fits,
+    get_centre_range,
+    place_at,
+    place_random,
+    record_shape,
+    stamp,
+)
+from generators.rng import angle, integer, uniform
+from generators.sprites import FILL, HALO, count_ink
 from generators.svrt.common import (
     MAX_IMAGE_TRIES,
     N_PLACE_TRIES,
     distance,
+    draw,
+    get_size,
+    is_balanced,
     new_different_shape,
     new_shape,
+    position,
+    radius,
     reset,
 )
 
+# Placing many shapes one after the other can paint the last one into a corner; starting the
+# layout again with the same sprites is much cheaper than drawing new shapes, and it keeps the
+# shapes' size distribution the same in both classes (whole-image rejection favours small shapes,
+# more so when a large shape is repeated).
+_N_LAYOUTS = 50
+_N_SHAPE_TRIES = 60
+# Sizes (px at 128 px) of the scaled problems 19 and 21: a base contour of radius 10.5 and hole
+# 1 drawn at a scale uniform in [1, 4], so r = 10.5 s and h = s.
+_SCALED_R = 10.5
+_SCALED_H = 1.0
+_MIN_SCALE = 1.0
+_MAX_SCALE = 4.0
+
 
 @njit(cache=True)
-def problem_1(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def _free_at(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int) -> bool:
+    """Cheap necessary condition for ``fits(cv, mask, cx, cy, -1)``: the centre pixel is free.
+
+    Most rejected positions land on another shape, and the centre pixel is filled in every
+    sprite whose hole is at least a pixel wide, so this check spares most full scans.
+    """
+    c = mask.shape[0] // 2
+    if not mask[c, c] & FILL:
+        return True
+    if cx < 1 or cy < 1 or cx > cv.shape[2] - 2 or cy > cv.shape[1] - 2:
+        return False
+    return cv[REGION, cy, cx] == 0 and not cv[RINGS, cy, cx] & HALO
+
+
+@njit(cache=True)
+def _place_one(
+    state: np.ndarray, cv: np.ndarray, mask: np.ndarray, shape_id: int, n_tries: int
+) -> tuple[bool, int, int]:
+    """``place_random`` on the background, with the centre pre-check (same distribution)."""
+    x_lo, x_hi, y_lo, y_hi = get_centre_range(mask, cv.shape[1])
+    if x_lo > x_hi or y_lo > y_hi:
+        return False, 0, 0
+    for _ in range(n_tries):
+        cx = integer(state, x_lo, x_hi)
+        cy = integer(state, y_lo, y_hi)
+        if _free_at(cv, mask, cx, cy) and fits(cv, mask, cx, cy, -1):
+            stamp(cv, mask, cx, cy, shape_id)
+            return True, cx, cy
+    return False, 0, 0
+
+
+@njit(cache=True)
+def _place_shapes(
+    state: np.ndarray, cv: np.ndarray, sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray
+) -> bool:
+    """Place ``sprites`` (shape ids 0, 1, ...) at uniform positions without contact.
+
+    Each shape gets ``_N_SHAPE_TRIES`` positions; if one finds no room, the whole layout starts
+    again (same sprites), up to ``_N_LAYOUTS`` times. Writes the centres into ``xs``, ``ys``.
+    """
+    for _ in range(_N_LAYOUTS):
+        cv[:] = 0
+        ok = True
+        for i in range(len(sprites)):
+            ok, xs[i], ys[i] = _place_one(state, cv, sprites[i], i, _N_SHAPE_TRIES)
+            if not ok:
+                break
+        if ok:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _place_constellation(
+    state: np.ndarray,
+    cv: np.ndarray,
+    sprites: list[np.ndarray],
+    dx: np.ndarray,
+    dy: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+) -> tuple[bool, int, int]:
+    """Place ``sprites`` (shape ids 0, 1, ...) at centre + (dx[i], dy[i]), rounded to pixels.
+
+    The centre is a pixel, uniform over those that keep every sprite inside the image, so a
+    shape at an integer offset sits exactly there and any other within 0.71 px of its point.
+    Returns (ok, centre x, centre y); not ok if the image cannot hold the constellation or two
+    shapes would touch (the canvas then holds a partial layout).
+    """
+    size = cv.shape[1]
+    lo_x = -1e18
+    hi_x = 1e18
+    lo_y = -1e18
+    hi_y = 1e18
+    for i in range(len(sprites)):
+        x_lo, x_hi, y_lo, y_hi = get_centre_range(sprites[i], size)
+        lo_x = max(lo_x, x_lo - dx[i])
+        hi_x = min(hi_x, x_hi - dx[i])
+        lo_y = max(lo_y, y_lo - dy[i])
+        hi_y = min(hi_y, y_hi - dy[i])
+    if math.ceil(lo_x) > math.floor(hi_x) or math.ceil(lo_y) > math.floor(hi_y):
+        return False, 0, 0
+    cx = integer(state, math.ceil(lo_x), math.floor(hi_x))
+    cy = integer(state, math.ceil(lo_y), math.floor(hi_y))
+    cv[:] = 0
+    for i in range(len(sprites)):
+        # Rounding to the nearest pixel keeps each centre inside its sprite's integer range.
+        xs[i] = math.floor(cx + dx[i] + 0.5)
+        ys[i] = math.floor(cy + dy[i] + 0.5)
+        if not place_at(cv, sprites[i], xs[i], ys[i], i, -1):
+            return False, 0, 0
+    return True, cx, cy
+
+
+@njit(cache=True)
+def _min_centre_distance(xs: np.ndarray, ys: np.ndarray) -> float:
+    best = 1e18
+    for i in range(xs.shape[0]):
+        for j in range(i + 1, xs.shape[0]):
+            best = min(best, distance(xs[i], ys[i], xs[j], ys[j]))
+    return best
+
+
+@njit(cache=True)
+def _angle_difference(a: float, b: float) -> float:
+    """The absolute difference of two angles, in [0, pi] radians."""
+    d = (a - b) % (2.0 * math.pi)
+    return min(d, 2.0 * math.pi - d)
+
+
+@njit(cache=True)
+def problem_1(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Class 0: two different shapes; class 1: two identical shapes (translation only)."""
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -51,5 +206,467 @@ def problem_1(state, label, prm, cv, image, table, witness):  # type: ignore[no-
     return False
 
 
-KERNELS = {1: problem_1}
-WITNESS_NAMES = {1: ("centre_distance",)}
+@njit(cache=True)
+def problem_5(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
+    """Class 0: four pairwise different shapes; class 1: two pairs of identical shapes.
+
+    Slots 0, 1 hold the first pair and 2, 3 the second; in class 0 slots 1 and 3 hold shapes
+    standing in for the copies.
+    """
+    xs = np.zeros(4, dtype=np.int64)
+    ys = np.zeros(4, dtype=np.int64)
+    rotations = np.zeros(4)
+    prototypes = np.zeros(4, dtype=np.int64)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        _, rot_a, a = new_shape(state, prm, 21.0, 2.0, 1.0)
+        _, rot_b, b = new_shape(state, prm, 21.0, 2.0, 1.0)
+        if label == 1:
+            sprites = [a, a, b, b]
+            rotations[:] = (rot_a, rot_a, rot_b, rot_b)
+            prototypes[:] = (0, 0, 1, 1)
+        else:
+            rot_c = angle(state)
+            _, c = new_different_shape(state, prm, 21.0, 2.0, 1.0, rot_c, False, count_ink(a))
+            rot_d = angle(state)
+            _, d = new_different_shape(state, prm, 21.0, 2.0, 1.0, rot_d, False, count_ink(b))
+            sprites = [a, c, b, d]
+            rotations[:] = (rot_a, rot_c, rot_b, rot_d)
+            prototypes[:] = (0, 1, 2, 3)
+        if not _place_shapes(state, cv, sprites, xs, ys):
+            continue
+        for i in range(4):
+            record_shape(
+                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
+            )
+        witness[0] = 2.0 if label == 1 else 4.0
+        witness[1] = _min_centre_distance(xs, ys)
+        finish_image(cv, image, table)
+        return True
+    return False
+
+
+@njit(cache=True)
+def problem_7(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
+    """Class 0: three pairs of identical shapes; class 1: two triplets of identical shapes.
+
+    Slots 0-2 hold the first triplet and 3-5 the second; in class 0 a third shape C fills
+    slots 2 and 5. In balanced mode C's ink is matched to the mean of A's and B's, so both
+    classes carry 3 (ink A + ink B) in total.
+    """
+    xs = np.zeros(6, dtype=np.int64)
+    ys = np.zeros(6, dtype=np.int64)
+    rotations = np.zeros(6)
+    prototypes = np.zeros(6, dtype=np.int64)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        _, rot_a, a = new_shape(state, prm, 21.0, 2.0, 1.0)
+        _, rot_b, b = new_shape(state, prm, 21.0, 2.0, 1.0)
+        if label == 1:
+            sprites = [a, a, a, b, b, b]
+            rotations[:] = (rot_a, rot_a, rot_a, rot_b, rot_b, rot_b)
+            prototypes[:] = (0, 0, 0, 1, 1, 1)
+        else:
+            rot_c = angle(state)
+            target = (count_ink(a) + count_ink(b) + 1) // 2
+            _, c = new_different_shape(state, prm, 21.0, 2.0, 1.0, rot_c, False, target)
+            sprites = [a, a, c, b, b, c]
+            rotations[:] = (rot_a, rot_a, rot_c, rot_b, rot_b, rot_c)
+            prototypes[:] = (0, 0, 2, 1, 1, 2)
+        if not _place_shapes(state, cv, sprites, xs, ys):
+            continue
+        for i in range(6):
+            record_shape(
+                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
+            )
+        witness[0] = 2.0 if label == 1 else 3.0
+        witness[1] = _min_centre_distance(xs, ys)
+        finish_image(cv, image, table)
+        return True
+    return False
+
+
+@njit(cache=True)
+def problem_15(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
+    """Class 0: four different shapes at the corners of a square; class 1: four identical ones.
+
+    The square has a uniform centre (among those that fit), a side uniform in [20 px, the
+    largest that fits at its rotation] and a rotation uniform in [0, pi/2); corners are rounded
+    to the nearest pixel.
+    """
+    size = get_size(prm)
+    r = radius(prm, 10.0)
+    min_side = position(prm, 20.0)
+    xs = np.zeros(4, dtype=np.int64)
+    ys = np.zeros(4, dtype=np.int64)
+    dx = np.zeros(4)
+    dy = np.zeros(4)
+    rotations = np.zeros(4)
+    prototypes = np.zeros(4, dtype=np.int64)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        _, rot_a, a = new_shape(state, prm, 10.0, 1.0, 1.0)
+        if label == 1:
+            sprites = [a, a, a, a]
+            rotations[:] = rot_a
+            prototypes[:] = 0
+        else:
+            ink = count_ink(a)
+            sprites = [a]
+            rotations[0] = rot_a
+            for i in range(1, 4):
+                rotations[i] = angle(state)
+                _, other = new_different_shape(state, prm, 10.0, 1.0, 1.0, rotations[i], False, ink)
+                sprites.append(other)
+            prototypes[:] = (0, 1, 2, 3)
+        placed = False
+        side = 0.0
+        tilt = 0.0
+        cx = 0
+        cy = 0
+        for _ in range(N_PLACE_TRIES):
+            tilt = uniform(state, 0.0, 0.5 * math.pi)
+            # Corner offsets span side * (cos + sin) on each axis; the bound keeps shapes of
+            # radius r (plus the clear margin) inside the image.
+            max_side = (size - 2.0 * (r + 2.0)) / (math.cos(tilt) + math.sin(tilt))
+            if max_side < min_side:
+                return False
+            side = uniform(state, min_side, max_side)
+            half = 0.5 * side
+            for k in range(4):
+                # Corners in turn around the square, so 0-2 and 1-3 are the diagonals.
+                corner = tilt + (0.25 + 0.5 * k) * math.pi
+                dx[k] = half * math.sqrt(2.0) * math.cos(corner)
+                dy[k] = half * math.sqrt(2.0) * math.sin(corner)
+            placed, cx, cy = _place_constellation(state, cv, sprites, dx, dy, xs, ys)
+            if placed:
+                break
+        if not placed:
+            continue
+        for i in range(4):
+            record_shape(
+                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
+            )
+        worst = 0.0
+        for k in range(4):
+            worst = max(worst, distance(xs[k] - cx, ys[k] - cy, dx[k], dy[k]))
+        witness[0] = side
+        witness[1] = math.degrees(tilt)
+        witness[2] = worst
+        finish_image(cv, image, table)
+        return True
+    return False
+
+
+@njit(cache=True)
+def problem_19(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
+    """Class 0: two different shapes at random scales; class 1: one shape at two scales.
+
+    Each shape is a base contour of radius 10.5 px (hole 1 px) drawn at a scale uniform in
+    [1, 4]; in class 1 the second shape is the first one's contour at its own scale, same
+    rotation.
+    """
+    xs = np.zeros(2, dtype=np.int64)
+    ys = np.zeros(2, dtype=np.int64)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        scale_a = uniform(state, _MIN_SCALE, _MAX_SCALE)
+        scale_b = uniform(state, _MIN_SCALE, _MAX_SCALE)
+        base_a, rot_a, a = new_shape(state, prm, _SCALED_R, _SCALED_H, scale_a)
+        if label == 1:
+            rot_b = rot_a
+            b = draw(base_a, prm, scale_b, rot_b, False)
+            proto_b = 0
+        else:
+            rot_b = angle(state)
+            # Only balanced mode needs the copy that B stands in for, and only for its ink.
+            target = 0
+            if is_balanced(prm):
+                target = count_ink(draw(base_a, prm, scale_b, rot_b, False))
+            _, b = new_different_shape(
+                state, prm, _SCALED_R, _SCALED_H, scale_b, rot_b, False, target
+            )
+            proto_b = 1
+        if not _place_shapes(state, cv, [a, b], xs, ys):
+            continue
+        record_shape(table, 0, a, xs[0], ys[0], scale_a, rot_a, False, 0, -1)
+        record_shape(table, 1, b, xs[1], ys[1], scale_b, rot_b, False, proto_b, -1)
+        witness[0] = scale_b / scale_a
+        witness[1] = distance(xs[0], ys[0], xs[1], ys[1])
+        finish_image(cv, image, table)
+        return True
+    return False
+
+
+@njit(cache=True)
+def _disc_is_free(cv: np.ndarray, cx: int, cy: int, reach: int) -> bool:
+    """Whether the centre and the four points ``reach`` px away from it are free background.
+
+    A sprite whose contour stays more than ``reach + 1`` px from its centre fills those pixels,
+    so a position failing this check cannot fit (a cheap test before drawing the sprite).
+    """
+    size = cv.shape[1]
+    for k in range(5):
+        x = cx
+        y = cy
+        if k == 1:
+            x += reach
+        elif k == 2:
+            x -= reach
+        elif k == 3:
+            y += reach
+        elif k == 4:
+            y -= reach
+        if x < 1 or y < 1 or x > size - 2 or y > size - 2:
+            return False
+        if cv[REGION, y, x] != 0 or cv[RINGS, y, x] & HALO:
+            return False
+    return True
+
+
+@njit(cache=True)
+def problem_20(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
+    """Class 0: two different shapes; class 1: B mirrors A across their centres' bisector.
+
+    With A at rotation theta and the direction from A's centre to B's at angle phi, the
+    reflection across the perpendicular bisector maps A's contour onto
+    ``draw(base, 1, 2 phi - theta, mirror=True)`` centred on B. In class 1 B's sprite depends
+    on where it stands, so candidate positions are drawn uniformly and the sprite drawn for
+    each; in both classes B ends up uniform over the positions where it fits.
+    """
+    size = get_size(prm)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        base_a, rot_a, a = new_shape(state, prm, 16.0, 2.0, 1.0)
+        ok, ax, ay = _place_one(state, cv, a, 0, N_PLACE_TRIES)
+        if not ok:
+            continue
+        bx = 0
+        by = 0
+        rot_b = 0.0
+        b = a
+        if label == 1:
+            inner = 1e18
+            for i in range(base_a.shape[0]):
+                inner = min(inner, math.sqrt(base_a[i, 0] ** 2 + base_a[i, 1] ** 2))
+            reach = max(0, int(inner - 1.0))
+            ok = False
+            for _ in range(N_PLACE_TRIES * 4):
+                bx = integer(state, 1, size - 2)
+                by = integer(state, 1, size - 2)
+                if not _disc_is_free(cv, bx, by, reach):
+                    continue
+                phi = math.atan2(by - ay, bx - ax)
+                rot_b = 2.0 * phi - rot_a
+                b = draw(base_a, prm, 1.0, rot_b, True)
+                if fits(cv, b, bx, by, -1):
+                    ok = True
+                    break
+            if not ok:
+                continue
+            stamp(cv, b, bx, by, 1)
+            proto_b = 0
+        else:
+            rot_b = angle(state)
+            target = 0
+            if is_balanced(prm):
+                # The mirror copy's rotation 2 phi - theta is uniform like rot_b: match B's ink
+                # to A mirrored at rot_b.
+                target = count_ink(draw(base_a, prm, 1.0, rot_b, True))
+            _, b = new_different_shape(state, prm, 16.0, 2.0, 1.0, rot_b, False, target)
+            ok, bx, by = _place_one(state, cv, b, 1, N_PLACE_TRIES)
+            if not ok:
+                continue
+            proto_b = 1
+        record_shape(table, 0, a, ax, ay, 1.0, rot_a, False, 0, -1)
+        record_shape(table, 1, b, bx, by, 1.0, rot_b, label == 1, proto_b, -1)
+        witness[0] = distance(ax, ay, bx, by)
+        # The mirror axis is perpendicular to the line of centres.
+        witness[1] = math.degrees((math.atan2(by - ay, bx - ax) + 0.5 * math.pi) % math.pi)
+        finish_image(cv, image, table)
+        return True
+    return False
+
+
+@njit(cache=True)
+def problem_21(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
+    """Class 0: two different shapes; class 1: the same shape up to scale and rotation.
+
+    Each shape is a base contour of radius 10.5 px (hole 1 px) drawn at a scale uniform in
+    [1, 4] and a uniform rotation, independently for the two shapes.
+    """
+    xs = np.zeros(2, dtype=np.int64)
+    ys = np.zeros(2, dtype=np.int64)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        scale_a = uniform(state, _MIN_SCALE, _MAX_SCALE)
+        scale_b = uniform(state, _MIN_SCALE, _MAX_SCALE)
+        base_a, rot_a, a = new_shape(state, prm, _SCALED_R, _SCALED_H, scale_a)
+        rot_b = angle(state)
+        if label == 1:
+            b = draw(base_a, prm, scale_b, rot_b, False)
+            proto_b = 0
+        else:
+            target = 0
+            if is_balanced(prm):
+                target = count_ink(draw(base_a, prm, scale_b, rot_b, False))
+            _, b = new_different_shape(
+                state, prm, _SCALED_R, _SCALED_H, scale_b, rot_b, False, target
+            )
+            proto_b = 1
+        if not _place_shapes(state, cv, [a, b], xs, ys):
+            continue
+        record_shape(table, 0, a, xs[0], ys[0], scale_a, rot_a, False, 0, -1)
+        record_shape(table, 1, b, xs[1], ys[1], scale_b, rot_b, False, proto_b, -1)
+        witness[0] = scale_b / scale_a
+        witness[1] = math.degrees(_angle_difference(rot_b, rot_a))
+        finish_image(cv, image, table)
+        return True
+    return False
+
+
+@njit(cache=True)
+def problem_22(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
+    """Class 0: three collinear different shapes; class 1: three collinear identical shapes.
+
+    The line has a uniform direction; its length is uniform between 40 px and the longest that
+    fits, and the middle shape stands at a uniform point at least 20 px from either end. The ends
+    are whole pixels and the middle centre is rounded to one, at most 0.71 px off the line.
+    """
+    size = get_size(prm)
+    r = radius(prm, 10.0)
+    min_gap = position(prm, 20.0)
+    xs = np.zeros(3, dtype=np.int64)
+    ys = np.zeros(3, dtype=np.int64)
+    dx = np.zeros(3)
+    dy = np.zeros(3)
+    rotations = np.zeros(3)
+    prototypes = np.zeros(3, dtype=np.int64)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        _, rot_a, a = new_shape(state, prm, 10.0, 1.0, 1.0)
+        if label == 1:
+            sprites = [a, a, a]
+            rotations[:] = rot_a
+            prototypes[:] = 0
+        else:
+            ink = count_ink(a)
+            sprites = [a]
+            rotations[0] = rot_a
+            for i in range(1, 3):
+                rotations[i] = angle(state)
+                _, other = new_different_shape(state, prm, 10.0, 1.0, 1.0, rotations[i], False, ink)
+                sprites.append(other)
+            prototypes[:] = (0, 1, 2)
+        placed = False
+        for _ in range(N_PLACE_TRIES):
+            direction = angle(state)
+            ux = math.cos(direction)
+            uy = math.sin(direction)
+            max_length = (size - 2.0 * (r + 2.0)) / max(abs(ux), abs(uy))
+            if max_length < 2.0 * min_gap:
+                return False
+            length = uniform(state, 2.0 * min_gap, max_length)
+            middle = uniform(state, min_gap, length - min_gap)
+            # Whole-pixel ends keep the line exact, so only the middle centre is rounded off it.
+            dx[2] = math.floor(length * ux + 0.5)
+            dy[2] = math.floor(length * uy + 0.5)
+            dx[1] = middle / length * dx[2]
+            dy[1] = middle / length * dy[2]
+            placed, _, _ = _place_constellation(state, cv, sprites, dx, dy, xs, ys)
+            if placed:
+                break
+        if not placed:
+            continue
+        for i in range(3):
+            record_shape(
+                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
+            )
+        # Distance of the middle centre from the line through the outer two.
+        ex = float(xs[2] - xs[0])
+        ey = float(ys[2] - ys[0])
+        cross = ex * (ys[1] - ys[0]) - ey * (xs[1] - xs[0])
+        witness[0] = abs(cross) / math.sqrt(ex * ex + ey * ey)
+        witness[1] = distance(xs[0], ys[0], xs[1], ys[1])
+        witness[2] = distance(xs[1], ys[1], xs[2], ys[2])
+        finish_image(cv, image, table)
+        return True
+    return False
+
+
+KERNELS = {
+    1: problem_1,
+    5: problem_5,
+    7: problem_7,
+    15: problem_15,
+    19: problem_19,
+    20: problem_20,
+    21: problem_21,
+    22: problem_22,
+}
+WITNESS_NAMES = {
+    1: ("centre_distance",),
+    5: ("n_distinct_shapes", "min_centre_distance"),
+    7: ("n_distinct_shapes", "min_centre_distance"),
+    15: ("side", "square_rotation_deg", "max_corner_error"),
+    19: ("scale_ratio", "centre_distance"),
+    20: ("centre_distance", "mirror_axis_deg"),
+    21: ("scale_ratio", "rotation_difference_deg"),
+    22: ("collinearity_deviation", "gap_01", "gap_12"),
+}
