@@ -181,8 +181,8 @@ def slide(
     prev_y = -(10**6)
     t = 0.0
     for _ in range(max_steps):
-        x = int(math.floor(x0 + t * dx + 0.5))
-        y = int(math.floor(y0 + t * dy + 0.5))
+        x = math.floor(x0 + t * dx + 0.5)
+        y = math.floor(y0 + t * dy + 0.5)
         t += step
         if x == prev_x and y == prev_y:
             continue

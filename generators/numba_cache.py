@@ -34,6 +34,6 @@ def configure_numba_cache() -> None:
         return
     root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     package_dir = Path(__file__).resolve().parent
-    numba.config.CACHE_DIR = str(
+    numba.config.CACHE_DIR = str(  # type: ignore[attr-defined]
         root / "guided-labeler" / f"numba-{get_source_digest(package_dir)}"
     )

@@ -130,8 +130,8 @@ def rasterize(points: np.ndarray, line_width: int) -> np.ndarray:
     lo = -((line_width - 1) // 2)
     hi = line_width // 2
     for i in range(points.shape[0]):
-        px = c + int(math.floor(points[i, 0] + 0.5))
-        py = c + int(math.floor(points[i, 1] + 0.5))
+        px = c + math.floor(points[i, 0] + 0.5)
+        py = c + math.floor(points[i, 1] + 0.5)
         for dy in range(lo, hi + 1):
             for dx in range(lo, hi + 1):
                 mask[py + dy, px + dx] = CONTOUR

@@ -41,7 +41,7 @@ from generators.svrt.common import (
 
 @njit(cache=True)
 def _round(value: float) -> int:
-    return int(math.floor(value + 0.5))
+    return math.floor(value + 0.5)
 
 
 @njit(cache=True)
@@ -71,7 +71,15 @@ def _place_partner(
 
 
 @njit(cache=True)
-def problem_6(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def problem_6(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Two pairs of identical shapes; class 1 iff both pairs have the same within-pair distance.
 
     Class 0 distances differ by at least 21 px (the spec's rejection threshold).
@@ -140,7 +148,15 @@ def _square_corners(state: np.ndarray, prm: np.ndarray, extent: int) -> np.ndarr
 
 
 @njit(cache=True)
-def problem_10(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def problem_10(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Four identical shapes: class 0 at random positions, class 1 at a square's corners."""
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -207,7 +223,15 @@ def _square_error(xs: np.ndarray, ys: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def problem_12(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def problem_12(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Three shapes on a circle: two small (10, h 5) and a big one (21, h 10).
 
     Two of them stand close together (an angular gap uniform in [0.1 pi, 0.5 pi]) and the
@@ -284,7 +308,15 @@ def _alignment(xs: np.ndarray, ys: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def problem_14(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def problem_14(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Three identical shapes: class 1 aligned, class 0 none within 6.4 px of the segment
     joining the other two."""
     size = get_size(prm)
@@ -371,7 +403,10 @@ def _place_mirrored_pairs(
             # Keep each shape wholly in its half, with a clear column at the midline.
             x = integer(state, c + 1, size // 2 - c - 2)
             y = integer(state, c + 1, size - c - 2)
-            rx = size - 1 - x if mirrored_x else integer(state, size - size // 2 + c + 1, size - c - 2)
+            if mirrored_x:
+                rx = size - 1 - x
+            else:
+                rx = integer(state, size - size // 2 + c + 1, size - c - 2)
             # The halves are apart, so a left and a right shape can never meet each other.
             if fits(cv, left, x, y, -1) and fits(cv, right, rx, y, -1):
                 stamp(cv, left, x, y, k)
@@ -388,7 +423,15 @@ def _place_mirrored_pairs(
 
 
 @njit(cache=True)
-def problem_16(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def problem_16(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Six copies of one shape at positions mirror-symmetric about the vertical midline.
 
     Class 0: the right-hand copies are translated copies; class 1: they are mirrored, so the
@@ -431,7 +474,15 @@ def _symmetry_error(image: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def problem_17(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def problem_17(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Three identical shapes and a different one: class 1 with the odd shape at the three's
     circumcentre, class 0 at least 21 px from it."""
     min_offset = margin(prm, 21.0)
@@ -504,7 +555,15 @@ def _circumcentre(xs: np.ndarray, ys: np.ndarray) -> tuple[bool, float, float]:
 
 
 @njit(cache=True)
-def problem_18(state, label, prm, cv, image, table, witness):  # type: ignore[no-untyped-def]
+def problem_18(
+    state: np.ndarray,
+    label: int,
+    prm: np.ndarray,
+    cv: np.ndarray,
+    image: np.ndarray,
+    table: np.ndarray,
+    witness: np.ndarray,
+) -> bool:
     """Six identical shapes; the right three keep the left three's heights, at random x
     (class 0) or at the mirrored x (class 1: a symmetric arrangement)."""
     size = get_size(prm)

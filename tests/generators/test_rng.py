@@ -35,7 +35,7 @@ def test_uniform_and_integer_ranges_and_moments() -> None:
     assert ints.min() == -2 and ints.max() == 3
     assert counts.min() > 1800  # each of 6 values expected 2000 times
     angles = np.array([angle(state) for _ in range(5000)])
-    assert 0.0 <= angles.min() and angles.max() < 2 * np.pi
+    assert angles.min() >= 0.0 and angles.max() < 2 * np.pi
 
 
 def test_in_disc_is_uniform_over_the_disc() -> None:

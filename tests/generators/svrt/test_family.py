@@ -67,9 +67,7 @@ def test_images_are_binary_balanced_and_carry_their_truth(family: SVRTFamily, pr
 
 
 @pytest.mark.parametrize("problem", PROBLEMS)
-def test_one_image_alone_equals_the_same_image_in_a_batch(
-    family: SVRTFamily, problem: str
-) -> None:
+def test_one_image_alone_equals_the_same_image_in_a_batch(family: SVRTFamily, problem: str) -> None:
     batch = _generate(family, problem, count=8)
     alone = _generate(family, problem, start=5, count=1)
     np.testing.assert_array_equal(alone.images[0], batch.images[5])
