@@ -1,10 +1,13 @@
 """Generation speed: images/s per problem on one core, in memory and written to disk.
 
-For every problem of the chosen families it measures
-- in memory: ``Family.generate`` with metadata, after a warm-up call (numba compiles once);
+For every problem of the chosen families it measures, pinned to one core, after a warm-up call
+(numba compiles once):
+- in memory: ``Family.generate`` making the images and their ground-truth tables;
+- in memory with metadata: the same plus the JSON-ready metadata dicts;
 - written: ``write_dataset`` to a temporary folder with one worker (PNG files, packed array,
   metadata, hashes), which is what ``labeler generate`` does;
-and then the scaling of ``write_dataset`` with the number of worker processes on a few problems.
+and then the scaling with the number of worker processes on a few problems, both of generation
+in memory (a process pool over chunks) and of ``write_dataset``.
 It prints the tables and saves them as JSON and Markdown under ``bench/results/``.
 
     python bench/generate.py                      # defaults: every problem, standard counts
@@ -14,14 +17,16 @@ It prints the tables and saves them as JSON and Markdown under ``bench/results/`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +62,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             if problem not in family.list_problems():
                 continue
-            row = {
-                "family": family_name,
-                "problem": problem,
-                "memory_images_per_s": measure_memory(family, problem, n_images=args.n_memory),
-                "written_images_per_s": measure_written(family, problem, n_images=args.n_write),
-            }
+            with pinned_to_one_core():
+                row = {
+                    "family": family_name,
+                    "problem": problem,
+                    "memory_images_per_s": measure_memory(
+                        family, problem, n_images=args.n_memory, with_metadata=False
+                    ),
+                    "memory_metadata_images_per_s": measure_memory(
+                        family, problem, n_images=args.n_memory, with_metadata=True
+                    ),
+                    "written_images_per_s": measure_written(family, problem, n_images=args.n_write),
+                }
             rows.append(row)
             print(
                 f"{family_name:12s} {problem:>4s}  in memory {row['memory_images_per_s']:9.0f} "
-                f"img/s  written {row['written_images_per_s']:7.0f} img/s",
+                f"img/s  with metadata {row['memory_metadata_images_per_s']:8.0f} img/s  "
+                f"written {row['written_images_per_s']:7.0f} img/s",
                 flush=True,
             )
 
@@ -78,21 +90,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem not in family.list_problems():
             print(f"skipping scaling of {entry}: no such problem", flush=True)
             continue
-        base = None
+        base_memory = None
+        base_written = None
         for workers in worker_counts:
-            speed = measure_written(family, problem, n_images=args.n_scaling, workers=workers)
-            base = base or speed
+            memory = measure_parallel_memory(
+                family, problem, n_images=args.n_scaling, workers=workers
+            )
+            written = measure_written(family, problem, n_images=args.n_scaling, workers=workers)
+            base_memory = base_memory or memory
+            base_written = base_written or written
             scaling.append(
                 {
                     "family": family_name,
                     "problem": problem,
                     "workers": workers,
-                    "written_images_per_s": speed,
-                    "speedup": speed / base,
+                    "memory_images_per_s": memory,
+                    "memory_speedup": memory / base_memory,
+                    "written_images_per_s": written,
+                    "speedup": written / base_written,
                 }
             )
             print(
-                f"scaling {entry:10s} workers {workers}: {speed:7.0f} img/s (x{speed / base:.2f})",
+                f"scaling {entry:10s} workers {workers}: in memory {memory:7.0f} img/s "
+                f"(x{memory / base_memory:.2f}), written {written:7.0f} img/s "
+                f"(x{written / base_written:.2f})",
                 flush=True,
             )
 
@@ -113,15 +134,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def measure_memory(family: Any, problem: str, *, n_images: int) -> float:
-    """Images/s of ``Family.generate`` with metadata, in chunks as ``write_dataset`` asks."""
+@contextlib.contextmanager
+def pinned_to_one_core() -> Iterator[None]:
+    """Run the enclosed measurement on one CPU core (where the OS allows pinning)."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def measure_memory(family: Any, problem: str, *, n_images: int, with_metadata: bool) -> float:
+    """Images/s of ``Family.generate`` in chunks as ``write_dataset`` asks for them."""
     params = family.make_params(problem)
     family.generate(problem, params, split="train", seed=1, start=0, count=8)  # warm-up
     started = time.perf_counter()
     for start in range(0, n_images, CHUNK_SIZE):
         count = min(CHUNK_SIZE, n_images - start)
-        family.generate(problem, params, split="train", seed=0, start=start, count=count)
+        family.generate(
+            problem,
+            params,
+            split="train",
+            seed=0,
+            start=start,
+            count=count,
+            with_metadata=with_metadata,
+        )
     return n_images / (time.perf_counter() - started)
+
+
+def _generate_chunk(job: tuple[str, str, int, int]) -> int:
+    family_name, problem, start, count = job
+    family = get_family(family_name)
+    params = family.make_params(problem)
+    batch = family.generate(problem, params, split="train", seed=0, start=start, count=count)
+    return len(batch.labels)
+
+
+def measure_parallel_memory(family: Any, problem: str, *, n_images: int, workers: int) -> float:
+    """Images/s of in-memory generation (with metadata) spread over a pool of processes."""
+    jobs = [
+        (family.name, problem, start, min(CHUNK_SIZE, n_images - start))
+        for start in range(0, n_images, CHUNK_SIZE)
+    ]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pool.map(_generate_chunk, [(family.name, problem, 0, 8)] * workers)  # warm-up
+        started = time.perf_counter()
+        done = sum(pool.map(_generate_chunk, jobs, chunksize=1))
+        return done / (time.perf_counter() - started)
 
 
 def measure_written(family: Any, problem: str, *, n_images: int, workers: int = 1) -> float:
@@ -177,15 +241,16 @@ def format_markdown(results: dict[str, Any]) -> str:
         f"# Generation speed ({machine['date']}, {machine['cpu_count']} CPUs, "
         f"{machine['processor']}, Python {machine['python']})",
         "",
-        "One process; in memory = `Family.generate` with metadata; written = `write_dataset` "
-        "(PNG + packed array + metadata + hashes).",
+        "One process pinned to one core. In memory = `Family.generate` (images and their "
+        "ground-truth tables); + metadata = also the JSON-ready metadata dicts; written = "
+        "`write_dataset` (PNG + packed array + metadata + hashes).",
         "",
-        "| family | problem | in memory (img/s) | written (img/s) |",
-        "|---|---:|---:|---:|",
+        "| family | problem | in memory (img/s) | + metadata (img/s) | written (img/s) |",
+        "|---|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {row['family']} | {row['problem']} | {row['memory_images_per_s']:.0f} "
-        f"| {row['written_images_per_s']:.0f} |"
+        f"| {row['memory_metadata_images_per_s']:.0f} | {row['written_images_per_s']:.0f} |"
         for row in results["problems"]
     ]
     summary = results["summary"]
@@ -202,11 +267,13 @@ def format_markdown(results: dict[str, Any]) -> str:
     if results["scaling"]:
         lines += [
             "",
-            "| family | problem | workers | written (img/s) | speed-up |",
-            "|---|---:|---:|---:|---:|",
+            "| family | problem | workers | in memory (img/s) | speed-up "
+            "| written (img/s) | speed-up |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
             f"| {row['family']} | {row['problem']} | {row['workers']} "
+            f"| {row['memory_images_per_s']:.0f} | {row['memory_speedup']:.2f} "
             f"| {row['written_images_per_s']:.0f} | {row['speedup']:.2f} |"
             for row in results["scaling"]
         ]

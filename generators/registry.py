@@ -39,5 +39,5 @@ def list_families() -> list[str]:
 def _load_builtin_families() -> None:
     # Imported here, not at module level, so that importing the registry stays cheap and the
     # family modules can import the registry without a cycle.
-    import generators.orientation  # noqa: F401
+    import generators.orientation
     import generators.svrt  # noqa: F401

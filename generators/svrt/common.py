@@ -134,7 +134,7 @@ def make_buffers(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return images, tables, witnesses
 
 
-@njit(cache=True)
+@njit(cache=False)
 def run_batch(
     kernel: Any,
     key: np.uint64,
