@@ -34,6 +34,7 @@ from generators.svrt.common import (
     margin,
     new_different_shape,
     new_shape,
+    open_image,
     position,
     reset,
 )
@@ -72,18 +73,20 @@ def _place_partner(
 
 @njit(cache=True)
 def problem_6(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Two pairs of identical shapes; class 1 iff both pairs have the same within-pair distance.
 
     Class 0 distances differ by at least 21 px (the spec's rejection threshold).
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     min_gap = position(prm, 24.0)
     max_gap = position(prm, 90.0)
     min_diff = margin(prm, 21.0)
@@ -149,15 +152,17 @@ def _square_corners(state: np.ndarray, prm: np.ndarray, extent: int) -> np.ndarr
 
 @njit(cache=True)
 def problem_10(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Four identical shapes: class 0 at random positions, class 1 at a square's corners."""
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
         _, rot, a = new_shape(state, prm, 10.0, 1.0, 1.0)
@@ -224,13 +229,14 @@ def _square_error(xs: np.ndarray, ys: np.ndarray) -> float:
 
 @njit(cache=True)
 def problem_12(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Three shapes on a circle: two small (10, h 5) and a big one (21, h 10).
 
@@ -238,6 +244,7 @@ def problem_12(
     third opposite their midpoint. Class 0: the close pair is one small + the big one;
     class 1: the close pair is the two small shapes.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     size = get_size(prm)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -309,16 +316,18 @@ def _alignment(xs: np.ndarray, ys: np.ndarray) -> float:
 
 @njit(cache=True)
 def problem_14(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Three identical shapes: class 1 aligned, class 0 none within 6.4 px of the segment
     joining the other two."""
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     size = get_size(prm)
     tolerance = margin(prm, 6.4)
     for _ in range(MAX_IMAGE_TRIES):
@@ -424,19 +433,21 @@ def _place_mirrored_pairs(
 
 @njit(cache=True)
 def problem_16(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Six copies of one shape at positions mirror-symmetric about the vertical midline.
 
     Class 0: the right-hand copies are translated copies; class 1: they are mirrored, so the
     whole image is left-right symmetric.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
         _, rot, a = new_shape(state, prm, 10.0, 1.0, 1.0)
@@ -475,16 +486,18 @@ def _symmetry_error(image: np.ndarray) -> float:
 
 @njit(cache=True)
 def problem_17(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Three identical shapes and a different one: class 1 with the odd shape at the three's
     circumcentre, class 0 at least 21 px from it."""
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     min_offset = margin(prm, 21.0)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -556,16 +569,18 @@ def _circumcentre(xs: np.ndarray, ys: np.ndarray) -> tuple[bool, float, float]:
 
 @njit(cache=True)
 def problem_18(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Six identical shapes; the right three keep the left three's heights, at random x
     (class 0) or at the mirrored x (class 1: a symmetric arrangement)."""
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     size = get_size(prm)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numba import njit
@@ -134,25 +133,20 @@ def make_buffers(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return images, tables, witnesses
 
 
-@njit(cache=False)
-def run_batch(
-    kernel: Any,
+@njit(cache=True)
+def open_image(
     key: np.uint64,
-    start: int,
-    labels: np.ndarray,
-    prm: np.ndarray,
-    cv: np.ndarray,
+    index: int,
     images: np.ndarray,
     tables: np.ndarray,
     witnesses: np.ndarray,
-) -> int:
-    """Draw images ``start ..`` of stream ``key`` with ``kernel``, each from its own state.
+    slot: int,
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    """Start image ``index`` of stream ``key``, written to position ``slot`` of the outputs.
 
-    The loop runs in compiled code because a Python-level call per image costs ~10% of a fast
-    problem's time. Returns -1, or the position of the first image that could not be drawn.
+    Returns (random state, label, image, shape table, witness). Kernels take the index and the
+    whole output arrays rather than slices because each Python-level call of a compiled
+    function costs per argument: this way a call costs ~1.5 us instead of ~5 us.
     """
-    for i in range(images.shape[0]):
-        state = make_state(key, np.uint64(start + i))
-        if not kernel(state, labels[i], prm, cv, images[i], tables[i], witnesses[i]):
-            return i
-    return -1
+    state = make_state(key, np.uint64(index))
+    return state, index % 2, images[slot], tables[slot], witnesses[slot]

@@ -34,6 +34,7 @@ from generators.svrt.common import (
     get_size,
     margin,
     new_shape,
+    open_image,
     position,
     reset,
 )
@@ -230,13 +231,14 @@ def _place_clear(
 
 @njit(cache=True)
 def problem_3(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Four shapes. Class 0: a chain of three touching shapes (0 touches 1, 1 touches 2; 0 and 2
     do not touch) and an isolated shape; class 1: two touching pairs (0-1, 2-3).
@@ -244,6 +246,7 @@ def problem_3(
     In both classes the two groups are at least 16 px apart (contour to contour), so the
     classes differ only in how the contacts are grouped.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     min_gap = margin(prm, 16.0)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -329,13 +332,14 @@ def _collide(mask_a: np.ndarray, ax: int, ay: int, mask_b: np.ndarray, bx: int, 
 
 @njit(cache=True)
 def problem_9(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Three collinear shapes: a big one (0) and two half-scale copies of it (1, 2; same
     rotation). Class 0: the big one in the middle; class 1: the big one at an end.
@@ -343,6 +347,7 @@ def problem_9(
     The middle centre sits at a fraction uniform in [0.25, 0.75] along the segment joining the
     outer two (rounded to the pixel grid, so at most 0.71 px off the line).
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     size = get_size(prm)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -420,13 +425,14 @@ def _get_reach_box(
 
 @njit(cache=True)
 def problem_13(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Two copies of a big shape A (0, 2), each with a copy of a small shape B near it (1 near
     0, 3 near 2). Class 1: the second pair is a translated copy of the first (same offset
@@ -436,6 +442,7 @@ def problem_13(
     "Near" means a contour gap under 10 px (and, as everywhere, at least one clear pixel); each
     B is near its own A only, so the pairs are unambiguous.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     near = position(prm, 10.0)
     min_offset = margin(prm, 32.0)
     size = get_size(prm)

@@ -37,6 +37,7 @@ from generators.svrt.common import (
     margin,
     new_different_shape,
     new_shape,
+    open_image,
     reset,
 )
 
@@ -47,15 +48,17 @@ N_LAYOUT_TRIES = 20
 
 @njit(cache=True)
 def problem_4(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: small shape outside the big one; class 1: inside it."""
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
         _, rot_big, big = new_shape(state, prm, 48.0, 21.0, 1.0)
@@ -79,15 +82,17 @@ def problem_4(
 
 @njit(cache=True)
 def problem_11(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: small shape at least 10 px from the big one; class 1: touching it from outside."""
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     min_gap = margin(prm, 10.0)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -269,13 +274,14 @@ def get_gap(
 
 @njit(cache=True)
 def problem_2(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Small shape inside the big one. Class 0: at least 16 px from its contour (contour to
     contour); class 1: right against it, with exactly one clear pixel between the contours
@@ -285,6 +291,7 @@ def problem_2(
     takes the same big shapes: it starts from a class-0 position and slides outwards. Big
     shapes thus look the same in both classes.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     min_gap = margin(prm, 16.0)
     size = get_size(prm)
     for _ in range(MAX_IMAGE_TRIES):
@@ -327,18 +334,20 @@ def problem_2(
 
 @njit(cache=True)
 def problem_8(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Big shape and a small one. Class 1: the small one is the big one's contour at half scale
     (same rotation), inside it. Class 0, with equal odds: a different shape (a big-size
     contour drawn at half scale) inside, or the half-scale copy outside.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
         base, rot_big, big = new_shape(state, prm, 48.0, 21.0, 1.0)
@@ -387,17 +396,19 @@ def problem_8(
 
 @njit(cache=True)
 def problem_23(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Big shape and two small ones. Class 0: both small shapes inside it or both outside
     (equal odds); class 1: one inside and one outside (which one is a coin toss).
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
         _, rot_big, big = new_shape(state, prm, 48.0, 21.0, 1.0)

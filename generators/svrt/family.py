@@ -24,7 +24,7 @@ from generators.canvas import (
 )
 from generators.family import Batch, Family
 from generators.registry import register_family
-from generators.svrt.common import make_buffers, run_batch
+from generators.svrt.common import make_buffers
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
 from generators.svrt.problems import KERNELS, RULES, WITNESS_NAMES
 
@@ -71,12 +71,12 @@ class SVRTFamily(Family):
         canvas = np.zeros((3, size, size), dtype=np.uint8)
         labels = (np.arange(start, start + count, dtype=np.int64)) % 2
         key = np.uint64(self.get_stream_key(problem, split, seed))
-        failed = run_batch(kernel, key, start, labels, vector, canvas, images, tables, witnesses)
-        if failed >= 0:
-            raise RuntimeError(
-                f"SVRT problem {number} could not place the shapes of image {start + failed} "
-                f"with {params}; try a larger image_size or a smaller radius_scale"
-            )
+        for i in range(count):
+            if not kernel(key, start + i, vector, canvas, images, tables, witnesses, i):
+                raise RuntimeError(
+                    f"SVRT problem {number} could not place the shapes of image {start + i} "
+                    f"with {params}; try a larger image_size or a smaller radius_scale"
+                )
         metadata: list[dict[str, Any]] = []
         if with_metadata:
             names = WITNESS_NAMES[number]

@@ -40,6 +40,7 @@ from generators.svrt.common import (
     is_balanced,
     new_different_shape,
     new_shape,
+    open_image,
     position,
     radius,
     reset,
@@ -172,15 +173,17 @@ def _angle_difference(a: float, b: float) -> float:
 
 @njit(cache=True)
 def problem_1(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: two different shapes; class 1: two identical shapes (translation only)."""
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
         _, rot_a, a = new_shape(state, prm, 26.25, 2.5, 1.0)
@@ -208,19 +211,21 @@ def problem_1(
 
 @njit(cache=True)
 def problem_5(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: four pairwise different shapes; class 1: two pairs of identical shapes.
 
     Slots 0, 1 hold the first pair and 2, 3 the second; in class 0 slots 1 and 3 hold shapes
     standing in for the copies.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     xs = np.zeros(4, dtype=np.int64)
     ys = np.zeros(4, dtype=np.int64)
     rotations = np.zeros(4)
@@ -256,13 +261,14 @@ def problem_5(
 
 @njit(cache=True)
 def problem_7(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: three pairs of identical shapes; class 1: two triplets of identical shapes.
 
@@ -270,6 +276,7 @@ def problem_7(
     slots 2 and 5. In balanced mode C's ink is matched to the mean of A's and B's, so both
     classes carry 3 (ink A + ink B) in total.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     xs = np.zeros(6, dtype=np.int64)
     ys = np.zeros(6, dtype=np.int64)
     rotations = np.zeros(6)
@@ -304,13 +311,14 @@ def problem_7(
 
 @njit(cache=True)
 def problem_15(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: four different shapes at the corners of a square; class 1: four identical ones.
 
@@ -318,6 +326,7 @@ def problem_15(
     largest that fits at its rotation] and a rotation uniform in [0, pi/2); corners are rounded
     to the nearest pixel.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     size = get_size(prm)
     r = radius(prm, 10.0)
     min_side = position(prm, 20.0)
@@ -384,13 +393,14 @@ def problem_15(
 
 @njit(cache=True)
 def problem_19(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: two different shapes at random scales; class 1: one shape at two scales.
 
@@ -398,6 +408,7 @@ def problem_19(
     [1, 4]; in class 1 the second shape is the first one's contour at its own scale, same
     rotation.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     xs = np.zeros(2, dtype=np.int64)
     ys = np.zeros(2, dtype=np.int64)
     for _ in range(MAX_IMAGE_TRIES):
@@ -458,13 +469,14 @@ def _disc_is_free(cv: np.ndarray, cx: int, cy: int, reach: int) -> bool:
 
 @njit(cache=True)
 def problem_20(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: two different shapes; class 1: B mirrors A across their centres' bisector.
 
@@ -474,6 +486,7 @@ def problem_20(
     on where it stands, so candidate positions are drawn uniformly and the sprite drawn for
     each; in both classes B ends up uniform over the positions where it fits.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     size = get_size(prm)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
@@ -530,19 +543,21 @@ def problem_20(
 
 @njit(cache=True)
 def problem_21(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: two different shapes; class 1: the same shape up to scale and rotation.
 
     Each shape is a base contour of radius 10.5 px (hole 1 px) drawn at a scale uniform in
     [1, 4] and a uniform rotation, independently for the two shapes.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     xs = np.zeros(2, dtype=np.int64)
     ys = np.zeros(2, dtype=np.int64)
     for _ in range(MAX_IMAGE_TRIES):
@@ -575,13 +590,14 @@ def problem_21(
 
 @njit(cache=True)
 def problem_22(
-    state: np.ndarray,
-    label: int,
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    image: np.ndarray,
-    table: np.ndarray,
-    witness: np.ndarray,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
 ) -> bool:
     """Class 0: three collinear different shapes; class 1: three collinear identical shapes.
 
@@ -589,6 +605,7 @@ def problem_22(
     fits, and the middle shape stands at a uniform point at least 20 px from either end. The ends
     are whole pixels and the middle centre is rounded to one, at most 0.71 px off the line.
     """
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
     size = get_size(prm)
     r = radius(prm, 10.0)
     min_gap = position(prm, 20.0)
