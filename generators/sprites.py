@@ -143,42 +143,62 @@ def rasterize(points: np.ndarray, line_width: int) -> np.ndarray:
 def _fill_and_dilate(mask: np.ndarray) -> None:
     """Mark INTERIOR (not 4-reachable from the frame), then the NEAR and HALO rings.
 
-    The mask has a clear frame at least two pixels wide, so the flood starts from the whole
-    outer frame and never needs bounds checks on inner pixels.
+    The mask has a clear frame at least two pixels wide, so the flood starts from ring 1 of
+    the frame, whose neighbours are all in range, and needs no bounds checks after that.
     """
     side = mask.shape[0]
-    flat = mask.reshape(side * side)
-    outside = np.zeros(side * side, dtype=np.bool_)
-    stack = np.empty(side * side, dtype=np.int32)
-    # Ring 0 is outside; the flood starts from ring 1, whose neighbours are all in range.
+    n = side * side
+    flat = mask.reshape(n)
+    # 0: not reached yet, 1: contour (a wall), 2: outside.
+    mark = np.empty(n, dtype=np.uint8)
+    for idx in range(n):
+        mark[idx] = flat[idx] & CONTOUR
+    stack = np.empty(n, dtype=np.int32)
     for i in range(side):
-        for idx in (i, (side - 1) * side + i, i * side, i * side + side - 1):
-            outside[idx] = True
+        for idx in (i, n - side + i, i * side, i * side + side - 1):
+            mark[idx] = 2
     top = 0
     for i in range(1, side - 1):
-        for idx in (side + i, (side - 2) * side + i, i * side + 1, i * side + side - 2):
-            if not outside[idx]:
-                outside[idx] = True
+        for idx in (side + i, n - 2 * side + i, i * side + 1, i * side + side - 2):
+            if mark[idx] == 0:
+                mark[idx] = 2
                 stack[top] = idx
                 top += 1
     while top > 0:
         top -= 1
         idx = stack[top]
-        for nidx in (idx + 1, idx - 1, idx + side, idx - side):
-            if not outside[nidx] and flat[nidx] == 0:
-                outside[nidx] = True
-                stack[top] = nidx
-                top += 1
-    for idx in range(side * side):
-        if flat[idx] == 0 and not outside[idx]:
-            flat[idx] = INTERIOR
-    for idx in range(side * side):
+        # The four 4-neighbours, written out: a loop over a tuple here runs ~2x slower.
+        j = idx + 1
+        if mark[j] == 0:
+            mark[j] = 2
+            stack[top] = j
+            top += 1
+        j = idx - 1
+        if mark[j] == 0:
+            mark[j] = 2
+            stack[top] = j
+            top += 1
+        j = idx + side
+        if mark[j] == 0:
+            mark[j] = 2
+            stack[top] = j
+            top += 1
+        j = idx - side
+        if mark[j] == 0:
+            mark[j] = 2
+            stack[top] = j
+            top += 1
+    for idx in range(n):
+        flat[idx] |= INTERIOR * (mark[idx] == 0)
+    for idx in range(side + 1, n - side - 1):
         if flat[idx] & CONTOUR:
-            for off in (-side - 1, -side, -side + 1, -1, 0, 1, side - 1, side, side + 1):
-                flat[idx + off] |= NEAR
-    for idx in range(side * side):
-        if flat[idx] & (FILL | NEAR):
-            flat[idx] |= HALO
+            for row in (idx - side, idx, idx + side):
+                flat[row - 1] |= NEAR
+                flat[row] |= NEAR
+                flat[row + 1] |= NEAR
+    # Dilating the filled shape by one pixel adds exactly the contour's NEAR ring.
+    for idx in range(n):
+        flat[idx] |= HALO * ((flat[idx] & (FILL | NEAR)) != 0)
 
 
 @njit(cache=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -99,8 +100,11 @@ def make_metadata(
 
     Angles are in degrees, positions in pixels (x right, y down), boxes inclusive.
     """
+    # Plain Python numbers from the start: per-element numpy scalars made this the slowest
+    # step of generation.
+    rows = table.tolist()
     shapes: list[dict[str, Any]] = []
-    for shape_id, row in enumerate(table):
+    for shape_id, row in enumerate(rows):
         if row[F_USED] == 0:
             continue
         touches = int(row[F_TOUCHES])
@@ -110,13 +114,13 @@ def make_metadata(
                 "id": shape_id,
                 "centre": [int(row[F_CX]), int(row[F_CY])],
                 "bbox": [int(row[F_X0]), int(row[F_Y0]), int(row[F_X1]), int(row[F_Y1])],
-                "scale": round(float(row[F_SCALE]), 6),
-                "rotation_deg": round(float(np.degrees(row[F_ROTATION])), 4),
-                "mirror": bool(row[F_MIRROR]),
+                "scale": round(row[F_SCALE], 6),
+                "rotation_deg": round(math.degrees(row[F_ROTATION]), 4),
+                "mirror": row[F_MIRROR] != 0,
                 "prototype": int(row[F_PROTOTYPE]),
                 "inside": None if container < 0 else container,
                 "ink": int(row[F_INK]),
-                "touches": [j for j in range(len(table)) if touches >> j & 1],
+                "touches": [j for j in range(len(rows)) if touches >> j & 1],
             }
         )
     return {
@@ -126,8 +130,8 @@ def make_metadata(
         "shapes": shapes,
         "relations": get_relations(shapes),
         "witness": {
-            name: (None if np.isnan(value) else round(float(value), 4))
-            for name, value in zip(witness_names, witness, strict=False)
+            name: (None if math.isnan(value) else round(value, 4))
+            for name, value in zip(witness_names, witness.tolist(), strict=False)
         },
     }
 
@@ -138,14 +142,17 @@ def get_relations(shapes: list[dict[str, Any]]) -> dict[str, Any]:
     for shape in shapes:
         groups.setdefault(shape["prototype"], []).append(shape["id"])
     distances = []
+    touching = []
     for i, a in enumerate(shapes):
         for b in shapes[i + 1 :]:
-            d = float(np.hypot(a["centre"][0] - b["centre"][0], a["centre"][1] - b["centre"][1]))
+            d = math.hypot(a["centre"][0] - b["centre"][0], a["centre"][1] - b["centre"][1])
             distances.append([a["id"], b["id"], round(d, 4)])
+            if b["id"] in a["touches"]:
+                touching.append([a["id"], b["id"]])
     return {
         "copies": [ids for ids in groups.values() if len(ids) > 1],
         "inside": [[s["id"], s["inside"]] for s in shapes if s["inside"] is not None],
-        "touching": sorted({tuple(sorted((s["id"], t))) for s in shapes for t in s["touches"]}),
+        "touching": touching,
         "centre_distances": distances,
     }
 
