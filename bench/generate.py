@@ -84,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     scaling = []
     worker_counts = [int(count) for count in args.workers.split(",")]
+    # What the machine itself allows: the same pure-compute task on 1 and N processes.
+    hardware = {workers: measure_cpu_baseline(workers) for workers in worker_counts}
+    hardware_speedup = {w: hardware[w] / hardware[worker_counts[0]] for w in worker_counts}
+    for workers, speedup in hardware_speedup.items():
+        print(f"hardware baseline (pure compute) workers {workers}: x{speedup:.2f}", flush=True)
     for entry in args.scaling.split(","):
         family_name, problem = entry.split(":")
         family = get_family(family_name)
@@ -122,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "counts": {"memory": args.n_memory, "write": args.n_write, "scaling": args.n_scaling},
         "problems": rows,
         "scaling": scaling,
+        "hardware_speedup": hardware_speedup,
         "summary": summarise(rows),
     }
     markdown = format_markdown(results)
@@ -165,6 +171,21 @@ def measure_memory(family: Any, problem: str, *, n_images: int, with_metadata: b
             with_metadata=with_metadata,
         )
     return n_images / (time.perf_counter() - started)
+
+
+def _spin(n_loops: int) -> int:
+    total = 0
+    for i in range(n_loops):
+        total += i * i % 7
+    return total
+
+
+def measure_cpu_baseline(workers: int, *, n_tasks: int = 8, n_loops: int = 2_000_000) -> float:
+    """Tasks/s of a pure-Python compute loop over a pool: the machine's own scaling."""
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        started = time.perf_counter()
+        pool.map(_spin, [n_loops] * n_tasks, chunksize=1)
+        return n_tasks / (time.perf_counter() - started)
 
 
 def _generate_chunk(job: tuple[str, str, int, int]) -> int:
@@ -265,7 +286,13 @@ def format_markdown(results: dict[str, Any]) -> str:
             f"median written {summary['svrt_median_written_images_per_s']:.0f} img/s.",
         ]
     if results["scaling"]:
+        baseline = ", ".join(
+            f"x{speedup:.2f} with {workers}"
+            for workers, speedup in results["hardware_speedup"].items()
+        )
         lines += [
+            "",
+            f"Scaling with worker processes (the machine's own pure-compute scaling: {baseline}):",
             "",
             "| family | problem | workers | in memory (img/s) | speed-up "
             "| written (img/s) | speed-up |",

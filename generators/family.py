@@ -61,6 +61,11 @@ class Family(abc.ABC):
     ) -> Batch:
         """Make images ``start .. start + count - 1`` of the (problem, split, seed) stream."""
 
+    def describe_problem(self, problem: str) -> str:
+        """One line saying what separates the classes of ``problem`` (empty if not known)."""
+        self.check_problem(problem)
+        return ""
+
     def check_problem(self, problem: str) -> str:
         problems = self.list_problems()
         if problem not in problems:

@@ -56,6 +56,13 @@ class OrientationFamily(Family):
     def list_presets(self) -> dict[str, dict[str, Any]]:
         return {name: dict(values) for name, values in PRESETS.items()}
 
+    def describe_problem(self, problem: str) -> str:
+        self.check_problem(problem)
+        return (
+            "0: the object's long axis is horizontal | 1: vertical (with angular jitter); "
+            f"object families: {', '.join(OBJECT_FAMILIES)}"
+        )
+
     def make_params(
         self, problem: str, preset: str = "standard", **overrides: Any
     ) -> OrientationParams:

@@ -125,7 +125,17 @@ def _format_listing(family_names: list[str]) -> str:
                 ", ".join(family.class_names),
             )
         )
-    return format_table(("family", "version", "problems", "presets", "classes"), rows)
+    table = format_table(("family", "version", "problems", "presets", "classes"), rows)
+    if len(family_names) != 1:
+        return table + "\n\n(`labeler generate --list FAMILY` describes each problem)"
+    family = get_family(family_names[0])
+    lines = [table, ""]
+    for problem in family.list_problems():
+        lines.append(f"  {problem:>4s}  {family.describe_problem(problem)}")
+    presets = family.list_presets()
+    lines.append("")
+    lines += [f"  preset {name}: {values or 'the defaults'}" for name, values in presets.items()]
+    return "\n".join(lines)
 
 
 def _format_summary(summary: WriteSummary) -> str:
