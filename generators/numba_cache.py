@@ -3,16 +3,21 @@
 numba's own cache checks only the timestamp of the file that holds a cached function, not of
 the files holding the functions it calls, so after an edit (or an upgrade) in ``sprites.py`` a
 kernel in ``svrt/`` would keep running stale machine code. Keying the cache folder by a hash of
-every source file of the package makes any change start a fresh cache.
+every source file of the package makes any change start a fresh cache. Folders of other source
+versions that have not been used for ``STALE_DAYS`` are removed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 import numba
+
+STALE_DAYS = 30
 
 
 def get_source_digest(package_dir: Path) -> str:
@@ -32,8 +37,19 @@ def configure_numba_cache() -> None:
     """
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    package_dir = Path(__file__).resolve().parent
-    numba.config.CACHE_DIR = str(  # type: ignore[attr-defined]
-        root / "guided-labeler" / f"numba-{get_source_digest(package_dir)}"
-    )
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "guided-labeler"
+    folder = root / f"numba-{get_source_digest(Path(__file__).resolve().parent)}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)  # marks it as in use for the pruning below
+        _remove_stale_folders(root, keep=folder)
+    except OSError:
+        return  # a read-only home: numba falls back to its own cache locations
+    numba.config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
+
+
+def _remove_stale_folders(root: Path, *, keep: Path) -> None:
+    cutoff = time.time() - STALE_DAYS * 86400
+    for folder in root.glob("numba-*"):
+        if folder != keep and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)

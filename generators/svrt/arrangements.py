@@ -1,9 +1,10 @@
 """SVRT problems about where copies of shapes stand: 6, 10, 12, 14, 16, 17, 18.
 
-Each kernel draws one image of the given label into ``image`` and its ground truth into
-``table`` (one row per shape, see ``generators.canvas``) and ``witness`` (the measured values
-the rule turns on, named in ``WITNESS_NAMES``). It returns False only if the parameters make
-the image impossible. Layouts (pairs, squares, circles, lines) are drawn as float centres,
+Each kernel draws image ``index`` of stream ``key`` (label ``index % 2``) into
+``images[slot]``, its ground truth into ``tables[slot]`` (one row per shape, see
+``generators.canvas``) and ``witnesses[slot]`` (the measured values the rule turns on, named in
+``WITNESS_NAMES``); ``cv`` is scratch canvas. It returns False only if the parameters make the
+image impossible. Layouts (pairs, squares, circles, lines) are drawn as float centres,
 rounded to pixels, and redrawn locally when a shape does not fit.
 """
 

@@ -1,9 +1,10 @@
 """SVRT problems about touching chains, lines and repeated pairs: 3, 9, 13.
 
-Each kernel draws one image of the given label into ``image`` and its ground truth into
-``table`` (one row per shape, see ``generators.canvas``) and ``witness`` (the measured values
-the rule turns on, named in ``WITNESS_NAMES``). It returns False only if the parameters make
-the image impossible. Shapes are drawn once per image; when they find no room, the layout is
+Each kernel draws image ``index`` of stream ``key`` (label ``index % 2``) into
+``images[slot]``, its ground truth into ``tables[slot]`` (one row per shape, see
+``generators.canvas``) and ``witnesses[slot]`` (the measured values the rule turns on, named in
+``WITNESS_NAMES``); ``cv`` is scratch canvas. It returns False only if the parameters make the
+image impossible. Shapes are drawn once per image; when they find no room, the layout is
 drawn again (``N_LAYOUT_TRIES`` times) before the shapes are.
 """
 
