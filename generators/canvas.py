@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from generators.rng import angle, integer
-from generators.sprites import CONTOUR, FILL, HALO, NEAR
+from generators.sprites import CONTOUR, FILL, HALO, NEAR, get_contour_pixels
 
 REGION = 0
 INK = 1
@@ -113,16 +113,35 @@ def get_centre_range(mask: np.ndarray, size: int) -> tuple[int, int, int, int]:
 
 
 @njit(cache=True)
-def find_position(
-    state: np.ndarray, cv: np.ndarray, mask: np.ndarray, container: int
+def round_px(value: float) -> int:
+    """The pixel whose centre is nearest to ``value`` (halves round up)."""
+    return math.floor(value + 0.5)
+
+
+@njit(cache=True)
+def find_position_in(
+    state: np.ndarray,
+    cv: np.ndarray,
+    mask: np.ndarray,
+    container: int,
+    box: tuple[int, int, int, int],
 ) -> tuple[bool, int, int]:
-    """Draw one uniform centre for the sprite; report whether it fits there (nothing drawn)."""
-    x_lo, x_hi, y_lo, y_hi = get_centre_range(mask, cv.shape[1])
+    """Draw one uniform centre in ``box`` (x_lo, x_hi, y_lo, y_hi); report whether it fits."""
+    x_lo, x_hi, y_lo, y_hi = box
     if x_lo > x_hi or y_lo > y_hi:
         return False, 0, 0
     cx = integer(state, x_lo, x_hi)
     cy = integer(state, y_lo, y_hi)
     return fits(cv, mask, cx, cy, container), cx, cy
+
+
+@njit(cache=True)
+def find_position(
+    state: np.ndarray, cv: np.ndarray, mask: np.ndarray, container: int
+) -> tuple[bool, int, int]:
+    """Draw one uniform centre for the sprite; report whether it fits there (nothing drawn)."""
+    box = get_centre_range(mask, cv.shape[1])
+    return find_position_in(state, cv, mask, container, box)
 
 
 @njit(cache=True)
@@ -155,6 +174,26 @@ def place_at(
 
 
 @njit(cache=True)
+def _fits_by_contour(cv: np.ndarray, pixels: np.ndarray, cx: int, cy: int) -> bool:
+    """``fits`` on the background, checking the contour pixels only.
+
+    Exact for a sprite that fitted one step (at most 1 px per axis) earlier: another shape's
+    halo is 4-connected and at least 3 x 3, so it can neither reach the interior without
+    crossing the 8-connected contour nor fit wholly inside after a 1-px step.
+    """
+    height = cv.shape[1]
+    width = cv.shape[2]
+    for i in range(pixels.shape[0]):
+        x = cx + pixels[i, 0]
+        y = cy + pixels[i, 1]
+        if x < 1 or y < 1 or x > width - 2 or y > height - 2:
+            return False
+        if cv[RINGS, y, x] & HALO:
+            return False
+    return True
+
+
+@njit(cache=True)
 def slide(
     cv: np.ndarray,
     mask: np.ndarray,
@@ -170,10 +209,12 @@ def slide(
     position where it fits and the first where it does not. Because each step moves at most one
     pixel on each axis, the first blocked position is at Chebyshev distance exactly 1 from
     whatever blocked it, i.e. in contact. ``n_fitting_steps`` is 0 when the start does not fit.
+    On the background, steps after the first check the contour only (about ten times faster).
     """
     dx = math.cos(direction)
     dy = math.sin(direction)
     step = 1.0 / max(abs(dx), abs(dy))
+    pixels = get_contour_pixels(mask)
     last_x = -1
     last_y = -1
     n = 0
@@ -181,19 +222,22 @@ def slide(
     prev_y = -(10**6)
     t = 0.0
     for _ in range(max_steps):
-        x = math.floor(x0 + t * dx + 0.5)
-        y = math.floor(y0 + t * dy + 0.5)
+        x = round_px(x0 + t * dx)
+        y = round_px(y0 + t * dy)
         t += step
         if x == prev_x and y == prev_y:
             continue
         prev_x = x
         prev_y = y
-        if fits(cv, mask, x, y, container):
-            last_x = x
-            last_y = y
-            n += 1
+        if n > 0 and container < 0:
+            ok = _fits_by_contour(cv, pixels, x, y)
         else:
+            ok = fits(cv, mask, x, y, container)
+        if not ok:
             return n, last_x, last_y, x, y
+        last_x = x
+        last_y = y
+        n += 1
     return n, last_x, last_y, -1, -1
 
 

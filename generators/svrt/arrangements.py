@@ -23,6 +23,7 @@ from generators.canvas import (
     place_at,
     place_random,
     record_shape,
+    round_px,
     stamp,
 )
 from generators.rng import angle, integer, uniform
@@ -42,11 +43,6 @@ from generators.svrt.common import (
 
 
 @njit(cache=True)
-def _round(value: float) -> int:
-    return math.floor(value + 0.5)
-
-
-@njit(cache=True)
 def _place_partner(
     state: np.ndarray,
     cv: np.ndarray,
@@ -63,8 +59,8 @@ def _place_partner(
     """
     for _ in range(N_PLACE_TRIES):
         direction = angle(state)
-        px = _round(x + gap * math.cos(direction))
-        py = _round(y + gap * math.sin(direction))
+        px = round_px(x + gap * math.cos(direction))
+        py = round_px(y + gap * math.sin(direction))
         if abs(distance(x, y, px, py) - gap) > 0.5:
             continue
         if place_at(cv, mask, px, py, shape_id, -1):
@@ -146,8 +142,8 @@ def _square_corners(state: np.ndarray, prm: np.ndarray, extent: int) -> np.ndarr
     cy = uniform(state, low + half_diagonal, high - half_diagonal)
     theta = angle(state)
     for k in range(4):
-        corners[k, 0] = _round(cx + half_diagonal * math.cos(theta + k * 0.5 * math.pi))
-        corners[k, 1] = _round(cy + half_diagonal * math.sin(theta + k * 0.5 * math.pi))
+        corners[k, 0] = round_px(cx + half_diagonal * math.cos(theta + k * 0.5 * math.pi))
+        corners[k, 1] = round_px(cy + half_diagonal * math.sin(theta + k * 0.5 * math.pi))
     return corners
 
 
@@ -268,8 +264,8 @@ def problem_12(
             ok = True
             for shape_id in range(3):
                 t = slot_angles[slots[shape_id]]
-                xs[shape_id] = _round(cx + circle * math.cos(t))
-                ys[shape_id] = _round(cy + circle * math.sin(t))
+                xs[shape_id] = round_px(cx + circle * math.cos(t))
+                ys[shape_id] = round_px(cy + circle * math.sin(t))
             sprites = (s1, s2, big)
             for shape_id in range(3):
                 if not fits(cv, sprites[shape_id], xs[shape_id], ys[shape_id], -1):
@@ -345,8 +341,8 @@ def problem_14(
                 t1 = uniform(state, position(prm, 22.0), position(prm, 60.0))
                 t2 = t1 + uniform(state, position(prm, 22.0), position(prm, 60.0))
                 for k, t in enumerate((0.0, t1, t2)):
-                    xs[k] = _round(x0 + t * math.cos(direction))
-                    ys[k] = _round(y0 + t * math.sin(direction))
+                    xs[k] = round_px(x0 + t * math.cos(direction))
+                    ys[k] = round_px(y0 + t * math.sin(direction))
                 ok = True
                 for k in range(3):
                     if not fits(cv, a, xs[k], ys[k], -1):
@@ -525,8 +521,8 @@ def problem_17(
                 ok = False
                 continue
             if label == 1:
-                xs[3] = _round(ux)
-                ys[3] = _round(uy)
+                xs[3] = round_px(ux)
+                ys[3] = round_px(uy)
                 ok = place_at(cv, b, xs[3], ys[3], 3, -1)
             else:
                 ok = False

@@ -16,13 +16,15 @@ import numpy as np
 from numba import njit
 
 from generators.canvas import (
-    RINGS,
     check_touch,
+    find_position_in,
     finish_image,
     fits,
     get_centre_range,
     place_random,
     record_shape,
+    round_px,
+    slide,
     stamp,
 )
 from generators.rng import angle, integer, uniform
@@ -47,74 +49,10 @@ from generators.svrt.containment import (
     SHAPE_2,
     SHAPE_3,
     UNMIRRORED,
-    find_position_in,
     get_gap,
     get_radius,
     is_within,
 )
-
-
-@njit(cache=True)
-def _round(value: float) -> int:
-    return math.floor(value + 0.5)
-
-
-@njit(cache=True)
-def _fits_contour(cv: np.ndarray, pixels: np.ndarray, cx: int, cy: int) -> bool:
-    """``fits`` on the background, checking the contour pixels only.
-
-    Exact for a sprite that fitted one step (at most 1 px per axis) earlier: another shape's
-    halo is 4-connected, so it cannot reach the sprite's interior without crossing the contour.
-    """
-    height = cv.shape[1]
-    width = cv.shape[2]
-    for i in range(pixels.shape[0]):
-        x = cx + pixels[i, 0]
-        y = cy + pixels[i, 1]
-        if x < 1 or y < 1 or x > width - 2 or y > height - 2:
-            return False
-        if cv[RINGS, y, x] & HALO:
-            return False
-    return True
-
-
-@njit(cache=True)
-def _slide_in(
-    cv: np.ndarray,
-    mask: np.ndarray,
-    pixels: np.ndarray,
-    x0: float,
-    y0: float,
-    direction: float,
-    max_steps: int,
-) -> tuple[int, int, int, int, int]:
-    """``canvas.slide`` on the background, about ten times faster: after a full ``fits`` at the
-    start, each step checks the sprite's contour pixels (``pixels``) only.
-    """
-    dx = math.cos(direction)
-    dy = math.sin(direction)
-    step = 1.0 / max(abs(dx), abs(dy))
-    last_x = -1
-    last_y = -1
-    n = 0
-    prev_x = -(10**6)
-    prev_y = -(10**6)
-    t = 0.0
-    for _ in range(max_steps):
-        x = math.floor(x0 + t * dx + 0.5)
-        y = math.floor(y0 + t * dy + 0.5)
-        t += step
-        if x == prev_x and y == prev_y:
-            continue
-        prev_x = x
-        prev_y = y
-        ok = _fits_contour(cv, pixels, x, y) if n > 0 else fits(cv, mask, x, y, BACKGROUND)
-        if not ok:
-            return n, last_x, last_y, x, y
-        last_x = x
-        last_y = y
-        n += 1
-    return n, last_x, last_y, -1, -1
 
 
 @njit(cache=True)
@@ -166,8 +104,8 @@ def _place_touching_clear(
         direction = angle(state)
         x0 = tx + reach * math.cos(direction)
         y0 = ty + reach * math.sin(direction)
-        n_fit, _, _, x, y = _slide_in(
-            cv, mask, pixels, x0, y0, direction + math.pi, int(2 * reach) + 4
+        n_fit, _, _, x, y = slide(
+            cv, mask, x0, y0, direction + math.pi, BACKGROUND, int(2 * reach) + 4
         )
         if n_fit == 0 or x < 0:
             continue
@@ -371,8 +309,8 @@ def problem_9(
             ye = integer(state, range_end[2], range_end[3])
             xo = integer(state, range_other[0], range_other[1])
             yo = integer(state, range_other[2], range_other[3])
-            xm = _round(xe + fraction * (xo - xe))
-            ym = _round(ye + fraction * (yo - ye))
+            xm = round_px(xe + fraction * (xo - xe))
+            ym = round_px(ye + fraction * (yo - ye))
             if (
                 range_middle[0] <= xm <= range_middle[1]
                 and range_middle[2] <= ym <= range_middle[3]

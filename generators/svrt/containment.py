@@ -17,8 +17,8 @@ from numba import njit
 
 from generators.canvas import (
     find_position,
+    find_position_in,
     finish_image,
-    fits,
     get_centre_range,
     get_contour_distance,
     place_random,
@@ -27,7 +27,7 @@ from generators.canvas import (
     slide,
     stamp,
 )
-from generators.rng import angle, integer, uniform
+from generators.rng import angle, uniform
 from generators.sprites import FILL, count_ink, get_contour_pixels, get_extent
 from generators.svrt.common import (
     MAX_IMAGE_TRIES,
@@ -165,23 +165,6 @@ def get_inner_box(
         max(y_lo, ccy + t_y0 + inset - s_y0),
         min(y_hi, ccy + t_y1 - inset - s_y1),
     )
-
-
-@njit(cache=True)
-def find_position_in(
-    state: np.ndarray,
-    cv: np.ndarray,
-    mask: np.ndarray,
-    container: int,
-    box: tuple[int, int, int, int],
-) -> tuple[bool, int, int]:
-    """Draw one uniform centre in ``box`` (x_lo, x_hi, y_lo, y_hi); report whether it fits."""
-    x_lo, x_hi, y_lo, y_hi = box
-    if x_lo > x_hi or y_lo > y_hi:
-        return False, 0, 0
-    cx = integer(state, x_lo, x_hi)
-    cy = integer(state, y_lo, y_hi)
-    return fits(cv, mask, cx, cy, container), cx, cy
 
 
 @njit(cache=True)
