@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml requirements-torch.txt
 run: $(STAMP)
 	$(BIN)/labeler generate svrt --problem 4 --n-train 2000 --n-test 400 --seed 0 \
 		--out datasets/svrt-04-demo --force
+	$(BIN)/labeler preview datasets/svrt-04-demo
 	$(BIN)/labeler audit datasets/svrt-04-demo
 
 lint: $(STAMP)

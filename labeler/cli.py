@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from labeler.commands import audit, generate
+from labeler.commands import audit, generate, preview
 
 logger = logging.getLogger(__name__)
 
-_COMMANDS = (generate, audit)
+_COMMANDS = (generate, audit, preview)
 EXIT_BAD_INPUT = 2
 
 
