@@ -22,6 +22,7 @@ from generators.canvas import (
     fits,
     get_centre_range,
     place_random,
+    place_touching,
     record_shape,
     round_px,
     slide,
@@ -129,11 +130,12 @@ def _place_touching(
     ty: int,
     target_pixels: np.ndarray,
 ) -> tuple[bool, int, int]:
-    """``_place_touching_clear`` with no distance to keep."""
-    return _place_touching_clear(
-        state, cv, mask, pixels, shape_id, target, tx, ty, target_pixels,
-        pixels, tx, ty, pixels, tx, ty, 0.0,
-    )  # fmt: skip
+    """``canvas.place_touching``, starting just out of reach of the target (see
+    ``_place_touching_clear``) rather than a sprite side away."""
+    reach = get_radius(target_pixels) + get_radius(pixels) + 3.0
+    return place_touching(
+        state, cv, mask, shape_id, target, tx, ty, reach, BACKGROUND, N_PLACE_TRIES
+    )
 
 
 @njit(cache=True)
