@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import hashlib
 import json
 import logging
@@ -604,9 +605,34 @@ def _hash_file(path: Path) -> str:
 
 def _make_temp_folder(out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_temp_folders(out)
     temp = out.parent / f"{out.name}{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
     temp.mkdir()
     return temp
+
+
+def _remove_abandoned_temp_folders(out: Path) -> None:
+    """Delete temporary siblings of ``out`` left by writers that were killed (e.g. SIGKILL).
+
+    Their names carry the writer's process id; a folder whose process no longer runs can never
+    be finished, and only ever held a half-written copy.
+    """
+    for mark in (_TEMP_MARK, _OLD_MARK):
+        for folder in out.parent.glob(f"{glob.escape(out.name)}{mark}*"):
+            pid_text = folder.name[len(out.name) + len(mark) :].split("-", 1)[0]
+            if pid_text.isdigit() and not _is_running(int(pid_text)):
+                logger.info("removing %s, left by a writer that was killed", folder)
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 def _move_into_place(temp: Path, out: Path) -> None:

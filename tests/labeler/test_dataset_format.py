@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -190,6 +193,24 @@ def test_a_crash_midway_leaves_no_dataset_and_no_debris(
     with pytest.raises(ValueError, match="does not exist"):
         load_dataset_info(out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_folders_left_by_a_killed_writer_are_removed_on_the_next_write(
+    tmp_path: Path, fake_family: Family
+) -> None:
+    out = tmp_path / "ds"
+    # A real process that has ended: its pid names the abandoned folders.
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    abandoned = tmp_path / f"ds.tmp-{ended.pid}-0000abcd"
+    (abandoned / "train").mkdir(parents=True)
+    live = tmp_path / f"ds.tmp-{os.getpid()}-0000abcd"  # a writer still running: kept
+    live.mkdir()
+    other = tmp_path / f"other.tmp-{ended.pid}-0000abcd"  # another dataset's: kept
+    other.mkdir()
+    write_fake(out, fake_family)
+    assert load_dataset_info(out).splits
+    assert not abandoned.exists() and live.exists() and other.exists()
 
 
 def test_a_crash_while_replacing_keeps_the_old_dataset(tmp_path: Path, fake_family: Family) -> None:
