@@ -190,6 +190,23 @@ def place_inside(
 
 
 @njit(cache=True)
+def place_in_or_out(
+    state: np.ndarray,
+    cv: np.ndarray,
+    mask: np.ndarray,
+    shape_id: int,
+    inside: bool,
+    big: np.ndarray,
+    bx: int,
+    by: int,
+) -> tuple[bool, int, int]:
+    """Place a small shape inside the big shape 0 at (bx, by), or anywhere on the background."""
+    if inside:
+        return place_inside(state, cv, mask, shape_id, SHAPE_0, big, bx, by, N_PLACE_TRIES)
+    return place_random(state, cv, mask, shape_id, BACKGROUND, N_PLACE_TRIES)
+
+
+@njit(cache=True)
 def get_radius(pixels: np.ndarray) -> float:
     """Largest distance (px) from the centre to a contour pixel: the fill lies within it."""
     r2 = 0
@@ -354,12 +371,7 @@ def problem_8(
             ok, bx, by = place_random(state, cv, big, SHAPE_0, BACKGROUND, N_PLACE_TRIES)
             if not ok:
                 continue
-            if inside:
-                ok, sx, sy = place_inside(
-                    state, cv, small, SHAPE_1, SHAPE_0, big, bx, by, N_PLACE_TRIES
-                )
-            else:
-                ok, sx, sy = place_random(state, cv, small, SHAPE_1, BACKGROUND, N_PLACE_TRIES)
+            ok, sx, sy = place_in_or_out(state, cv, small, SHAPE_1, inside, big, bx, by)
             if ok:
                 break
         if not ok:
@@ -407,20 +419,10 @@ def problem_23(
             ok, bx, by = place_random(state, cv, big, SHAPE_0, BACKGROUND, N_PLACE_TRIES)
             if not ok:
                 continue
-            if first_inside:
-                ok, x1, y1 = place_inside(
-                    state, cv, small_1, SHAPE_1, SHAPE_0, big, bx, by, N_PLACE_TRIES
-                )
-            else:
-                ok, x1, y1 = place_random(state, cv, small_1, SHAPE_1, BACKGROUND, N_PLACE_TRIES)
+            ok, x1, y1 = place_in_or_out(state, cv, small_1, SHAPE_1, first_inside, big, bx, by)
             if not ok:
                 continue
-            if second_inside:
-                ok, x2, y2 = place_inside(
-                    state, cv, small_2, SHAPE_2, SHAPE_0, big, bx, by, N_PLACE_TRIES
-                )
-            else:
-                ok, x2, y2 = place_random(state, cv, small_2, SHAPE_2, BACKGROUND, N_PLACE_TRIES)
+            ok, x2, y2 = place_in_or_out(state, cv, small_2, SHAPE_2, second_inside, big, bx, by)
             if ok:
                 break
         if not ok:
