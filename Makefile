@@ -15,11 +15,25 @@ $(STAMP): pyproject.toml requirements-torch.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: generate a dataset, start a project on it, run rounds of guided labeling with the
+# dataset's true labels standing in for annotators (`labeler oracle`), show the project, then
+# measure the saving against random labeling on the same data.
+DEMO_DATA := datasets/orientation-demo
+DEMO_PROJECT := projects/orientation-demo
 run: $(STAMP)
-	$(BIN)/labeler generate svrt --problem 4 --n-train 2000 --n-test 400 --seed 0 \
-		--out datasets/svrt-04-demo --force
-	$(BIN)/labeler preview datasets/svrt-04-demo
-	$(BIN)/labeler audit datasets/svrt-04-demo
+	$(BIN)/labeler generate orientation --problem hv --n-train 3000 --n-test 1000 --seed 0 \
+		--out $(DEMO_DATA) --force
+	$(BIN)/labeler preview $(DEMO_DATA)
+	rm -rf $(DEMO_PROJECT)
+	$(BIN)/labeler init $(DEMO_PROJECT) --images $(DEMO_DATA)
+	$(BIN)/labeler round $(DEMO_PROJECT) --initial 40
+	for round in 1 2 3 4 5; do \
+		$(BIN)/labeler oracle $(DEMO_PROJECT) && \
+		$(BIN)/labeler round $(DEMO_PROJECT) --strategy margin --query-size 40 || exit 1; \
+	done
+	$(BIN)/labeler status $(DEMO_PROJECT)
+	$(BIN)/labeler simulate $(DEMO_DATA) --strategies margin,random --seeds 1 --initial 40 \
+		--query-size 40 --budget 400 --out $(DEMO_PROJECT)-simulation
 
 lint: $(STAMP)
 	$(BIN)/ruff check labeler generators server tests bench

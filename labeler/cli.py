@@ -11,11 +11,35 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from labeler.commands import audit, generate, preview
+from labeler.commands import (
+    audit,
+    export,
+    generate,
+    import_labels,
+    init,
+    label,
+    oracle,
+    preview,
+    round,
+    simulate,
+    status,
+)
 
 logger = logging.getLogger(__name__)
 
-_COMMANDS = (generate, audit, preview)
+_COMMANDS = (
+    generate,
+    audit,
+    preview,
+    init,
+    status,
+    label,
+    import_labels,
+    export,
+    oracle,
+    round,
+    simulate,
+)
 EXIT_BAD_INPUT = 2
 
 

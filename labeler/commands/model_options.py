@@ -1,0 +1,119 @@
+"""Command-line flags for the model, its training and batch selection, shared by ``round`` and
+``simulate`` so both read the same way."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from labeler.batch_choice import DIVERSITY_MODES, list_strategies
+from labeler.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
+from labeler.training import DEVICES, TrainConfig
+
+_TRAIN_DEFAULTS = TrainConfig()
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --model, --depth, --width, --image-size, --dropout, --device and training flags."""
+    group = parser.add_argument_group("model and training")
+    group.add_argument(
+        "--model",
+        default=DEFAULT_MODEL_CONFIG.name,
+        help=f"architecture: {', '.join(list_models())} (default {DEFAULT_MODEL_CONFIG.name})",
+    )
+    group.add_argument(
+        "--depth", type=int, default=DEFAULT_MODEL_CONFIG.depth, help="blocks per stage"
+    )
+    group.add_argument(
+        "--width", type=int, default=DEFAULT_MODEL_CONFIG.width, help="channels of stage 1"
+    )
+    group.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help=(
+            "model input side in px (default: the project's, else "
+            f"{DEFAULT_MODEL_CONFIG.image_size})"
+        ),
+    )
+    group.add_argument(
+        "--dropout", type=float, default=DEFAULT_MODEL_CONFIG.dropout, help="head dropout"
+    )
+    group.add_argument(
+        "--device",
+        default=_TRAIN_DEFAULTS.device,
+        choices=DEVICES,
+        help="auto: CUDA when present (default auto)",
+    )
+    group.add_argument(
+        "--max-epochs", type=int, default=_TRAIN_DEFAULTS.max_epochs, help="epochs to plan"
+    )
+    group.add_argument(
+        "--min-steps",
+        type=int,
+        default=_TRAIN_DEFAULTS.min_steps,
+        help="optimizer steps before early stopping may act",
+    )
+    group.add_argument("--batch-size", type=int, default=_TRAIN_DEFAULTS.batch_size)
+    group.add_argument("--lr", type=float, default=_TRAIN_DEFAULTS.lr, help="peak learning rate")
+    group.add_argument(
+        "--train-seed", type=int, default=_TRAIN_DEFAULTS.seed, help="seed of training"
+    )
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --diversity, --max-class-fraction, --n-draws and --score-subset."""
+    group = parser.add_argument_group("batch selection")
+    group.add_argument(
+        "--diversity",
+        default="none",
+        choices=DIVERSITY_MODES,
+        help="kcenter: spread the batch over the best candidates' features (default none)",
+    )
+    group.add_argument(
+        "--max-class-fraction",
+        type=float,
+        default=None,
+        help="cap on any predicted class's share of a batch, e.g. 0.5 (default: no cap)",
+    )
+    group.add_argument(
+        "--n-draws",
+        type=int,
+        default=0,
+        help="MC-dropout passes (default: 10 for bald/variation_ratio, else 1)",
+    )
+    group.add_argument(
+        "--score-subset",
+        type=int,
+        default=None,
+        help="score only this many random unlabeled images (for huge pools)",
+    )
+
+
+def describe_strategies() -> str:
+    return ", ".join(list_strategies())
+
+
+def get_model_config(args: argparse.Namespace, *, image_size: int) -> ModelConfig:
+    if args.model not in list_models():
+        raise ValueError(f"unknown model {args.model!r}; valid ones: {', '.join(list_models())}")
+    return ModelConfig(
+        name=args.model,
+        depth=args.depth,
+        width=args.width,
+        image_size=image_size,
+        dropout=args.dropout,
+        stem_stride=DEFAULT_MODEL_CONFIG.stem_stride,
+    )
+
+
+def get_train_config(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
+    return TrainConfig(
+        max_epochs=args.max_epochs,
+        min_steps=args.min_steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.train_seed,
+        device=args.device,
+        **overrides,
+    )

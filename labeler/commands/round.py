@@ -1,0 +1,83 @@
+"""``labeler round``: train on all labels, score the unlabeled pool, queue the next batch."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from labeler.batch_choice import SelectionConfig
+from labeler.commands.model_options import (
+    add_model_arguments,
+    add_selection_arguments,
+    describe_strategies,
+    get_model_config,
+    get_train_config,
+)
+from labeler.project import open_project
+from labeler.rounds import INITIAL_STRATEGY, RoundConfig, run_round
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "round",
+        help="train on the labels, score the pool and queue the most informative batch",
+        description=(
+            "One round of guided labeling: train a CNN on every label so far, score the "
+            "unlabeled images, select a batch and queue it for annotators (replacing the "
+            "unlabeled part of the previous queue). With too few labels to train on, "
+            "--initial N queues N random images instead."
+        ),
+    )
+    parser.add_argument("project", help="project folder")
+    parser.add_argument(
+        "--strategy",
+        default="margin",
+        help=f"one of: {describe_strategies()} (default margin)",
+    )
+    parser.add_argument("--query-size", type=int, default=50, help="images to queue (default 50)")
+    parser.add_argument(
+        "--initial",
+        type=int,
+        default=0,
+        help="with too few labels to train, queue this many random images instead",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of selection (default 0)")
+    add_selection_arguments(parser)
+    add_model_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    selection = SelectionConfig(
+        strategy=args.strategy,
+        query_size=args.query_size,
+        diversity=args.diversity,
+        max_class_fraction=args.max_class_fraction,
+        n_draws=args.n_draws,
+    )
+    with open_project(args.project) as project:
+        config = RoundConfig(
+            selection=selection,
+            model=get_model_config(args, image_size=args.image_size or project.image_size),
+            train=get_train_config(args),
+            initial=args.initial,
+            score_subset=args.score_subset,
+            seed=args.seed,
+        )
+        summary = run_round(project, config=config)
+    if summary.strategy == INITIAL_STRATEGY:
+        print(
+            f"round {summary.round_id}: too few labels to train on; queued "
+            f"{summary.n_queued} random images to label first"
+        )
+        return 0
+    accuracy = f"validation accuracy {summary.val_accuracy:.3f}"
+    if summary.test_accuracy is not None:
+        accuracy += f", test accuracy {summary.test_accuracy:.3f}"
+    print(
+        f"round {summary.round_id}: trained on {summary.n_labels} labels ({accuracy}), "
+        f"scored {summary.n_scored} unlabeled images with {summary.strategy}, queued "
+        f"{summary.n_queued}; files in {args.project}/{summary.folder} "
+        f"({summary.seconds:.1f} s)"
+    )
+    return 0

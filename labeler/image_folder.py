@@ -1,0 +1,288 @@
+"""Any folder of images (PNG or JPEG): the one module that finds and decodes them.
+
+Layouts ``scan_image_folder`` understands (hidden files and folders are ignored):
+
+- flat: ``ROOT/*.png`` — images with no class (an unlabeled pool);
+- ImageFolder: ``ROOT/<class>/**/*.png`` — the class of each image is its top folder;
+- split folders: ``ROOT/train/...`` and optionally ``ROOT/test/...``, each flat or ImageFolder.
+
+Images are read as 8-bit grayscale (``[n, size, size]`` uint8, 0 black, 255 white), whatever
+their mode: colour is converted to luminance, transparency is laid over white.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+SPLIT_FOLDERS = ("train", "test")
+LAYOUTS = ("flat", "classes")
+# Images per torch call in resize_images: bounds the float32 copy to ~100 MB at 128 px.
+_RESIZE_CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class FolderImage:
+    """An image file found by ``scan_image_folder``.
+
+    ``relpath``: POSIX path relative to the scanned root; ``split``: ``'train'`` or ``'test'``
+    when the folder has split folders, else None; ``class_name``: the class folder, or None in
+    a flat layout.
+    """
+
+    relpath: str
+    split: str | None
+    class_name: str | None
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    """What ``scan_image_folder`` found under ``root``.
+
+    ``layout``: ``'flat'`` (no classes) or ``'classes'`` (ImageFolder); ``has_splits``: whether
+    ``train/`` / ``test/`` folders split the images; ``class_names``: sorted class folder names
+    (empty when flat); ``images``: sorted by relpath; ``n_other_files``: files that are not
+    PNG/JPEG (ignored).
+    """
+
+    root: Path
+    layout: str
+    has_splits: bool
+    class_names: tuple[str, ...]
+    images: tuple[FolderImage, ...]
+    n_other_files: int
+
+    @property
+    def n_images(self) -> int:
+        return len(self.images)
+
+    def get_path(self, image: FolderImage) -> Path:
+        """The file of ``image`` on disk."""
+        return self.root / image.relpath
+
+
+def is_image_file(name: str) -> bool:
+    """Whether ``name`` has a PNG or JPEG extension (any case)."""
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def scan_image_folder(root: str | os.PathLike[str]) -> FolderScan:
+    """Find the images under ``root`` and tell its layout (see the module docstring).
+
+    Raises ValueError when ``root`` is missing, holds no image, or mixes loose images with
+    class folders (which would leave the loose ones without a class).
+    """
+    folder = Path(root)
+    if not folder.exists():
+        raise ValueError(f"image folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    split_dirs = {
+        child.name.lower(): child
+        for child in _list_visible(folder)
+        if child.is_dir() and child.name.lower() in SPLIT_FOLDERS
+    }
+    if "train" in split_dirs:
+        others = [
+            child.name
+            for child in _list_visible(folder)
+            if child.name.lower() not in SPLIT_FOLDERS and (child.is_dir() or _is_image(child))
+        ]
+        if others:
+            logger.warning("ignoring %s in %s: only train/ and test/ are read", others, folder)
+        parts = [
+            _scan_part(folder, split_dirs[split], split)
+            for split in SPLIT_FOLDERS
+            if split in split_dirs
+        ]
+        layouts = {layout for layout, _, _ in parts}
+        if len(layouts) > 1:
+            raise ValueError(
+                f"{folder}: train/ and test/ must both hold class folders or both hold images "
+                "directly; they differ"
+            )
+        layout = layouts.pop()
+        images = tuple(image for _, part_images, _ in parts for image in part_images)
+        n_other = sum(n for _, _, n in parts)
+        has_splits = True
+    else:
+        layout, part_images, n_other = _scan_part(folder, folder, None)
+        images = tuple(part_images)
+        has_splits = False
+    if not images:
+        raise ValueError(
+            f"no PNG or JPEG image found in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}, "
+            "any case)"
+        )
+    class_names = tuple(sorted({image.class_name for image in images if image.class_name}))
+    images = tuple(sorted(images, key=lambda image: image.relpath))
+    if n_other:
+        logger.info("ignored %d files in %s that are not PNG or JPEG", n_other, folder)
+    return FolderScan(folder, layout, has_splits, class_names, images, n_other)
+
+
+def load_images(
+    paths: Sequence[str | os.PathLike[str]], *, image_size: int, progress: bool = False
+) -> tuple[NDArray[np.uint8], list[tuple[str, str]]]:
+    """Decode ``paths`` as grayscale ``image_size`` x ``image_size`` images.
+
+    Returns ``(images, skipped)``: ``images`` uint8 ``[n_loaded, image_size, image_size]``,
+    one row per readable path in the order given; ``skipped`` ``(path, reason)`` for each file
+    that could not be read (corrupt, truncated, not an image), which is never raised. Images
+    are stretched to a square: box filter when shrinking, bilinear when growing.
+    """
+    size = _check_image_size(image_size)
+    images = np.empty((len(paths), size, size), dtype=np.uint8)
+    skipped: list[tuple[str, str]] = []
+    n_loaded = 0
+    for path in tqdm(paths, desc="reading images", unit="img", disable=not progress):
+        try:
+            images[n_loaded] = _load_one(Path(path), size)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+            reason = f"{type(error).__name__}: {error}"
+            logger.debug("skipping %s: %s", path, reason)
+            skipped.append((str(path), reason))
+            continue
+        n_loaded += 1
+    return images[:n_loaded], skipped
+
+
+def resize_images(images: Any, size: int) -> NDArray[np.uint8]:
+    """Resize uint8 ``[n, H, W]`` images to ``[n, size, size]`` uint8.
+
+    Area averaging when shrinking, bilinear when growing, antialiased bilinear when one side
+    shrinks and the other grows. Returns ``images`` itself (not a copy) when the size already
+    matches. Works in chunks, so a memory-mapped input is never read whole into memory.
+    """
+    import torch  # here, not at import: commands that never resize start faster
+    import torch.nn.functional as functional
+
+    size = _check_image_size(size)
+    array = np.asarray(images) if not isinstance(images, np.ndarray) else images
+    if array.ndim != 3 or array.dtype != np.uint8:
+        raise ValueError(
+            f"expected uint8 images [n, height, width], got {array.dtype} {array.shape}"
+        )
+    n_images, height, width = array.shape
+    if (height, width) == (size, size):
+        return array
+    out = np.empty((n_images, size, size), dtype=np.uint8)
+    for start in range(0, n_images, _RESIZE_CHUNK):
+        # A copy: the input may be a read-only memory map, which torch would warn about.
+        chunk = torch.from_numpy(np.array(array[start : start + _RESIZE_CHUNK]))
+        batch = chunk.unsqueeze(1).to(torch.float32)
+        if size <= min(height, width):
+            resized = functional.interpolate(batch, size=(size, size), mode="area")
+        else:
+            resized = functional.interpolate(
+                batch,
+                size=(size, size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=size < max(height, width),
+            )
+        out[start : start + len(chunk)] = (
+            resized.squeeze(1).round().clamp(0, 255).to(torch.uint8).numpy()
+        )
+    return out
+
+
+def _load_one(path: Path, size: int) -> NDArray[np.uint8]:
+    with Image.open(path) as opened:
+        # JPEG: let the decoder shrink by a power of two first (much faster for big photos).
+        opened.draft("L", (size, size))
+        image = ImageOps.exif_transpose(opened)
+        image.load()  # decode now, so a truncated file fails here
+        gray = _to_gray(image)
+    if gray.size != (size, size):
+        shrinking = gray.width >= size and gray.height >= size
+        resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+        gray = gray.resize((size, size), resample=resample)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def _to_gray(image: Image.Image) -> Image.Image:
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        background.alpha_composite(image.convert("RGBA"))
+        image = background
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit grayscale: convert("L") would clip; scale to 8 bits instead.
+        wide = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if wide.max() > 255 else 255.0
+        return Image.fromarray(np.round(wide * (255.0 / top)).astype(np.uint8), mode="L")
+    return image.convert("L")
+
+
+def _check_image_size(size: Any) -> int:
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"image size must be a positive integer (pixels), got {size!r}")
+    return int(size)
+
+
+def _list_visible(folder: Path) -> list[Path]:
+    return sorted(child for child in folder.iterdir() if not child.name.startswith("."))
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and is_image_file(path.name)
+
+
+def _scan_part(root: Path, folder: Path, split: str | None) -> tuple[str, list[FolderImage], int]:
+    """Scan ``folder`` (the root or a split folder): ``(layout, images, n_other_files)``."""
+    children = _list_visible(folder)
+    loose = [child for child in children if _is_image(child)]
+    class_dirs = [child for child in children if child.is_dir()]
+    class_images: dict[str, list[Path]] = {}
+    n_other = sum(1 for child in children if child.is_file() and not _is_image(child))
+    for class_dir in class_dirs:
+        found, n_other_inside = _walk_images(class_dir)
+        n_other += n_other_inside
+        if found:
+            class_images[class_dir.name] = found
+        else:
+            logger.warning("ignoring %s: it holds no PNG or JPEG image", class_dir)
+    if loose and class_images:
+        raise ValueError(
+            f"{folder} holds both images ({len(loose)}, e.g. {loose[0].name}) and class folders "
+            f"({', '.join(sorted(class_images))}); put every image in a class folder, or use a "
+            "flat folder of images"
+        )
+    if class_images:
+        images = [
+            FolderImage(path.relative_to(root).as_posix(), split, class_name)
+            for class_name, paths in class_images.items()
+            for path in paths
+        ]
+        return "classes", images, n_other
+    images = [FolderImage(path.relative_to(root).as_posix(), split, None) for path in loose]
+    return "flat", images, n_other
+
+
+def _walk_images(folder: Path) -> tuple[list[Path], int]:
+    found: list[Path] = []
+    n_other = 0
+    for directory, subdirs, files in os.walk(folder):
+        subdirs[:] = sorted(name for name in subdirs if not name.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            if is_image_file(name):
+                found.append(Path(directory) / name)
+            else:
+                n_other += 1
+    return found, n_other

@@ -1,0 +1,324 @@
+"""Image classifiers: a registry of small CNNs for grayscale images, and their input format.
+
+Every model is a ``Classifier``: ``features(x) -> [n, n_features]`` (the penultimate layer, after
+global average pooling) and ``head`` = ``Dropout(p)`` + ``Linear``, with
+``forward(x) = head(features(x))`` returning logits ``[n, n_classes]``. Input ``x`` is float32
+``[n, 1, S, S]`` with ink 1.0 and background 0.0 (``(255 - pixel) / 255``, see
+``make_model_input``), best in ``torch.channels_last`` memory format.
+
+Registered models (``list_models()``):
+
+- ``resnet``: a stem conv (stride ``stem_stride``) and three stages of basic residual blocks
+  (widths ``width``, ``2 * width``, ``4 * width``; stages 2 and 3 halve the resolution), with
+  ``depth`` blocks per stage. Blocks live in ``model.stages[i]`` (``nn.Sequential``), so an
+  identity block (any but the first of a stage) can be removed by pruning.
+- ``plain``: the same network without the skip connections.
+- ``resnet18``: torchvision's ResNet-18 (random weights) with a one-channel first conv; ``depth``,
+  ``width`` and ``stem_stride`` do not apply to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+# Input side chosen with bench/training.py (see bench/results/training.md): on SVRT problems
+# images shrunk to 24 px by area averaging, with a stride-1 stem, learned as well as or better
+# than 32-64 px with a stride-2 stem, at a fraction of the cost.
+DEFAULT_IMAGE_SIZE = 24
+
+ModelBuilder = Callable[["ModelConfig", int], "Classifier"]
+_B = TypeVar("_B", bound=ModelBuilder)
+
+_MODELS: dict[str, ModelBuilder] = {}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a classifier.
+
+    ``name``: registered model; ``depth``: residual blocks per stage (3 stages); ``width``:
+    channels of the first stage (doubled in each later stage); ``image_size``: side S of the
+    square input in pixels (images of another size are resized to it); ``dropout``: drop
+    probability of the head (also used for MC-dropout draws when scoring); ``stem_stride``:
+    stride of the first conv (2 halves the resolution at once, about 4x less compute).
+    """
+
+    name: str = "resnet"
+    depth: int = 1
+    width: int = 8
+    image_size: int = DEFAULT_IMAGE_SIZE
+    dropout: float = 0.2
+    stem_stride: int = 1
+
+    def __post_init__(self) -> None:
+        for field in ("depth", "width", "image_size", "stem_stride"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ModelConfig.{field} must be a positive integer, got {value!r}")
+        if self.image_size < 8:
+            raise ValueError(f"ModelConfig.image_size must be at least 8, got {self.image_size}")
+        if self.stem_stride not in (1, 2):
+            raise ValueError(f"ModelConfig.stem_stride must be 1 or 2, got {self.stem_stride!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Build from ``to_dict`` output; unknown keys raise ValueError naming them."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown ModelConfig fields {unknown}; valid ones: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+
+# Chosen with bench/training.py (see bench/results/training.md): on a 2-core CPU, the fastest
+# configuration within 0.02 of the best test accuracy on each SVRT problem measured, after one
+# round with 1,000 labels.
+DEFAULT_MODEL_CONFIG = ModelConfig()
+
+
+class Classifier(nn.Module):
+    """Base of every registered model: ``forward(x) = head(features(x))``.
+
+    Attributes: ``config`` (its ModelConfig), ``n_classes``, ``n_features`` (width of
+    ``features``), ``head`` (``nn.Sequential(nn.Dropout(p), nn.Linear(n_features, n_classes))``).
+    """
+
+    config: ModelConfig
+    n_classes: int
+    n_features: int
+    head: nn.Sequential
+
+    def _init_head(self, config: ModelConfig, n_features: int, n_classes: int) -> None:
+        self.config = config
+        self.n_classes = n_classes
+        self.n_features = n_features
+        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(n_features, n_classes))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features ``[n, n_features]`` of input ``[n, 1, S, S]``."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[n, n_classes]`` of input ``[n, 1, S, S]``."""
+        return self.head(self.features(x))
+
+
+def register_model(name: str) -> Callable[[_B], _B]:
+    """Register ``builder(config, n_classes) -> Classifier`` under ``name`` (decorator)."""
+
+    def decorate(builder: _B) -> _B:
+        if name in _MODELS:
+            raise ValueError(f"model {name!r} is already registered")
+        _MODELS[name] = builder
+        return builder
+
+    return decorate
+
+
+def list_models() -> list[str]:
+    """Names of the registered models, sorted."""
+    return sorted(_MODELS)
+
+
+def get_model(name: str, *, n_classes: int, config: ModelConfig | None = None) -> Classifier:
+    """Return a new, randomly initialised model ``name`` for ``n_classes`` classes.
+
+    ``config`` defaults to ``DEFAULT_MODEL_CONFIG`` with ``name``; its ``name`` must match.
+    Weights come from torch's global generator: seed it (or fork it) for reproducible weights.
+    """
+    try:
+        builder = _MODELS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model {name!r}; valid ones: {', '.join(list_models())}"
+        ) from None
+    if config is None:
+        config = dataclasses.replace(DEFAULT_MODEL_CONFIG, name=name)
+    elif config.name != name:
+        raise ValueError(f"model name {name!r} differs from config.name {config.name!r}")
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer of at least 2, got {n_classes!r}")
+    return builder(config, n_classes)
+
+
+def make_model(config: ModelConfig, *, n_classes: int) -> Classifier:
+    """Shorthand for ``get_model(config.name, n_classes=n_classes, config=config)``."""
+    return get_model(config.name, n_classes=n_classes, config=config)
+
+
+def make_model_input(
+    pixels: torch.Tensor, *, image_size: int, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """Turn uint8 images ``[n, H, W]`` (background 255, ink 0) into model input.
+
+    Returns float32 ``[n, 1, image_size, image_size]`` in channels_last format, ink 1.0 and
+    background 0.0, on ``device`` (default: where ``pixels`` are). Images of another size are
+    resized: shrinking averages areas (``mode="area"``), growing is bilinear.
+    """
+    if pixels.dtype != torch.uint8 or pixels.ndim != 3:
+        raise ValueError(
+            f"expected uint8 images [n, H, W], got {pixels.dtype} {tuple(pixels.shape)}"
+        )
+    if device is not None:
+        pixels = pixels.to(device, non_blocking=True)
+    x = pixels.unsqueeze(1).float()
+    x = (255.0 - x).mul_(1.0 / 255.0)
+    height, width = x.shape[-2:]
+    if (height, width) != (image_size, image_size):
+        if height >= image_size and width >= image_size:
+            x = F.interpolate(x, size=(image_size, image_size), mode="area")
+        else:
+            x = F.interpolate(
+                x, size=(image_size, image_size), mode="bilinear", align_corners=False
+            )
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _conv_bn(n_in: int, n_out: int, *, stride: int = 1, kernel_size: int = 3) -> list[nn.Module]:
+    padding = kernel_size // 2
+    return [
+        nn.Conv2d(n_in, n_out, kernel_size, stride=stride, padding=padding, bias=False),
+        nn.BatchNorm2d(n_out),
+    ]
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs with batch norm; with ``residual`` the input is added before the last ReLU
+    (through average pooling and a 1x1 conv when the shape changes)."""
+
+    def __init__(self, n_in: int, n_out: int, *, stride: int, residual: bool) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            *_conv_bn(n_in, n_out, stride=stride),
+            nn.ReLU(inplace=True),
+            *_conv_bn(n_out, n_out),
+        )
+        self.residual = residual
+        self.shortcut: nn.Module
+        if residual and (stride != 1 or n_in != n_out):
+            # Average pooling, then a 1x1 conv (ResNet-D): every input pixel counts, and it
+            # avoids strided 1x1 convs, whose channels_last backward crashes on CPU in torch
+            # 2.14 with few channels (e.g. 8 at 64 x 64).
+            pool: list[nn.Module] = [nn.AvgPool2d(stride)] if stride != 1 else []
+            self.shortcut = nn.Sequential(*pool, *_conv_bn(n_in, n_out, kernel_size=1))
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x)
+        if self.residual:
+            out = out + self.shortcut(x)
+        return F.relu(out, inplace=True)
+
+
+class SmallResNet(Classifier):
+    """Stem conv + 3 stages of ``depth`` basic blocks + global average pooling + head."""
+
+    def __init__(self, config: ModelConfig, n_classes: int, *, residual: bool) -> None:
+        super().__init__()
+        width = config.width
+        self.stem = nn.Sequential(
+            *_conv_bn(1, width, stride=config.stem_stride), nn.ReLU(inplace=True)
+        )
+        stages = []
+        n_in = width
+        for index, n_out in enumerate((width, 2 * width, 4 * width)):
+            blocks = [
+                BasicBlock(
+                    n_in if block == 0 else n_out,
+                    n_out,
+                    stride=2 if index > 0 and block == 0 else 1,
+                    residual=residual,
+                )
+                for block in range(config.depth)
+            ]
+            stages.append(nn.Sequential(*blocks))
+            n_in = n_out
+        self.stages = nn.Sequential(*stages)
+        self._init_head(config, n_in, n_classes)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        if residual:
+            # Each residual block starts as the identity (zero last BN scale): trains faster.
+            for module in self.modules():
+                if isinstance(module, BasicBlock):
+                    last_bn = module.body[-1]
+                    assert isinstance(last_bn, nn.BatchNorm2d)
+                    nn.init.zeros_(last_bn.weight)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stages(self.stem(x))
+        return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+
+class TorchvisionResNet18(Classifier):
+    """torchvision's ResNet-18 with random weights and a one-channel first conv."""
+
+    def __init__(self, config: ModelConfig, n_classes: int) -> None:
+        super().__init__()
+        from torchvision.models import resnet18  # imported here: torchvision loads slowly
+
+        body = resnet18(weights=None)
+        body.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        nn.init.kaiming_normal_(body.conv1.weight, mode="fan_out", nonlinearity="relu")
+        n_features = body.fc.in_features
+        body.fc = nn.Identity()
+        self.body = body
+        self._init_head(config, n_features, n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.body(x)
+        return out
+
+
+@register_model("resnet")
+def _make_resnet(config: ModelConfig, n_classes: int) -> Classifier:
+    return SmallResNet(config, n_classes, residual=True)
+
+
+@register_model("plain")
+def _make_plain(config: ModelConfig, n_classes: int) -> Classifier:
+    return SmallResNet(config, n_classes, residual=False)
+
+
+@register_model("resnet18")
+def _make_resnet18(config: ModelConfig, n_classes: int) -> Classifier:
+    return TorchvisionResNet18(config, n_classes)
+
+
+def make_inference_copy(model: Classifier) -> Classifier:
+    """A copy of ``model`` in eval mode with every batch norm that directly follows a conv in an
+    ``nn.Sequential`` folded into that conv (same outputs up to float rounding, one memory pass
+    less per layer: about 1.5x faster on CPU). ``model`` itself is left as it was."""
+    copy = deepcopy(model).eval()
+    for module in copy.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for index in range(len(module) - 1):
+            conv, norm = module[index], module[index + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                module[index] = fuse_conv_bn_eval(conv, norm)
+                module[index + 1] = nn.Identity()
+    return copy
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)

@@ -1,0 +1,497 @@
+"""The project folder: the one module that knows its layout.
+
+A project folder holds:
+
+- ``project.json``: format version, class names, image size, where the images came from, when
+  it was made; written last by ``init_project``, so its presence means the project is complete;
+- ``project.sqlite``: the database (samples, label log, rounds, scores, queue), see
+  ``labeler.project_store``;
+- ``pool_images.npy``: every sample's image, ``[n_samples, S, S]`` uint8 (0 black, 255 white),
+  row = sample id, pool and test samples alike; memory-mapped when read;
+- ``rounds/round-0001/...``: what each round wrote (checkpoints, scores, reports).
+
+A project is made from a generated dataset folder (``labeler.dataset_format``: its train split
+becomes the pool, its test split the test samples, both with known labels) or from any folder
+of PNG/JPEG images (``labeler.image_folder``: flat, ImageFolder, optionally with ``train/`` and
+``test/`` split folders).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from labeler import dataset_format
+from labeler.atomic_files import atomic_path, write_json_atomic
+from labeler.image_folder import load_images, resize_images, scan_image_folder
+from labeler.project_store import (
+    DATABASE_NAME,
+    NewLabel,
+    NewSample,
+    ProjectStore,
+    check_class_name,
+)
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+PROJECT_FILE = "project.json"
+IMAGES_FILE = "pool_images.npy"
+ROUNDS_FOLDER = "rounds"
+MIN_IMAGE_SIZE = 8
+SOURCE_KINDS = ("dataset", "image_folder")
+# Label events made from known labels by ``init --use-folder-labels``.
+FOLDER_LABEL_SOURCE = "folder"
+FOLDER_ANNOTATOR = "folder"
+# Rows per chunk when copying a dataset's packed arrays into the project.
+_COPY_CHUNK = 4096
+# Files an interrupted init may leave; init clears a folder holding only these (no project.json).
+_INIT_FILES = (IMAGES_FILE, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm")
+
+
+@dataclass(frozen=True)
+class InitSummary:
+    """What ``init_project`` made.
+
+    ``n_pool`` / ``n_test``: samples per split; ``n_known_pool``: pool samples whose label the
+    source knew; ``n_labels_recorded``: label events made from them (``use_folder_labels``);
+    ``skipped``: ``(path, reason)`` of unreadable images left out; ``seconds``: wall time.
+    """
+
+    path: Path
+    source: Path
+    source_kind: str
+    class_names: tuple[str, ...]
+    image_size: int
+    n_pool: int
+    n_test: int
+    n_known_pool: int
+    n_labels_recorded: int
+    skipped: tuple[tuple[str, str], ...]
+    seconds: float
+
+    @property
+    def n_samples(self) -> int:
+        return self.n_pool + self.n_test
+
+
+@dataclass(frozen=True)
+class Project:
+    """An open project; close it (or use ``with``) to close its database.
+
+    ``source``: the image folder or dataset folder it was made from (sample paths are relative
+    to it); ``info``: the whole of ``project.json``.
+    """
+
+    path: Path
+    class_names: tuple[str, ...]
+    image_size: int
+    source: Path
+    source_kind: str
+    store: ProjectStore
+    info: dict[str, Any] = field(repr=False)
+
+    def load_images(self) -> NDArray[np.uint8]:
+        """Every sample's image, ``[n_samples, S, S]`` uint8, a read-only memory map."""
+        images: NDArray[np.uint8] = np.load(self.path / IMAGES_FILE, mmap_mode="r")
+        return images
+
+    def get_round_folder(self, round_id: int) -> Path:
+        """The folder of round ``round_id`` (``rounds/round-0001``); not created here."""
+        if isinstance(round_id, bool) or not isinstance(round_id, int) or round_id < 1:
+            raise ValueError(f"round id must be a positive integer, got {round_id!r}")
+        return self.path / ROUNDS_FOLDER / f"round-{round_id:04d}"
+
+    def get_source_path(self, sample_path: str) -> Path:
+        """Where the original file of a sample (its ``Sample.path``) is in the source folder."""
+        return self.source / sample_path
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def is_project(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a complete project folder (it has ``project.json``)."""
+    return (Path(path) / PROJECT_FILE).is_file()
+
+
+def open_project(project_dir: str | os.PathLike[str]) -> Project:
+    """Open the project folder ``project_dir``.
+
+    Raises ValueError naming the folder when it is not a (complete) project, or when its files
+    disagree with each other.
+    """
+    folder = Path(project_dir)
+    if not folder.is_dir():
+        raise ValueError(f"project folder {folder} does not exist")
+    info_path = folder / PROJECT_FILE
+    if not info_path.is_file():
+        if (folder / DATABASE_NAME).exists():
+            raise ValueError(
+                f"{folder} is an unfinished project (no {PROJECT_FILE}: its init was "
+                "interrupted); run init on it again"
+            )
+        raise ValueError(
+            f"{folder} is not a project folder (no {PROJECT_FILE}); create one with init"
+        )
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        version = info["format_version"]
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{info_path} has format version {version!r}; this labeler reads version "
+                f"{FORMAT_VERSION}"
+            )
+        class_names = tuple(str(name) for name in info["class_names"])
+        image_size = int(info["image_size"])
+        source = Path(info["source"])
+        source_kind = str(info["source_kind"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {info_path}: {error}") from error
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{info_path} is malformed: {error!r}") from error
+
+    store = ProjectStore.open(folder / DATABASE_NAME)
+    try:
+        if store.class_names != class_names:
+            raise ValueError(
+                f"{info_path} lists classes {list(class_names)} but the database holds "
+                f"{list(store.class_names)}"
+            )
+        images_path = folder / IMAGES_FILE
+        try:
+            images = np.load(images_path, mmap_mode="r")
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot read {images_path}: {error}") from error
+        expected = (store.n_samples, image_size, image_size)
+        if images.shape != expected or images.dtype != np.uint8:
+            raise ValueError(
+                f"{images_path} holds {images.dtype} {images.shape}, expected uint8 {expected}"
+            )
+        del images
+    except BaseException:
+        store.close()
+        raise
+    return Project(folder, class_names, image_size, source, source_kind, store, info)
+
+
+def init_project(
+    project_dir: str | os.PathLike[str],
+    *,
+    images: str | os.PathLike[str],
+    classes: Sequence[str] | None = None,
+    image_size: int | None = None,
+    use_folder_labels: bool = False,
+    progress: bool = True,
+) -> InitSummary:
+    """Make a project at ``project_dir`` from ``images`` (a dataset folder or image folder).
+
+    ``classes``: class names, needed for a flat image folder; for a folder with class folders
+    or a dataset they may be given to fix their order (and add classes with no images yet),
+    but must include every class the source has. ``image_size``: side in pixels of the square
+    images stored (default ``labeler.models.DEFAULT_IMAGE_SIZE``). ``use_folder_labels``:
+    record the labels the source knows for pool samples as label events (source "folder"), as
+    if annotators had given them. Unreadable images are skipped and listed in the summary.
+
+    Refuses a ``project_dir`` that exists and is not empty (except for the leftovers of an
+    interrupted init, which are cleared). Raises ValueError on bad input.
+    """
+    started = time.perf_counter()
+    folder = Path(project_dir)
+    source = Path(images)
+    size = _resolve_image_size(image_size)
+    if classes is not None:
+        classes = _check_classes_argument(classes)
+    _prepare_project_folder(folder)
+    if not source.exists():
+        raise ValueError(f"image source {source} does not exist")
+    is_dataset = (source / dataset_format.INFO_FILE).is_file()
+
+    created_folder = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if is_dataset:
+            plan = _plan_from_dataset(source, classes, size, folder, progress=progress)
+        else:
+            plan = _plan_from_image_folder(source, classes, size, folder, progress=progress)
+        n_recorded = _write_database(folder, plan, use_folder_labels=use_folder_labels)
+        info = {
+            "format_version": FORMAT_VERSION,
+            "class_names": list(plan.class_names),
+            "image_size": size,
+            "source": str(source.resolve()),
+            "source_kind": plan.source_kind,
+            "n_pool": plan.n_pool,
+            "n_test": plan.n_test,
+            "n_skipped": len(plan.skipped),
+            "created_at": time.time(),
+            **plan.extra_info,
+        }
+        write_json_atomic(folder / PROJECT_FILE, info)  # last: the project is now complete
+    except BaseException:
+        _remove_init_files(folder, remove_folder=created_folder)
+        raise
+    summary = InitSummary(
+        path=folder,
+        source=source,
+        source_kind=plan.source_kind,
+        class_names=plan.class_names,
+        image_size=size,
+        n_pool=plan.n_pool,
+        n_test=plan.n_test,
+        n_known_pool=sum(
+            1
+            for sample in plan.samples
+            if sample.split == "pool" and sample.known_label is not None
+        ),
+        n_labels_recorded=n_recorded,
+        skipped=tuple(plan.skipped),
+        seconds=time.perf_counter() - started,
+    )
+    logger.info(
+        "project %s: %d pool and %d test samples, %d skipped",
+        folder,
+        summary.n_pool,
+        summary.n_test,
+        len(summary.skipped),
+    )
+    return summary
+
+
+# --- init ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A project's samples, chosen and with their images already in ``pool_images.npy``."""
+
+    source_kind: str
+    class_names: tuple[str, ...]
+    samples: list[NewSample]
+    skipped: list[tuple[str, str]]
+    extra_info: dict[str, Any]
+
+    @property
+    def n_pool(self) -> int:
+        return sum(1 for sample in self.samples if sample.split == "pool")
+
+    @property
+    def n_test(self) -> int:
+        return len(self.samples) - self.n_pool
+
+
+def _resolve_image_size(image_size: int | None) -> int:
+    if image_size is None:
+        from labeler.models import DEFAULT_IMAGE_SIZE  # here: importing torch is slow
+
+        return DEFAULT_IMAGE_SIZE
+    if (
+        isinstance(image_size, bool)
+        or not isinstance(image_size, int)
+        or image_size < MIN_IMAGE_SIZE
+    ):
+        raise ValueError(
+            f"image size must be an integer of at least {MIN_IMAGE_SIZE} pixels, got {image_size!r}"
+        )
+    return image_size
+
+
+def _check_classes_argument(classes: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(classes, str):
+        raise ValueError(f"classes must be a list of names, got the string {classes!r}")
+    names = tuple(check_class_name(name) for name in classes)
+    if len(names) < 2:
+        raise ValueError(f"give at least 2 classes, got {list(names)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"classes must be unique; repeated: {', '.join(repeated)}")
+    return names
+
+
+def _merge_classes(
+    found: Sequence[str], given: tuple[str, ...] | None, source: Path
+) -> tuple[str, ...]:
+    """The project's classes: ``given`` (which must cover ``found``), else ``found``."""
+    if given is None:
+        return tuple(found)
+    missing = [name for name in found if name not in given]
+    if missing:
+        raise ValueError(
+            f"{source} has the classes {', '.join(missing)} that --classes "
+            f"({','.join(given)}) lacks; list every class, or leave --classes out"
+        )
+    return given
+
+
+def _prepare_project_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"project path {folder} exists and is not a folder")
+    if not folder.is_dir():
+        return
+    if (folder / PROJECT_FILE).exists():
+        raise ValueError(f"{folder} is already a project; choose a new folder")
+    entries = list(folder.iterdir())
+    if not entries:
+        return
+    if all(_is_init_leftover(entry.name) for entry in entries):
+        logger.warning("clearing the files an interrupted init left in %s", folder)
+        _remove_init_files(folder, remove_folder=False)
+        return
+    raise ValueError(
+        f"project folder {folder} exists and is not empty; choose a new or empty folder"
+    )
+
+
+def _is_init_leftover(name: str) -> bool:
+    if name in _INIT_FILES:
+        return True
+    # Temporary files of atomic writes: ".pool_images.npy.tmp-PID-XXXX", and so on.
+    return (
+        name.startswith(".")
+        and ".tmp-" in name
+        and any(name[1:].startswith(known) for known in (*_INIT_FILES, PROJECT_FILE))
+    )
+
+
+def _remove_init_files(folder: Path, *, remove_folder: bool) -> None:
+    """Remove what an init wrote in ``folder`` (and the folder itself if it made it)."""
+    if not folder.is_dir():
+        return
+    if remove_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for entry in folder.iterdir():
+        if entry.name == PROJECT_FILE or _is_init_leftover(entry.name):
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+
+
+def _plan_from_dataset(
+    source: Path, classes: tuple[str, ...] | None, size: int, folder: Path, *, progress: bool
+) -> _Plan:
+    info = dataset_format.load_dataset_info(source)
+    if "train" not in info.splits:
+        raise ValueError(
+            f"dataset {source} has no train split to use as the pool; its splits: "
+            f"{', '.join(info.splits)}"
+        )
+    class_names = _merge_classes(info.class_names, classes, source)
+    # Map the dataset's class indices to the project's (they differ when --classes reorders).
+    to_project = np.array([class_names.index(name) for name in info.class_names], dtype=np.int64)
+    splits = [("train", "pool")] + ([("test", "test")] if "test" in info.splits else [])
+    ignored = sorted(set(info.splits) - {"train", "test"})
+    if ignored:
+        logger.warning("dataset %s: ignoring the splits %s", source, ", ".join(ignored))
+
+    arrays = [dataset_format.load_split(source, split) for split, _ in splits]
+    n_total = sum(len(labels) for _, labels in arrays)
+    samples: list[NewSample] = []
+    with atomic_path(folder / IMAGES_FILE) as temp:
+        out = np.lib.format.open_memmap(
+            temp, mode="w+", dtype=np.uint8, shape=(n_total, size, size)
+        )
+        row = 0
+        bar = tqdm(total=n_total, desc="copying images", unit="img", disable=not progress)
+        with bar:
+            for (split, project_split), (split_images, labels) in zip(splits, arrays, strict=True):
+                for start in range(0, len(labels), _COPY_CHUNK):
+                    chunk = resize_images(
+                        np.asarray(split_images[start : start + _COPY_CHUNK]), size
+                    )
+                    out[row : row + len(chunk)] = chunk
+                    row += len(chunk)
+                    bar.update(len(chunk))
+                for index, label in enumerate(labels.tolist()):
+                    relpath = dataset_format.get_image_relpath(
+                        split, info.class_names[label], index
+                    )
+                    samples.append(NewSample(relpath, project_split, int(to_project[label])))
+        out.flush()
+        del out
+    extra = {"dataset": {"family": info.family, "problem": info.problem, "seed": info.seed}}
+    return _Plan("dataset", class_names, samples, [], extra)
+
+
+def _plan_from_image_folder(
+    source: Path, classes: tuple[str, ...] | None, size: int, folder: Path, *, progress: bool
+) -> _Plan:
+    scan = scan_image_folder(source)
+    if scan.layout == "flat":
+        if scan.has_splits and any(image.split == "test" for image in scan.images):
+            raise ValueError(
+                f"{source}/test holds images without class folders; test images need their "
+                "class (test/<class>/...) to measure accuracy"
+            )
+        if classes is None:
+            raise ValueError(
+                f"{source} is a flat folder of images with no class folders; give the class "
+                "names with --classes (e.g. --classes cat,dog)"
+            )
+        class_names = classes
+    else:
+        class_names = _merge_classes(scan.class_names, classes, source)
+    class_index = {name: index for index, name in enumerate(class_names)}
+
+    paths = [scan.get_path(image) for image in scan.images]
+    pixels, skipped = load_images(paths, image_size=size, progress=progress)
+    skipped_paths = {path for path, _ in skipped}
+    samples = [
+        NewSample(
+            image.relpath,
+            "test" if image.split == "test" else "pool",
+            None if image.class_name is None else class_index[image.class_name],
+        )
+        for image, path in zip(scan.images, paths, strict=True)
+        if str(path) not in skipped_paths
+    ]
+    relative_skipped = [(Path(path).relative_to(source).as_posix(), why) for path, why in skipped]
+    if not samples:
+        raise ValueError(
+            f"none of the {len(paths)} images in {source} could be read; first error: "
+            f"{skipped[0][0]}: {skipped[0][1]}"
+        )
+    if not any(sample.split == "pool" for sample in samples):
+        raise ValueError(f"{source} has no readable image outside test/ to label")
+    with atomic_path(folder / IMAGES_FILE) as temp, open(temp, "wb") as file:
+        np.save(file, pixels, allow_pickle=False)
+    extra = {"layout": scan.layout, "has_splits": scan.has_splits}
+    return _Plan("image_folder", class_names, samples, relative_skipped, extra)
+
+
+def _write_database(folder: Path, plan: _Plan, *, use_folder_labels: bool) -> int:
+    with ProjectStore.create(
+        folder / DATABASE_NAME,
+        class_names=plan.class_names,
+        samples=plan.samples,
+        meta={"source_kind": plan.source_kind},
+    ) as store:
+        if not use_folder_labels:
+            return 0
+        labels = [
+            NewLabel(
+                index, plan.class_names[sample.known_label], FOLDER_ANNOTATOR, FOLDER_LABEL_SOURCE
+            )
+            for index, sample in enumerate(plan.samples)
+            if sample.split == "pool" and sample.known_label is not None
+        ]
+        if not labels:
+            logger.warning("--use-folder-labels: the source knows no pool labels; none recorded")
+        return store.add_label_events(labels)

@@ -1,0 +1,315 @@
+"""One round of guided labeling on a project: train on all labels, score the pool, queue a batch.
+
+A round writes its files (checkpoint, config, scores, report) into a temporary folder that is
+renamed into ``rounds/round-NNNN`` only when complete, and only then is the round marked done in
+the store, in the same transaction that replaces the queue. A round killed midway leaves a
+temporary folder that is never read (and is removed by the next round) and a 'running' record
+that the store marks failed; the next round starts afresh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labeler.atomic_files import fsync_folder, save_npy_atomic, write_json_atomic
+from labeler.batch_choice import SelectionConfig, choose_batch
+from labeler.checkpoints import save_checkpoint
+from labeler.models import ModelConfig
+from labeler.project import Project
+from labeler.scoring import score_pool
+from labeler.selection import sample_subset
+from labeler.training import TrainConfig, check_labels, evaluate_accuracy, train_model
+
+logger = logging.getLogger(__name__)
+
+INITIAL_STRATEGY = "initial-random"
+CHECKPOINT_FILE = "model.pt"
+REPORT_FILE = "report.json"
+SCORES_FILE = "scores.npy"
+SCORED_IDS_FILE = "scored_ids.npy"
+_TEMP_PREFIX = ".round-"
+
+
+@dataclass(frozen=True)
+class RoundConfig:
+    """Everything a round needs besides the project, written as JSON beside its outputs.
+
+    ``initial``: when the labels are too few to train on, queue this many random unlabeled
+    samples instead (0: refuse with an error that says what to label). ``score_subset``: score
+    only this many random unlabeled samples (None: all). ``seed``: selection randomness.
+    """
+
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    initial: int = 0
+    score_subset: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.initial < 0:
+            raise ValueError(f"initial must be 0 or positive, got {self.initial}")
+        if self.score_subset is not None and self.score_subset < self.selection.query_size:
+            raise ValueError(
+                f"score subset ({self.score_subset}) must be at least the query size "
+                f"({self.selection.query_size})"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """What a round did, for the command line to report."""
+
+    round_id: int
+    strategy: str
+    n_labels: int
+    n_scored: int
+    n_queued: int
+    val_accuracy: float | None
+    test_accuracy: float | None
+    folder: str
+    seconds: float
+
+
+def run_round(project: Project, *, config: RoundConfig, progress: bool = True) -> RoundSummary:
+    """Run one round on ``project`` (see the module docstring); return what it did."""
+    started = time.perf_counter()
+    store = project.store
+    query_size = config.selection.query_size
+    unlabeled = store.get_unlabeled_ids()
+    if unlabeled.shape[0] == 0:
+        raise ValueError("every pool image is labeled already; there is nothing to select")
+    labeled_ids, labels = store.get_current_labels()
+    try:
+        check_labels(
+            labels,
+            n_classes=len(project.class_names),
+            min_per_class=config.train.min_labels_per_class,
+        )
+    except ValueError:
+        if config.initial == 0:
+            counts = np.bincount(labels, minlength=len(project.class_names))
+            held = ", ".join(
+                f"{name}: {count}" for name, count in zip(project.class_names, counts, strict=True)
+            )
+            raise ValueError(
+                f"too few labels to train on ({held}): label at least "
+                f"{config.train.min_labels_per_class} of each class, or start with --initial "
+                "random picks"
+            ) from None
+        return _run_initial_round(project, unlabeled, config=config, started=started)
+    if query_size > unlabeled.shape[0]:
+        raise ValueError(
+            f"query size {query_size} is larger than the pool of {unlabeled.shape[0]} "
+            "unlabeled images"
+        )
+
+    round_id = store.start_round(
+        strategy=config.selection.strategy, query_size=query_size, config=config.to_dict()
+    )
+    # Only now: holding the round lock, no other process can be writing a round folder.
+    _remove_abandoned_round_folders(project)
+    final = project.get_round_folder(round_id)
+    temp = final.parent / f"{_TEMP_PREFIX}{round_id:04d}.tmp-{secrets.token_hex(4)}"
+    try:
+        temp.mkdir(parents=True)
+        summary = _train_score_select(
+            project,
+            round_id,
+            temp,
+            final,
+            labeled_ids,
+            labels,
+            unlabeled,
+            config=config,
+            progress=progress,
+            started=started,
+        )
+    except BaseException as error:
+        # KeyboardInterrupt included: the round must not stay 'running' in this process.
+        store.fail_round(round_id, f"{type(error).__name__}: {error}")
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return summary
+
+
+def _train_score_select(
+    project: Project,
+    round_id: int,
+    temp: Path,
+    final: Path,
+    labeled_ids: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    unlabeled: NDArray[np.int64],
+    *,
+    config: RoundConfig,
+    progress: bool,
+    started: float,
+) -> RoundSummary:
+    store = project.store
+    images = project.load_images()
+    n_classes = len(project.class_names)
+    trained = train_model(
+        np.asarray(images[labeled_ids]),
+        labels,
+        n_classes=n_classes,
+        model_config=config.model,
+        train_config=config.train,
+        progress=progress,
+    )
+    model = trained.model
+    save_checkpoint(
+        temp / CHECKPOINT_FILE,
+        model,
+        model_config=config.model,
+        n_classes=n_classes,
+        class_names=project.class_names,
+        extra={"round_id": round_id, "n_labels": int(labeled_ids.shape[0])},
+    )
+
+    rng = np.random.default_rng([config.seed, round_id])
+    scored = unlabeled
+    if config.score_subset is not None and config.score_subset < unlabeled.shape[0]:
+        scored = unlabeled[sample_subset(unlabeled.shape[0], config.score_subset, seed=rng)]
+    predictions = score_pool(
+        model,
+        np.asarray(images[scored]),
+        n_draws=config.selection.effective_n_draws,
+        device=config.train.device,
+        seed=int(rng.integers(2**31)),
+        progress=progress,
+    )
+    labeled_features = None
+    if config.selection.strategy == "coreset":
+        labeled_features = score_pool(
+            model,
+            np.asarray(images[labeled_ids]),
+            device=config.train.device,
+            seed=0,
+            progress=False,
+        ).features
+    choice = choose_batch(
+        predictions.probs,
+        predictions.features,
+        config=config.selection,
+        seed=rng,
+        labeled_features=labeled_features,
+    )
+    selected = scored[choice.indices]
+
+    test_accuracy = _get_test_accuracy(project, model, config.train.device)
+    save_npy_atomic(temp / SCORED_IDS_FILE, scored)
+    save_npy_atomic(temp / SCORES_FILE, choice.scores)
+    seconds = time.perf_counter() - started
+    report = {
+        "round_id": round_id,
+        "strategy": config.selection.strategy,
+        "n_labels": int(labeled_ids.shape[0]),
+        "n_labels_per_class": np.bincount(labels, minlength=n_classes).tolist(),
+        "n_scored": int(scored.shape[0]),
+        "selected_ids": selected.tolist(),
+        "val_accuracy": trained.val_accuracy,
+        "test_accuracy": test_accuracy,
+        "train_seconds": trained.seconds,
+        "n_epochs": trained.n_epochs,
+        "seconds": seconds,
+        "config": config.to_dict(),
+    }
+    write_json_atomic(temp / REPORT_FILE, report)
+    os.replace(temp, final)
+    fsync_folder(final.parent)
+    store.finish_round(
+        round_id,
+        folder=str(final.relative_to(project.path)),
+        n_labels=int(labeled_ids.shape[0]),
+        val_accuracy=trained.val_accuracy,
+        test_accuracy=test_accuracy,
+        scored_ids=scored,
+        scores=choice.scores,
+        selected_ids=selected,
+    )
+    n_queued = len(store.get_queue())
+    return RoundSummary(
+        round_id=round_id,
+        strategy=config.selection.strategy,
+        n_labels=int(labeled_ids.shape[0]),
+        n_scored=int(scored.shape[0]),
+        n_queued=n_queued,
+        val_accuracy=trained.val_accuracy,
+        test_accuracy=test_accuracy,
+        folder=str(final.relative_to(project.path)),
+        seconds=seconds,
+    )
+
+
+def _run_initial_round(
+    project: Project, unlabeled: NDArray[np.int64], *, config: RoundConfig, started: float
+) -> RoundSummary:
+    """Queue ``config.initial`` random unlabeled samples: the start before any model exists."""
+    store = project.store
+    n_picks = min(config.initial, unlabeled.shape[0])
+    round_id = store.start_round(
+        strategy=INITIAL_STRATEGY, query_size=n_picks, config=config.to_dict()
+    )
+    try:
+        rng = np.random.default_rng([config.seed, round_id])
+        picks = unlabeled[sample_subset(unlabeled.shape[0], n_picks, seed=rng)]
+        rng.shuffle(picks)
+        n_labels = int(store.get_current_labels()[0].shape[0])
+        store.finish_round(
+            round_id,
+            folder="",
+            n_labels=n_labels,
+            val_accuracy=None,
+            test_accuracy=None,
+            scored_ids=picks,
+            scores=np.zeros(n_picks),
+            selected_ids=picks,
+        )
+    except BaseException as error:
+        store.fail_round(round_id, f"{type(error).__name__}: {error}")
+        raise
+    return RoundSummary(
+        round_id=round_id,
+        strategy=INITIAL_STRATEGY,
+        n_labels=n_labels,
+        n_scored=0,
+        n_queued=len(store.get_queue()),
+        val_accuracy=None,
+        test_accuracy=None,
+        folder="",
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _get_test_accuracy(project: Project, model: Any, device: str) -> float | None:
+    """Accuracy on the project's test samples (known labels), or None when it has none."""
+    test_ids, test_labels = project.store.get_known_labels("test")
+    if test_ids.shape[0] == 0:
+        return None
+    images = project.load_images()
+    return float(evaluate_accuracy(model, np.asarray(images[test_ids]), test_labels, device=device))
+
+
+def _remove_abandoned_round_folders(project: Project) -> None:
+    """Delete temporary folders of rounds that a killed process left (never read)."""
+    rounds_dir = project.get_round_folder(1).parent
+    if not rounds_dir.is_dir():
+        return
+    for leftover in rounds_dir.glob(f"{_TEMP_PREFIX}*.tmp-*"):
+        logger.info("removing %s, left by an interrupted round", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -1,0 +1,162 @@
+"""Pool scoring: class probabilities and features of many images, streamed in batches.
+
+``score_pool`` reads uint8 images ``[n, H, W]`` (a memory-mapped packed array is fine: only one
+batch is in memory at a time), and returns ``PoolPredictions``: ``probs`` float32
+``[n, n_classes, n_draws]`` (the shape every acquisition function takes) and ``features`` float32
+``[n, n_features]`` (the model's penultimate layer, for diverse batch selection).
+
+With ``n_draws > 1`` the features are computed once per batch and the dropout head alone is run
+``n_draws`` times in train mode (last-layer MC dropout); with ``n_draws == 1`` the head is
+deterministic (eval mode). Batch norm always uses its running statistics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from labeler.models import Classifier, make_inference_copy, make_model_input
+from labeler.training import cpu_threads, resolve_device
+
+logger = logging.getLogger(__name__)
+
+# Images per batch. On CPU, batches whose activations fit in the cache run fastest (measured
+# with bench/scoring.py: 128 beat 512 by 1.5-2x on a 2-core machine); a GPU wants large ones.
+CPU_BATCH_SIZE = 128
+CUDA_BATCH_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class PoolPredictions:
+    """``probs`` float32 ``[n, n_classes, n_draws]`` (softmax outputs, each draw summing to 1),
+    ``features`` float32 ``[n, n_features]``, ``seconds`` of wall time."""
+
+    probs: NDArray[np.float32]
+    features: NDArray[np.float32]
+    seconds: float = 0.0
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.probs.shape[0])
+
+    @property
+    def images_per_second(self) -> float:
+        return self.n_samples / self.seconds if self.seconds > 0 else float("inf")
+
+
+def score_pool(
+    model: Classifier,
+    images: NDArray[np.uint8],
+    *,
+    indices: NDArray[np.integer[Any]] | None = None,
+    n_draws: int = 1,
+    batch_size: int | None = None,
+    device: str | torch.device = "auto",
+    seed: int = 0,
+    n_threads: int | None = None,
+    progress: bool = True,
+) -> PoolPredictions:
+    """Score ``images`` uint8 ``[n, H, W]`` (background 255, ink 0) with ``model``.
+
+    ``indices`` (optional, ``[m]``): score only these rows, in this order (e.g. a random subset
+    of a huge memory-mapped pool); rows are read in sorted runs so a memory map reads each page
+    once. Images are resized to the model's input size batch by batch. ``batch_size``: images
+    per batch (None: ``CPU_BATCH_SIZE`` or ``CUDA_BATCH_SIZE``). ``seed`` drives the dropout
+    masks of the MC draws; torch's global random state is left as it was. ``n_threads``: torch
+    CPU threads (None: every core; restored afterwards). ``model`` is put in eval mode and
+    otherwise left as it is (a copy with batch norms folded into the convs runs on ``device``).
+    """
+    images = np.asarray(images) if not isinstance(images, np.ndarray) else images
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"images must be uint8 [n, H, W], got {images.dtype} {images.shape}")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
+        raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    rows: NDArray[np.int64] | None = None
+    if indices is not None:
+        rows = np.asarray(indices)
+        if rows.ndim != 1 or (rows.size and not np.issubdtype(rows.dtype, np.integer)):
+            raise ValueError(f"indices must be a 1-d integer array, got {rows.dtype} {rows.shape}")
+        rows = rows.astype(np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= len(images)):
+            raise ValueError(f"indices must lie in 0..{len(images) - 1}")
+    n = len(images) if rows is None else len(rows)
+    dropout = float(model.config.dropout)
+    if n_draws > 1 and dropout == 0.0:
+        logger.warning("n_draws=%d with dropout 0: every draw will be the same", n_draws)
+
+    torch_device = resolve_device(device)
+    if batch_size is None:
+        batch_size = CUDA_BATCH_SIZE if torch_device.type == "cuda" else CPU_BATCH_SIZE
+    model.eval()
+    # Scored with a copy whose batch norms are folded into the convs; the caller's model stays.
+    scorer = make_inference_copy(model).to(torch_device).to(memory_format=torch.channels_last)
+    probs = np.empty((n, model.n_classes, n_draws), dtype=np.float32)
+    features = np.empty((n, model.n_features), dtype=np.float32)
+    started = time.perf_counter()
+    devices = [torch_device.index or 0] if torch_device.type == "cuda" else []
+    bar = tqdm(total=n, desc="scoring", unit="img", disable=not progress, leave=False)
+    try:
+        with (
+            cpu_threads(n_threads) if torch_device.type == "cpu" else contextlib.nullcontext(),
+            torch.random.fork_rng(devices=devices),
+            torch.inference_mode(),
+        ):
+            torch.manual_seed(seed)
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                pixels = torch.from_numpy(_read_rows(images, rows, start, stop))
+                x = make_model_input(
+                    pixels, image_size=scorer.config.image_size, device=torch_device
+                )
+                with torch.autocast(
+                    device_type=torch_device.type,
+                    dtype=torch.bfloat16,
+                    enabled=torch_device.type == "cuda",
+                ):
+                    batch_features = scorer.features(x)
+                batch_features = batch_features.float()
+                features[start:stop] = batch_features.cpu().numpy()
+                if n_draws == 1:
+                    logits = scorer.head(batch_features)
+                    probs[start:stop, :, 0] = torch.softmax(logits, dim=1).cpu().numpy()
+                else:
+                    scorer.head.train()
+                    try:
+                        # One stacked pass: draw d of image i uses its own dropout mask.
+                        stacked = batch_features.unsqueeze(0).expand(n_draws, -1, -1)
+                        logits = scorer.head(stacked.reshape(-1, batch_features.shape[1]))
+                    finally:
+                        scorer.head.eval()
+                    draws = torch.softmax(logits, dim=1).reshape(n_draws, stop - start, -1)
+                    probs[start:stop] = draws.permute(1, 2, 0).cpu().numpy()
+                bar.update(stop - start)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    logger.info("scored %d images in %.1f s (%.0f img/s)", n, seconds, n / max(seconds, 1e-9))
+    return PoolPredictions(probs=probs, features=features, seconds=seconds)
+
+
+def _read_rows(
+    images: NDArray[np.uint8], rows: NDArray[np.int64] | None, start: int, stop: int
+) -> NDArray[np.uint8]:
+    """Rows ``start:stop`` of ``images`` (or of ``images[rows]``) as a contiguous array."""
+    if rows is None:
+        return np.array(images[start:stop])  # a copy: memory maps are read-only
+    wanted = rows[start:stop]
+    order = np.argsort(wanted, kind="stable")
+    batch = np.empty((len(wanted), *images.shape[1:]), dtype=np.uint8)
+    batch[order] = images[wanted[order]]
+    return batch

@@ -1,0 +1,401 @@
+"""The label-savings simulation: the guided-labeling loop with the true labels as the oracle.
+
+Every strategy runs with the same seeds, the same initial random picks, the same schedule
+(``initial``, then ``query_size`` more per round up to ``budget``) and the same training seeds,
+so curves differ only by which samples each strategy asked for. The full-data accuracy (all pool
+labels) is measured per seed on the same test split, so thresholds like "99% of full-data
+accuracy" compare like with like.
+
+``results.json`` is rewritten (atomically) after every finished run, and a rerun with the same
+configuration skips the runs it already holds, so a long simulation can be interrupted and
+continued.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from labeler.atomic_files import write_json_atomic
+from labeler.batch_choice import SelectionConfig, check_strategy, choose_batch
+from labeler.labeled_data import LabeledData
+from labeler.models import Classifier, ModelConfig
+from labeler.scoring import score_pool
+from labeler.training import TrainConfig, check_labels, evaluate_accuracy, train_model
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.json"
+RESULTS_FORMAT = 1
+# Training seeds of round r under seed s are s * _SEED_STRIDE + r: distinct, and shared by
+# every strategy.
+_SEED_STRIDE = 10_000
+_FULL_DATA_ROUND = _SEED_STRIDE - 1
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """One field per ``labeler simulate`` flag (the model and training have their own)."""
+
+    strategies: tuple[str, ...] = ("margin", "bald", "random")
+    n_seeds: int = 3
+    first_seed: int = 0
+    initial: int = 50
+    query_size: int = 50
+    budget: int = 1000
+    diversity: str = "none"
+    max_class_fraction: float | None = None
+    n_draws: int = 0
+    pool_size: int | None = None
+    score_subset: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.strategies:
+            raise ValueError("strategies must name at least one strategy")
+        for name in self.strategies:
+            check_strategy(name)
+        if len(set(self.strategies)) != len(self.strategies):
+            raise ValueError(f"strategies must not repeat, got {list(self.strategies)}")
+        for field, value in (
+            ("n_seeds", self.n_seeds),
+            ("initial", self.initial),
+            ("query_size", self.query_size),
+            ("budget", self.budget),
+        ):
+            if value < 1:
+                raise ValueError(f"{field} must be positive, got {value}")
+        if self.budget < self.initial:
+            raise ValueError(f"budget ({self.budget}) must be at least initial ({self.initial})")
+        if self.pool_size is not None and self.pool_size < self.budget:
+            raise ValueError(
+                f"pool size ({self.pool_size}) must be at least the budget ({self.budget})"
+            )
+        if self.score_subset is not None and self.score_subset < self.query_size:
+            raise ValueError(
+                f"score subset ({self.score_subset}) must be at least the query size "
+                f"({self.query_size})"
+            )
+        # Checks diversity, max_class_fraction and n_draws the way rounds do.
+        for name in self.strategies:
+            self.get_selection(name)
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(range(self.first_seed, self.first_seed + self.n_seeds))
+
+    def get_selection(self, strategy: str) -> SelectionConfig:
+        return SelectionConfig(
+            strategy=strategy,
+            query_size=self.query_size,
+            diversity=self.diversity,
+            max_class_fraction=self.max_class_fraction,
+            n_draws=self.n_draws,
+        )
+
+    def get_label_schedule(self) -> list[int]:
+        """Label counts at which a model is trained and tested: initial, + query_size each
+        round, ..., budget."""
+        counts = list(range(self.initial, self.budget, self.query_size))
+        return [*counts, self.budget]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One strategy under one seed: test accuracy after training on each label count."""
+
+    strategy: str
+    seed: int
+    n_labels: list[int]
+    test_accuracy: list[float]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def run_simulation(
+    data: LabeledData,
+    out: str | Path,
+    *,
+    config: SimulationConfig,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    progress: bool = True,
+    on_point: Callable[[str, int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Run every (strategy, seed) of ``config`` on ``data``; return what ``results.json`` holds.
+
+    ``out``: folder for ``results.json`` (created). ``on_point(strategy, seed, n_labels,
+    accuracy)`` is called after each test, for live reporting.
+    """
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pool_indices = _get_pool_indices(data, config)
+    if config.budget > pool_indices.shape[0]:
+        raise ValueError(
+            f"budget {config.budget} is larger than the pool of {pool_indices.shape[0]} images"
+        )
+    n_classes = len(data.class_names)
+    header = {
+        "format": RESULTS_FORMAT,
+        "dataset": data.describe(),
+        "config": dataclasses.asdict(config),
+        "model_config": dataclasses.asdict(model_config),
+        "train_config": dataclasses.asdict(train_config),
+        "n_pool": int(pool_indices.shape[0]),
+        "n_test": int(data.test_labels.shape[0]),
+    }
+    results = _load_previous(out_dir / RESULTS_FILE, header)
+    pool_images = data.train_images[pool_indices]
+    pool_labels = data.train_labels[pool_indices]
+
+    schedule = config.get_label_schedule()
+    n_trainings = len(config.seeds) * (1 + len(config.strategies) * len(schedule))
+    bar = tqdm(total=n_trainings, desc="simulate", unit="model", disable=not progress)
+    for seed in config.seeds:
+        key = str(seed)
+        if key not in results["full_data_accuracy"]:
+            model = train_model(
+                pool_images,
+                pool_labels,
+                n_classes=n_classes,
+                model_config=model_config,
+                train_config=dataclasses.replace(
+                    train_config, seed=seed * _SEED_STRIDE + _FULL_DATA_ROUND
+                ),
+                progress=False,
+            ).model
+            accuracy = evaluate_accuracy(
+                model, data.test_images, data.test_labels, device=train_config.device
+            )
+            results["full_data_accuracy"][key] = accuracy
+            _save(out_dir, results)
+            logger.info("seed %d: full-data accuracy %.4f", seed, accuracy)
+        bar.update(1)
+        for strategy in config.strategies:
+            if _find_run(results, strategy, seed) is not None:
+                bar.update(len(schedule))
+                continue
+            run = _run_one(
+                pool_images,
+                pool_labels,
+                data,
+                strategy=strategy,
+                seed=seed,
+                config=config,
+                model_config=model_config,
+                train_config=train_config,
+                bar=bar,
+                on_point=on_point,
+            )
+            results["runs"].append(run.to_dict())
+            _save(out_dir, results)
+    bar.close()
+    return results
+
+
+def _run_one(
+    pool_images: NDArray[np.uint8],
+    pool_labels: NDArray[np.int64],
+    data: LabeledData,
+    *,
+    strategy: str,
+    seed: int,
+    config: SimulationConfig,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    bar: Any,
+    on_point: Callable[[str, int, int, float], None] | None,
+) -> RunResult:
+    started = time.perf_counter()
+    n_pool = pool_labels.shape[0]
+    n_classes = len(data.class_names)
+    selection = config.get_selection(strategy)
+    # The initial picks depend on the seed only, so every strategy starts from the same labels.
+    labeled = np.random.default_rng([seed, 0]).choice(n_pool, size=config.initial, replace=False)
+    is_labeled = np.zeros(n_pool, dtype=bool)
+    is_labeled[labeled] = True
+    n_labels: list[int] = []
+    accuracies: list[float] = []
+    model: Classifier | None = None
+    for round_index, target in enumerate(config.get_label_schedule()):
+        if round_index:
+            _query(
+                pool_images,
+                is_labeled,
+                model,
+                selection=dataclasses.replace(selection, query_size=target - int(is_labeled.sum())),
+                seed=seed,
+                round_index=round_index,
+                config=config,
+                device=train_config.device,
+            )
+        labeled = np.flatnonzero(is_labeled)
+        model = _train_if_possible(
+            pool_images[labeled],
+            pool_labels[labeled],
+            n_classes=n_classes,
+            model_config=model_config,
+            train_config=dataclasses.replace(train_config, seed=seed * _SEED_STRIDE + round_index),
+        )
+        if model is None:
+            # Too few labels per class to train: the best guess is the commonest labeled class,
+            # and the next picks are random (there is nothing to score with).
+            majority = np.bincount(pool_labels[labeled], minlength=n_classes).argmax()
+            accuracy = float(np.mean(data.test_labels == majority))
+        else:
+            accuracy = float(
+                evaluate_accuracy(
+                    model, data.test_images, data.test_labels, device=train_config.device
+                )
+            )
+        n_labels.append(int(labeled.shape[0]))
+        accuracies.append(accuracy)
+        bar.update(1)
+        bar.set_postfix_str(f"{strategy} seed {seed}: {n_labels[-1]} labels, acc {accuracy:.3f}")
+        if on_point is not None:
+            on_point(strategy, seed, n_labels[-1], accuracy)
+    return RunResult(strategy, seed, n_labels, accuracies, time.perf_counter() - started)
+
+
+def _query(
+    pool_images: NDArray[np.uint8],
+    is_labeled: NDArray[np.bool_],
+    model: Classifier | None,
+    *,
+    selection: SelectionConfig,
+    seed: int,
+    round_index: int,
+    config: SimulationConfig,
+    device: str,
+) -> NDArray[np.int64]:
+    """Pick ``selection.query_size`` unlabeled pool rows, mark them labeled, return them.
+
+    With no model (too few labels to train one), the picks are random.
+    """
+    unlabeled = np.flatnonzero(~is_labeled)
+    rng = np.random.default_rng([seed, round_index, 1])
+    if model is None:
+        picked = rng.choice(unlabeled, size=selection.query_size, replace=False)
+        is_labeled[picked] = True
+        return picked
+    candidates = unlabeled
+    if config.score_subset is not None and config.score_subset < unlabeled.shape[0]:
+        candidates = np.sort(rng.choice(unlabeled, size=config.score_subset, replace=False))
+    predictions = score_pool(
+        model,
+        pool_images[candidates],
+        n_draws=selection.effective_n_draws,
+        device=device,
+        seed=int(rng.integers(2**31)),
+        progress=False,
+    )
+    labeled_features = None
+    if selection.strategy == "coreset":
+        labeled_features = score_pool(
+            model,
+            pool_images[np.flatnonzero(is_labeled)],
+            device=device,
+            seed=0,
+            progress=False,
+        ).features
+    choice = choose_batch(
+        predictions.probs,
+        predictions.features,
+        config=selection,
+        seed=rng,
+        labeled_features=labeled_features,
+    )
+    picked = candidates[choice.indices]
+    is_labeled[picked] = True
+    return picked
+
+
+def _train_if_possible(
+    images: NDArray[np.uint8],
+    labels: NDArray[np.int64],
+    *,
+    n_classes: int,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+) -> Classifier | None:
+    """A model trained on ``labels``, or None when they hold too few of some class."""
+    try:
+        check_labels(labels, n_classes=n_classes, min_per_class=train_config.min_labels_per_class)
+    except ValueError:
+        return None
+    return train_model(
+        images,
+        labels,
+        n_classes=n_classes,
+        model_config=model_config,
+        train_config=train_config,
+        progress=False,
+    ).model
+
+
+def _get_pool_indices(data: LabeledData, config: SimulationConfig) -> NDArray[np.int64]:
+    n_train = data.train_labels.shape[0]
+    if config.pool_size is None or config.pool_size >= n_train:
+        return np.arange(n_train, dtype=np.int64)
+    # One pool for every seed and strategy: fixed by the first seed.
+    rng = np.random.default_rng([config.first_seed, 2])
+    return np.sort(rng.choice(n_train, size=config.pool_size, replace=False)).astype(np.int64)
+
+
+def _load_previous(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The runs of an earlier, interrupted simulation with the same header, or a fresh start."""
+    fresh = {**header, "full_data_accuracy": {}, "runs": []}
+    if not path.exists():
+        return fresh
+    try:
+        previous = load_results(path)
+    except ValueError as error:
+        logger.warning("ignoring %s: %s", path, error)
+        return fresh
+    if any(previous.get(key) != value for key, value in _as_json(header).items()):
+        logger.info("%s holds a different simulation; starting afresh", path)
+        return fresh
+    logger.info("continuing %s: %d runs already done", path, len(previous.get("runs", [])))
+    return previous
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """Read a ``results.json``; ``ValueError`` naming the file if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            results = json.load(file)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(results, dict) or results.get("format") != RESULTS_FORMAT:
+        raise ValueError(f"{path} is not a simulation results file (format {RESULTS_FORMAT})")
+    for key in ("config", "full_data_accuracy", "runs"):
+        if key not in results:
+            raise ValueError(f"{path} lacks {key!r}")
+    return results
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists), to compare headers."""
+    return json.loads(json.dumps(value))
+
+
+def _find_run(results: dict[str, Any], strategy: str, seed: int) -> dict[str, Any] | None:
+    for run in results["runs"]:
+        if run["strategy"] == strategy and run["seed"] == seed:
+            return dict(run)
+    return None
+
+
+def _save(out_dir: Path, results: dict[str, Any]) -> None:
+    write_json_atomic(out_dir / RESULTS_FILE, results)

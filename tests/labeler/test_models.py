@@ -1,0 +1,166 @@
+"""Tests of labeler.models: the registry, the architectures and the input format."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from labeler import models
+from labeler.models import (
+    DEFAULT_MODEL_CONFIG,
+    BasicBlock,
+    ModelConfig,
+    get_model,
+    list_models,
+    make_inference_copy,
+    make_model,
+    make_model_input,
+    register_model,
+)
+from labeler.training import cpu_threads
+
+SMALL = ModelConfig(width=4, image_size=16)
+
+
+def test_registry_lists_the_three_models() -> None:
+    assert {"resnet", "plain", "resnet18"} <= set(list_models())
+    assert list_models() == sorted(list_models())
+
+
+def test_unknown_model_lists_valid_ones() -> None:
+    with pytest.raises(ValueError, match=r"unknown model 'vgg'.*plain.*resnet"):
+        get_model("vgg", n_classes=2)
+
+
+def test_config_name_must_match() -> None:
+    with pytest.raises(ValueError, match="differs"):
+        get_model("plain", n_classes=2, config=SMALL)
+
+
+def test_register_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "_MODELS", dict(models._MODELS))
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("resnet")(lambda config, n_classes: make_model(SMALL, n_classes=2))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"width": 0}, {"depth": -1}, {"image_size": 4}, {"stem_stride": 3}, {"dropout": 1.0}],
+)
+def test_bad_config_values(changes: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=next(iter(changes))):
+        ModelConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_bad_n_classes() -> None:
+    with pytest.raises(ValueError, match="n_classes"):
+        get_model("resnet", n_classes=1, config=DEFAULT_MODEL_CONFIG)
+
+
+def test_config_dict_round_trip_and_unknown_keys() -> None:
+    config = ModelConfig(name="plain", depth=2, width=8, image_size=48, dropout=0.1)
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="colour"):
+        ModelConfig.from_dict({**config.to_dict(), "colour": 1})
+
+
+@pytest.mark.parametrize("name", ["resnet", "plain", "resnet18"])
+def test_shapes_and_forward_is_head_of_features(name: str) -> None:
+    torch.manual_seed(0)
+    config = dataclasses.replace(SMALL, name=name)
+    model = make_model(config, n_classes=3).eval()
+    x = torch.rand(5, 1, 16, 16).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), cpu_threads(1):
+        features = model.features(x)
+        logits = model(x)
+    assert features.shape == (5, model.n_features)
+    assert logits.shape == (5, 3)
+    torch.testing.assert_close(logits, model.head(features))
+    assert isinstance(model.head[0], nn.Dropout) and isinstance(model.head[1], nn.Linear)
+    assert model.config == config and model.n_classes == 3
+
+
+def test_resnet_widths_and_stem_stride() -> None:
+    model = make_model(ModelConfig(width=8, depth=2, image_size=32, stem_stride=2), n_classes=2)
+    assert model.n_features == 32  # 4 * width
+    assert len(model.stages) == 3 and all(len(stage) == 2 for stage in model.stages)
+    x = torch.rand(2, 1, 32, 32)
+    assert model.stem(x).shape == (2, 8, 16, 16)
+    stride_1 = make_model(ModelConfig(width=8, image_size=32, stem_stride=1), n_classes=2)
+    assert stride_1.stem(x).shape == (2, 8, 32, 32)
+
+
+def test_plain_has_no_skip_connections_and_resnet_does() -> None:
+    plain = make_model(dataclasses.replace(SMALL, name="plain"), n_classes=2)
+    resnet = make_model(SMALL, n_classes=2)
+    assert all(not block.residual for block in plain.modules() if isinstance(block, BasicBlock))
+    assert all(block.residual for block in resnet.modules() if isinstance(block, BasicBlock))
+    # Same layers otherwise: the parameter counts differ only by the projection shortcuts.
+    assert models.count_parameters(plain) < models.count_parameters(resnet)
+
+
+def test_an_identity_block_can_be_pruned() -> None:
+    torch.manual_seed(0)
+    model = make_model(dataclasses.replace(SMALL, depth=2), n_classes=2).eval()
+    x = torch.rand(3, 1, 16, 16)
+    del model.stages[1][1]
+    assert len(model.stages[1]) == 1
+    assert model(x).shape == (3, 2)
+
+
+def test_model_input_values_and_layout() -> None:
+    pixels = torch.tensor([[[255, 0], [51, 204]]], dtype=torch.uint8)
+    x = make_model_input(pixels, image_size=2)
+    assert x.shape == (1, 1, 2, 2) and x.dtype == torch.float32
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    expected = torch.tensor([[[[0.0, 1.0], [0.8, 0.2]]]])
+    torch.testing.assert_close(x, expected)
+
+
+def test_model_input_shrinks_by_area_averaging() -> None:
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(3, 8, 8), dtype=np.uint8)
+    x = make_model_input(torch.from_numpy(pixels), image_size=4)
+    # Oracle: mean of each 2x2 block of the inverted image.
+    inverted = (255.0 - pixels) / 255.0
+    expected = inverted.reshape(3, 4, 2, 4, 2).mean(axis=(2, 4))
+    np.testing.assert_allclose(x[:, 0].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_model_input_grows_bilinear_and_checks_dtype() -> None:
+    pixels = torch.full((2, 8, 8), 255, dtype=torch.uint8)
+    assert make_model_input(pixels, image_size=16).shape == (2, 1, 16, 16)
+    with pytest.raises(ValueError, match="uint8"):
+        make_model_input(pixels.float(), image_size=8)
+
+
+@pytest.mark.parametrize("width", [4, 8])
+def test_narrow_resnet_trains_in_channels_last_at_64_px(width: int) -> None:
+    # Regression: a strided 1x1 shortcut conv crashed torch 2.14's channels_last backward on CPU
+    # with few channels at 64 x 64; the shortcut now pools first.
+    torch.manual_seed(0)
+    config = ModelConfig(width=width, image_size=64, stem_stride=1)
+    model = make_model(config, n_classes=2).to(memory_format=torch.channels_last).train()
+    x = torch.rand(64, 1, 64, 64).contiguous(memory_format=torch.channels_last)
+    with cpu_threads(1):
+        model(x).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_inference_copy_folds_batch_norm_and_keeps_outputs() -> None:
+    torch.manual_seed(0)
+    model = make_model(dataclasses.replace(SMALL, depth=2), n_classes=2)
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(16, 1, 16, 16))  # non-default running statistics
+    model.eval()
+    folded = make_inference_copy(model)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # original untouched
+    x = torch.rand(4, 1, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-5)

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from labeler import rounds
+from labeler.batch_choice import SelectionConfig
+from labeler.checkpoints import load_checkpoint
+from labeler.models import ModelConfig
+from labeler.project import Project, open_project
+from labeler.rounds import RoundConfig, run_round
+from labeler.training import TrainConfig
+
+# A model and schedule small enough for a round to take about a second on a CPU.
+FAST_FLAGS = ["--width", "4", "--min-steps", "20", "--max-epochs", "3", "--batch-size", "16"]
+FAST_FLAGS += ["--device", "cpu"]
+FAST_CONFIG = RoundConfig(
+    selection=SelectionConfig("margin", query_size=8),
+    model=ModelConfig(width=4, image_size=16),
+    train=TrainConfig(min_steps=20, max_epochs=3, batch_size=16, device="cpu"),
+)
+
+
+@pytest.fixture
+def project(tiny_dataset: Path, tmp_path: Path, run_cli: Callable) -> Path:
+    """A project of the tiny fake dataset at 16 px (40 pool, 20 test samples), no labels."""
+    path = tmp_path / "proj"
+    assert run_cli("init", path, "--images", tiny_dataset, "--image-size", "16").code == 0
+    return path
+
+
+def test_first_round_queues_random_picks_then_rounds_train_and_queue(
+    project: Path, run_cli: Callable
+) -> None:
+    result = run_cli("round", project, "--initial", "16", "--query-size", "8", *FAST_FLAGS)
+    assert result.code == 0, result.err
+    assert "queued 16 random images" in result.out
+    with open_project(project) as opened:
+        queued = [item.sample_id for item in opened.store.get_queue()]
+        known = {s.id: s.known_label for s in opened.store.get_samples("pool")}
+    assert len(queued) == 16
+    assert sorted(known[sample] for sample in queued).count(1) >= 2  # seed 0 picks both
+    assert run_cli("oracle", project).code == 0
+
+    result = run_cli("round", project, "--query-size", "8", *FAST_FLAGS)
+    assert result.code == 0, result.err
+    assert "trained on 16 labels" in result.out
+    with open_project(project) as opened:
+        store = opened.store
+        labeled, _ = store.get_current_labels()
+        queue = [item.sample_id for item in store.get_queue()]
+        last = store.get_last_done_round()
+        assert last is not None and last.id == 2 and last.n_labels == 16
+        assert last.test_accuracy is not None
+        folder = opened.path / str(last.folder)
+        pool_ids = set(store.get_sample_ids("pool").tolist())
+    assert len(queue) == 8
+    assert set(queue) <= pool_ids - set(labeled.tolist())
+    report = json.loads((folder / rounds.REPORT_FILE).read_text())
+    assert report["selected_ids"] == queue
+    scores = np.load(folder / rounds.SCORES_FILE)
+    scored = np.load(folder / rounds.SCORED_IDS_FILE)
+    assert scores.shape == scored.shape == (24,)
+    # The queue is the best-scored unlabeled samples, best first.
+    by_id = dict(zip(scored.tolist(), scores.tolist(), strict=True))
+    queued_scores = [by_id[sample] for sample in queue]
+    assert queued_scores == sorted(queued_scores, reverse=True)
+    assert min(queued_scores) >= max(v for s, v in by_id.items() if s not in queue)
+    _, info = load_checkpoint(folder / rounds.CHECKPOINT_FILE)
+    assert info.n_classes == 2
+
+
+def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_cli) -> None:
+    assert run_cli("round", project, "--initial", "12", *FAST_FLAGS).code == 0
+    assert run_cli("oracle", project).code == 0
+    assert run_cli("round", project, "--query-size", "8", *FAST_FLAGS).code == 0
+    assert run_cli("oracle", project, "--limit", "3").code == 0
+    result = run_cli("round", project, "--query-size", "5", "--strategy", "entropy", *FAST_FLAGS)
+    assert result.code == 0, result.err
+    with open_project(project) as opened:
+        queue = opened.store.get_queue()
+        labeled, _ = opened.store.get_current_labels()
+    assert len(labeled) == 15
+    assert len(queue) == 5
+    assert {item.round_id for item in queue} == {3}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--strategy", "smart"], "unknown strategy 'smart'; valid ones: bald, coreset"),
+        (["--model", "vgg"], "unknown model 'vgg'; valid ones:"),
+        ([], "label at least 2 of each class, or start with --initial random picks"),
+    ],
+)
+def test_bad_rounds_get_clear_errors(project: Path, run_cli, flags, message) -> None:
+    result = run_cli("round", project, *flags, *FAST_FLAGS)
+    assert result.code == 2
+    assert message in result.err
+
+
+def test_a_query_larger_than_the_pool_is_refused(project: Path, run_cli) -> None:
+    with open_project(project) as opened:
+        _add_labels(opened, range(10))
+    result = run_cli("round", project, "--query-size", "31", *FAST_FLAGS)
+    assert result.code == 2
+    assert "query size 31 is larger than the pool of 30 unlabeled images" in result.err
+
+
+def test_labels_of_one_class_only_are_refused(project: Path, run_cli) -> None:
+    for sample in range(4):
+        run_cli("label", project, str(sample * 2), "class_0")
+    result = run_cli("round", project, *FAST_FLAGS)
+    assert result.code == 2
+    assert "(class_0: 4, class_1: 0): label at least 2 of each class" in result.err
+    # With --initial, random picks are queued instead, to find the missing class.
+    result = run_cli("round", project, "--initial", "6", *FAST_FLAGS)
+    assert result.code == 0, result.err
+    assert "queued 6 random images" in result.out
+
+
+def test_an_interrupted_round_is_failed_and_the_next_works(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_project(project) as opened:
+        _add_labels(opened, range(10))
+
+        def interrupt(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(rounds, "score_pool", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            run_round(opened, config=FAST_CONFIG, progress=False)
+        monkeypatch.undo()
+        failed = opened.store.get_rounds()[-1]
+        assert failed.status == "failed" and "KeyboardInterrupt" in str(failed.error)
+        assert not list((opened.path / "rounds").iterdir())  # nothing half-written kept
+
+        summary = run_round(opened, config=FAST_CONFIG, progress=False)
+        assert summary.round_id == 2
+        assert len(opened.store.get_queue()) == 8
+
+
+def test_a_killed_round_leaves_nothing_that_is_used(project: Path) -> None:
+    with open_project(project) as opened:
+        _add_labels(opened, range(10))
+    # A child process runs a round whose scoring hangs after the checkpoint is written.
+    script = f"""
+import time
+from labeler import rounds
+from labeler.project import Project, open_project
+from tests.labeler.test_rounds import FAST_CONFIG
+rounds.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))
+with open_project({str(project)!r}) as opened:
+    rounds.run_round(opened, config=FAST_CONFIG, progress=False)
+"""
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "scoring"
+        temp_folders = list((project / "rounds").glob(".round-*"))
+        assert len(temp_folders) == 1 and (temp_folders[0] / rounds.CHECKPOINT_FILE).exists()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+
+    with open_project(project) as opened:
+        killed = opened.store.get_rounds()[0]
+        assert killed.status == "failed"
+        summary = run_round(opened, config=FAST_CONFIG, progress=False)
+        assert summary.round_id == 2
+        assert opened.store.get_last_done_round().id == 2  # type: ignore[union-attr]
+    assert [p.name for p in (project / "rounds").iterdir()] == ["round-0002"]
+
+
+def test_round_folder_and_queue_appear_together(project: Path) -> None:
+    # finish_round runs only after the folder is in place: a done round always has its files.
+    with open_project(project) as opened:
+        _add_labels(opened, range(10))
+        started = time.time()
+        summary = run_round(opened, config=FAST_CONFIG, progress=False)
+        record = opened.store.get_round(summary.round_id)
+    assert record.status == "done" and record.finished_at is not None
+    assert record.finished_at >= started
+    folder = project / str(record.folder)
+    for name in (rounds.CHECKPOINT_FILE, rounds.REPORT_FILE, rounds.SCORES_FILE):
+        assert (folder / name).is_file()
+
+
+def _add_labels(project: Project, samples: Iterable[int]) -> None:
+    """Label pool samples with their true class (the fake family alternates classes)."""
+    project.store.add_labels(
+        [(sample, f"class_{sample % 2}") for sample in samples], annotator="test", source="test"
+    )

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_shape_images
+from PIL import Image
+
+from labeler import simulation
+from labeler.labeled_data import LabeledData
+from labeler.models import ModelConfig
+from labeler.simulation import SimulationConfig, run_simulation
+from labeler.simulation_report import summarize
+from labeler.training import TrainConfig
+
+TINY_MODEL = ModelConfig(width=4, image_size=16)
+TINY_TRAINING = TrainConfig(min_steps=150, max_epochs=5, batch_size=32, device="cpu")
+TINY_FLAGS = ["--width", "4", "--image-size", "16", "--min-steps", "150", "--max-epochs", "5"]
+TINY_FLAGS += ["--batch-size", "32", "--device", "cpu"]
+
+
+def make_bars(n_images: int, vertical_fraction: float, *, seed: int) -> tuple[np.ndarray, ...]:
+    labels = (np.random.default_rng([seed, 1]).random(n_images) < vertical_fraction).astype(
+        np.int64
+    )
+    return make_shape_images(labels, seed=seed), labels
+
+
+@pytest.fixture(scope="module")
+def rare_vertical_bars() -> LabeledData:
+    """A pool where 1 image in 10 is a vertical bar, tested on a balanced split: random picks
+    find few vertical bars, uncertainty sampling seeks them out."""
+    train_images, train_labels = make_bars(600, 0.1, seed=0)
+    test_images, test_labels = make_bars(400, 0.5, seed=1)
+    return LabeledData(
+        ("horizontal", "vertical"), train_images, train_labels, test_images, test_labels, "bars"
+    )
+
+
+def test_guided_labeling_beats_random_over_seeds(
+    rare_vertical_bars: LabeledData, tmp_path: Path
+) -> None:
+    config = SimulationConfig(
+        strategies=("margin", "random"), n_seeds=3, initial=10, query_size=10, budget=60
+    )
+    results = run_simulation(
+        rare_vertical_bars,
+        tmp_path,
+        config=config,
+        model_config=TINY_MODEL,
+        train_config=TINY_TRAINING,
+        progress=False,
+    )
+    summary = summarize(results)
+    margin, random = summary.strategies
+    assert summary.full_data_accuracy_mean > 0.97
+    assert margin.area_under_curve > random.area_under_curve + 0.03
+    assert margin.mean_accuracy[-1] > random.mean_accuracy[-1]
+    assert margin.labels_to_reach[0.95] is not None
+    # Same seeds, same start: both strategies share their first point on every seed.
+    first_points = {
+        (run["seed"], run["strategy"]): run["test_accuracy"][0] for run in results["runs"]
+    }
+    for seed in config.seeds:
+        assert first_points[(seed, "margin")] == first_points[(seed, "random")]
+
+
+def test_results_hold_every_point_and_a_rerun_continues(
+    rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = SimulationConfig(
+        strategies=("entropy", "random"), n_seeds=1, initial=10, query_size=20, budget=50
+    )
+    results = run_simulation(
+        rare_vertical_bars,
+        tmp_path,
+        config=config,
+        model_config=TINY_MODEL,
+        train_config=TINY_TRAINING,
+        progress=False,
+    )
+    saved = json.loads((tmp_path / simulation.RESULTS_FILE).read_text())
+    assert saved == json.loads(json.dumps(results))
+    assert set(saved["full_data_accuracy"]) == {"0"}
+    for run in saved["runs"]:
+        assert run["n_labels"] == [10, 30, 50]
+        assert len(run["test_accuracy"]) == 3
+        assert all(0.0 <= value <= 1.0 for value in run["test_accuracy"])
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(simulation, "train_model", no_training)
+    again = run_simulation(
+        rare_vertical_bars,
+        tmp_path,
+        config=config,
+        model_config=TINY_MODEL,
+        train_config=TINY_TRAINING,
+        progress=False,
+    )
+    assert again == saved
+
+
+def test_labels_are_picked_without_repeats(rare_vertical_bars: LabeledData) -> None:
+    is_labeled = np.zeros(600, dtype=bool)
+    is_labeled[:10] = True
+    config = SimulationConfig(strategies=("margin",), initial=10, query_size=30, budget=100)
+    picked = simulation._query(
+        rare_vertical_bars.train_images,
+        is_labeled,
+        None,
+        selection=config.get_selection("margin"),
+        seed=0,
+        round_index=1,
+        config=config,
+        device="cpu",
+    )
+    assert len(set(picked.tolist())) == 30
+    assert not set(picked.tolist()) & set(range(10))
+    assert is_labeled.sum() == 40
+
+
+def test_three_classes_through_init_round_and_simulate(
+    shapes_folder: Path, tmp_path: Path, run_cli: Callable
+) -> None:
+    project = tmp_path / "project"
+    result = run_cli("init", project, "--images", shapes_folder, "--image-size", "16")
+    assert result.code == 0, result.err
+    assert run_cli("round", project, "--initial", "24", *TINY_FLAGS).code == 0
+    assert run_cli("oracle", project).code == 0
+    result = run_cli("round", project, "--query-size", "9", "--strategy", "bald", *TINY_FLAGS)
+    assert result.code == 0, result.err
+    assert "trained on 24 labels" in result.out
+    status = run_cli("status", project, "--json")
+    assert json.loads(status.out)["n_queued"] == 9
+
+    out = tmp_path / "simulation"
+    result = run_cli(
+        "simulate",
+        shapes_folder,
+        "--out",
+        out,
+        "--strategies",
+        "margin,coreset,random",
+        "--seeds",
+        "1",
+        "--initial",
+        "12",
+        "--query-size",
+        "12",
+        "--budget",
+        "36",
+        *TINY_FLAGS,
+    )
+    assert result.code == 0, result.err
+    results = json.loads((out / "results.json").read_text())
+    assert results["dataset"]["class_names"] == ["hbar", "square", "vbar"]
+    assert sorted(run["strategy"] for run in results["runs"]) == ["coreset", "margin", "random"]
+    assert results["full_data_accuracy"]["0"] > 0.9
+    table = (out / "table.md").read_text()
+    assert "| margin | 1 |" in table and "labels to 99%" in table
+    with Image.open(out / "learning_curves.png") as image:
+        assert image.format == "PNG"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--strategies", "margin,smart"], "unknown strategy 'smart'; valid ones: bald, coreset"),
+        (["--budget", "100"], "budget 100 is larger than the pool of 72 images"),
+        (["--initial", "20", "--budget", "10"], "budget (10) must be at least initial (20)"),
+        (["--model", "vgg"], "unknown model 'vgg'; valid ones:"),
+    ],
+)
+def test_bad_simulations_get_clear_errors(
+    shapes_folder: Path, tmp_path: Path, run_cli: Callable, flags: list[str], message: str
+) -> None:
+    result = run_cli("simulate", shapes_folder, "--out", tmp_path / "out", *flags, *TINY_FLAGS)
+    assert result.code == 2
+    assert message in result.err
