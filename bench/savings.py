@@ -31,7 +31,7 @@ from labeler.commands.simulate import write_report
 from labeler.image_folder import resize_images
 from labeler.labeled_data import LabeledData
 from labeler.models import DEFAULT_MODEL_CONFIG, ModelConfig
-from labeler.simulation import SimulationConfig, run_simulation
+from labeler.simulation import RESULTS_FILE, SimulationConfig, load_results, run_simulation
 from labeler.simulation_report import summarize
 from labeler.training import TrainConfig
 
@@ -61,11 +61,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=DEFAULT_MODEL_CONFIG.width)
     parser.add_argument("--min-steps", type=int, default=TrainConfig().min_steps)
     parser.add_argument("--max-epochs", type=int, default=TrainConfig().max_epochs)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: every core)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "savings")
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="rebuild the tables and the summary from the saved results.json, training nothing",
+    )
     args = parser.parse_args(argv)
+    if args.summary_only:
+        rows = []
+        for name in args.problems.split(","):
+            results = load_results(args.out / name / RESULTS_FILE)
+            write_report(results, args.out / name, title=f"{name}: test accuracy against labels")
+            seconds = sum(run["seconds"] for run in results["runs"])
+            rows.append(_check_target(name, results, seconds))
+        _save_summary(args.out, rows, args)
+        return 0
 
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)  # evaluation too, not only training and scoring
     model_config = ModelConfig(image_size=args.image_size, width=args.width)
-    train_config = TrainConfig(min_steps=args.min_steps, max_epochs=args.max_epochs)
+    train_config = TrainConfig(
+        min_steps=args.min_steps, max_epochs=args.max_epochs, n_threads=args.threads
+    )
     config = SimulationConfig(
         strategies=tuple(args.strategies.split(",")),
         n_seeds=args.seeds,
@@ -130,8 +153,13 @@ def _check_target(name: str, results: dict[str, Any], seconds: float) -> dict[st
     else:
         holds = best_labels <= TARGET_RATIO * random_labels
         verdict = f"{best} needs {best_labels / random_labels:.0%} of random's labels"
+    config = results["config"]
     return {
         "problem": name,
+        "schedule": (
+            f"{config['initial']} + {config['query_size']}/round to {config['budget']} "
+            f"of {results['n_pool']}, {config['n_seeds']} seeds"
+        ),
         "full_data_accuracy": summary.full_data_accuracy_mean,
         "random_labels_to_99": random_labels,
         "best_strategy": best,
@@ -154,13 +182,14 @@ def _save_summary(out: Path, rows: list[dict[str, Any]], args: argparse.Namespac
         "",
         f"`python bench/savings.py {' '.join(sys.argv[1:])}`".replace(" `", "`"),
         "",
-        "| problem | full-data acc | random | best guided | labels | target (<= 50%) | minutes |",
-        "|---|---|---|---|---|---|---|",
+        "| problem | labels (pool) | full-data acc | random | best guided | labels | target "
+        "(<= 50%) | minutes |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         random_labels = row["random_labels_to_99"]
         lines.append(
-            f"| {row['problem']} | {row['full_data_accuracy']:.3f} | "
+            f"| {row['problem']} | {row['schedule']} | {row['full_data_accuracy']:.3f} | "
             f"{random_labels if random_labels is not None else '>budget'} | "
             f"{row['best_strategy'] or '-'} | {row['best_labels_to_99'] or '>budget'} | "
             f"{ {True: 'holds', False: 'fails', None: 'n/a'}[row['target_holds']] }: "

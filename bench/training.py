@@ -78,7 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved timing runs")
     parser.add_argument("--threads", type=int, default=0, help="threads of the rounds (0: all)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="rewrite the .md from the saved .json"
+    )
     args = parser.parse_args(argv)
+    if args.markdown_only:
+        results = json.loads((args.out / "training.json").read_text())
+        (args.out / "training.md").write_text(make_markdown(results))
+        return 0
 
     n_cores = count_cores()
     problems = args.problems.split(",")
@@ -400,6 +407,12 @@ def make_markdown(results: dict[str, Any]) -> str:
         "Chosen: the fastest configuration (by estimated round time) whose mean test accuracy "
         f"on every problem is within {results['tolerance']:.2f} of the best on that problem "
         f"({best}): **{summary['chosen']}**.",
+        "",
+        "With 2 threads every torch op waits for both; when other processes hold the cores "
+        f"(load average {machine['load_average'][0]:.1f} at the end of this run, from other "
+        "training jobs) those waits stretch many times over, which is why the 2-thread rates "
+        "and walls here are below the 1-thread ones. Give `TrainConfig(n_threads=1)` to each "
+        "of several processes that share the cores.",
         "",
         "Rounds of the chosen configuration, and of the same at 64 px, with "
         f"{results['n_labels']} labels of SVRT problem {problems[0]}; wall time on the shared "

@@ -26,7 +26,7 @@ from labeler.atomic_files import fsync_folder, save_npy_atomic, write_json_atomi
 from labeler.batch_choice import SelectionConfig, choose_batch
 from labeler.checkpoints import save_checkpoint
 from labeler.models import ModelConfig
-from labeler.project import Project
+from labeler.project import ROUNDS_FOLDER, Project
 from labeler.scoring import score_pool
 from labeler.selection import sample_subset
 from labeler.training import TrainConfig, check_labels, evaluate_accuracy, train_model
@@ -192,6 +192,7 @@ def _train_score_select(
         device=config.train.device,
         seed=int(rng.integers(2**31)),
         progress=progress,
+        n_threads=config.train.n_threads,
     )
     labeled_features = None
     if config.selection.strategy == "coreset":
@@ -307,7 +308,7 @@ def _get_test_accuracy(project: Project, model: Any, device: str) -> float | Non
 
 def _remove_abandoned_round_folders(project: Project) -> None:
     """Delete temporary folders of rounds that a killed process left (never read)."""
-    rounds_dir = project.get_round_folder(1).parent
+    rounds_dir = project.path / ROUNDS_FOLDER
     if not rounds_dir.is_dir():
         return
     for leftover in rounds_dir.glob(f"{_TEMP_PREFIX}*.tmp-*"):

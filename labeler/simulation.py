@@ -239,6 +239,7 @@ def _run_one(
                 round_index=round_index,
                 config=config,
                 device=train_config.device,
+                n_threads=train_config.n_threads,
             )
         labeled = np.flatnonzero(is_labeled)
         model = _train_if_possible(
@@ -278,6 +279,7 @@ def _query(
     round_index: int,
     config: SimulationConfig,
     device: str,
+    n_threads: int | None = None,
 ) -> NDArray[np.int64]:
     """Pick ``selection.query_size`` unlabeled pool rows, mark them labeled, return them.
 
@@ -299,6 +301,7 @@ def _query(
         device=device,
         seed=int(rng.integers(2**31)),
         progress=False,
+        n_threads=n_threads,
     )
     labeled_features = None
     if selection.strategy == "coreset":
@@ -308,6 +311,7 @@ def _query(
             device=device,
             seed=0,
             progress=False,
+            n_threads=n_threads,
         ).features
     choice = choose_batch(
         predictions.probs,
