@@ -32,8 +32,8 @@ run: $(STAMP)
 		$(BIN)/labeler round $(DEMO_PROJECT) --strategy margin --query-size 40 || exit 1; \
 	done
 	$(BIN)/labeler status $(DEMO_PROJECT)
-	$(BIN)/labeler simulate $(DEMO_DATA) --strategies margin,random --seeds 1 --initial 40 \
-		--query-size 40 --budget 400 --out $(DEMO_PROJECT)-simulation
+	$(BIN)/labeler simulate $(DEMO_DATA) --strategies margin,random --seeds 1 --initial 10 \
+		--query-size 10 --budget 200 --out $(DEMO_PROJECT)-simulation
 
 lint: $(STAMP)
 	$(BIN)/ruff check labeler generators server tests bench
@@ -50,6 +50,10 @@ test-quick: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/selection.py
+	$(BIN)/python bench/training.py
+	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/savings.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,8 @@ their class indices, holds out a stratified validation split, and trains a fresh
   restored;
 - AdamW with a one-cycle learning-rate schedule over the planned steps;
 - class-weighted cross-entropy when the labels are imbalanced (``class_weighting="auto"``);
-- on CUDA: bfloat16 autocast and channels_last; on CPU: channels_last and every core.
+- on CUDA: bfloat16 autocast and channels_last; on CPU: channels_last and ``n_threads`` torch
+  threads (every core by default; the previous setting is restored afterwards).
 
 All randomness (weights, shuffling, dropout, augmentation) comes from ``seed``; torch's global
 random state is left as it was.

@@ -99,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         f"{config.query_size}"
     )
     out = Path(args.out)
+    if not args.verbose:
+        # One line per trained model would bury the progress bar: hundreds of models are trained.
+        for name in ("labeler.training", "labeler.scoring"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     results = run_simulation(
         data, out, config=config, model_config=model_config, train_config=train_config
     )
