@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -43,6 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
+from bench.machine import describe_machine
 from generators.registry import get_family
 from labeler.models import (
     DEFAULT_MODEL_CONFIG,
@@ -429,18 +428,6 @@ def make_markdown(results: dict[str, Any]) -> str:
         )
     lines.append("")
     return "\n".join(lines)
-
-
-def describe_machine() -> dict[str, Any]:
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "load_average": os.getloadavg(),
-    }
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from labeler.project_store import (
     NewLabel,
     NewSample,
     ProjectStore,
-    check_class_name,
+    check_class_names,
 )
 
 logger = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def init_project(
     source = Path(images)
     size = _resolve_image_size(image_size)
     if classes is not None:
-        classes = _check_classes_argument(classes)
+        classes = check_class_names(classes)
     _prepare_project_folder(folder)
     if not source.exists():
         raise ValueError(f"image source {source} does not exist")
@@ -312,18 +312,6 @@ def _resolve_image_size(image_size: int | None) -> int:
             f"image size must be an integer of at least {MIN_IMAGE_SIZE} pixels, got {image_size!r}"
         )
     return image_size
-
-
-def _check_classes_argument(classes: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(classes, str):
-        raise ValueError(f"classes must be a list of names, got the string {classes!r}")
-    names = tuple(check_class_name(name) for name in classes)
-    if len(names) < 2:
-        raise ValueError(f"give at least 2 classes, got {list(names)}")
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(f"classes must be unique; repeated: {', '.join(repeated)}")
-    return names
 
 
 def _merge_classes(

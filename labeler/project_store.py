@@ -247,7 +247,7 @@ class ProjectStore:
         ValueError on bad classes or samples, or when a database already exists there.
         """
         target = _database_path(path)
-        names = _check_class_names(class_names)
+        names = check_class_names(class_names)
         rows = _check_new_samples(samples, n_classes=len(names))
         meta_items = _check_meta(meta or {})
         if target.exists():
@@ -1052,7 +1052,8 @@ def check_class_name(name: Any) -> str:
     return name
 
 
-def _check_class_names(class_names: Sequence[str]) -> tuple[str, ...]:
+def check_class_names(class_names: Sequence[str]) -> tuple[str, ...]:
+    """Return ``class_names`` as a tuple of at least 2 unique valid names, or raise ValueError."""
     if isinstance(class_names, str):
         raise ValueError(f"class_names must be a sequence of names, got the string {class_names!r}")
     names = tuple(check_class_name(name) for name in class_names)
