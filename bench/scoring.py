@@ -266,11 +266,11 @@ def make_markdown(results: dict[str, Any]) -> str:
         f"{config['stem_stride']}, input {config['image_size']} px (random weights: same "
         f"compute). Pool: SVRT problem {results['problem']} generated at "
         f"{results['source_image_size']} px. Best of {results['repeats']} interleaved runs in "
-        "one process per thread count (the machine was shared with other jobs: compare ratios, "
-        f"not absolute rates). Target: {results['target_speedup']:.0f}x the naive baseline.",
+        "one process per thread count (on a busy machine, compare ratios, not absolute rates). "
+        f"Target: {results['target_speedup']:.0f}x the naive baseline.",
         "",
         "With 2 threads every torch op waits for both; when other processes hold the cores "
-        f"({load}) those waits stretch many times over, so on a shared machine the 1-thread "
+        f"({load}) those waits stretch many times over, so on a busy machine the 1-thread "
         "rows are the reliable ones.",
         "",
         "| threads | variant | images | best (s) | img/s | x naive |",

@@ -370,10 +370,10 @@ def make_markdown(results: dict[str, Any]) -> str:
         "",
         "Train img/s: forward + backward + AdamW step on batches of 64 with 1 or every torch "
         f"thread, best of {results['repeats']} runs of {results['throughput_steps']} steps "
-        "interleaved over the configurations. The machine was shared with other jobs while "
-        "this ran, so these are ratios measured side by side. Round (s) = the round's steps / "
-        "the better rate, the time on an otherwise idle machine; wall (s) is what the round took "
-        f"here with {results['round_threads']} thread(s) beside the other jobs. Small round = "
+        "interleaved over the configurations, so that on a busy machine the ratios stay fair. "
+        "Round (s) = the round's steps / the better rate, the time on an otherwise idle machine; "
+        f"wall (s) is what the round took here with {results['round_threads']} thread(s) "
+        "(0: every core). Small round = "
         f"{results['n_small']} labels, estimated the same way.",
         "",
         "| model | params | "
@@ -407,11 +407,11 @@ def make_markdown(results: dict[str, Any]) -> str:
         f"on every problem is within {results['tolerance']:.2f} of the best on that problem "
         f"({best}): **{summary['chosen']}**.",
         "",
-        "With 2 threads every torch op waits for both; when other processes hold the cores "
-        f"(load average {machine['load_average'][0]:.1f} at the end of this run, from other "
-        "training jobs) those waits stretch many times over, which is why the 2-thread rates "
-        "and walls here are below the 1-thread ones. Give `TrainConfig(n_threads=1)` to each "
-        "of several processes that share the cores.",
+        "Load average at the end of this run: "
+        f"{machine['load_average'][0]:.1f}. With 2 threads every torch op waits for both; when "
+        "other processes hold the cores those waits stretch many times over (2-thread rates "
+        "below the 1-thread ones are the sign). Give `TrainConfig(n_threads=1)` to each of "
+        "several processes that share the cores.",
         "",
         "Rounds of the chosen configuration, and of the same at 64 px, with "
         f"{results['n_labels']} labels of SVRT problem {problems[0]}; wall time on the shared "
