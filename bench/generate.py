@@ -21,7 +21,6 @@ import contextlib
 import json
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,10 +29,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
+from bench.machine import describe_machine
 from generators.registry import get_family
 from labeler.dataset_format import CHUNK_SIZE, write_dataset
 
@@ -242,17 +240,6 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "target_median": TARGET_MEDIAN,
         "target_worst": TARGET_WORST,
-    }
-
-
-def describe_machine() -> dict[str, Any]:
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
     }
 
 
