@@ -23,11 +23,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.atomic_files import fsync_folder, save_npy_atomic, write_json_atomic
-from labeler.batch_choice import SelectionConfig, choose_batch
+from labeler.batch_choice import SelectionConfig
 from labeler.checkpoints import save_checkpoint
 from labeler.models import ModelConfig
+from labeler.pool_query import query_pool
 from labeler.project import ROUNDS_FOLDER, Project
-from labeler.scoring import score_pool
 from labeler.selection import sample_subset
 from labeler.training import TrainConfig, check_labels, evaluate_accuracy, train_model
 
@@ -181,40 +181,23 @@ def _train_score_select(
         extra={"round_id": round_id, "n_labels": int(labeled_ids.shape[0])},
     )
 
-    rng = np.random.default_rng([config.seed, round_id])
-    scored = unlabeled
-    if config.score_subset is not None and config.score_subset < unlabeled.shape[0]:
-        scored = unlabeled[sample_subset(unlabeled.shape[0], config.score_subset, seed=rng)]
-    predictions = score_pool(
+    query = query_pool(
         model,
-        np.asarray(images[scored]),
-        n_draws=config.selection.effective_n_draws,
+        images,
+        unlabeled,
+        labeled_ids,
+        selection=config.selection,
+        rng=np.random.default_rng([config.seed, round_id]),
+        score_subset=config.score_subset,
         device=config.train.device,
-        seed=int(rng.integers(2**31)),
-        progress=progress,
         n_threads=config.train.n_threads,
+        progress=progress,
     )
-    labeled_features = None
-    if config.selection.strategy == "coreset":
-        labeled_features = score_pool(
-            model,
-            np.asarray(images[labeled_ids]),
-            device=config.train.device,
-            seed=0,
-            progress=False,
-        ).features
-    choice = choose_batch(
-        predictions.probs,
-        predictions.features,
-        config=config.selection,
-        seed=rng,
-        labeled_features=labeled_features,
-    )
-    selected = scored[choice.indices]
+    scored, selected = query.scored_ids, query.selected
 
     test_accuracy = _get_test_accuracy(project, model, config.train.device)
     save_npy_atomic(temp / SCORED_IDS_FILE, scored)
-    save_npy_atomic(temp / SCORES_FILE, choice.scores)
+    save_npy_atomic(temp / SCORES_FILE, query.scores)
     seconds = time.perf_counter() - started
     report = {
         "round_id": round_id,
@@ -240,7 +223,7 @@ def _train_score_select(
         val_accuracy=trained.val_accuracy,
         test_accuracy=test_accuracy,
         scored_ids=scored,
-        scores=choice.scores,
+        scores=query.scores,
         selected_ids=selected,
     )
     n_queued = len(store.get_queue())

@@ -27,10 +27,10 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from labeler.atomic_files import write_json_atomic
-from labeler.batch_choice import SelectionConfig, check_strategy, choose_batch
+from labeler.batch_choice import SelectionConfig, check_strategy
 from labeler.labeled_data import LabeledData
 from labeler.models import Classifier, ModelConfig
-from labeler.scoring import score_pool
+from labeler.pool_query import query_pool
 from labeler.training import TrainConfig, check_labels, evaluate_accuracy, train_model
 
 logger = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def run_simulation(
             logger.info("seed %d: full-data accuracy %.4f", seed, accuracy)
         bar.update(1)
         for strategy in config.strategies:
-            if _find_run(results, strategy, seed) is not None:
+            if _has_run(results, strategy, seed):
                 bar.update(len(schedule))
                 continue
             run = _run_one(
@@ -237,7 +237,7 @@ def _run_one(
                 selection=dataclasses.replace(selection, query_size=target - int(is_labeled.sum())),
                 seed=seed,
                 round_index=round_index,
-                config=config,
+                score_subset=config.score_subset,
                 device=train_config.device,
                 n_threads=train_config.n_threads,
             )
@@ -277,7 +277,7 @@ def _query(
     selection: SelectionConfig,
     seed: int,
     round_index: int,
-    config: SimulationConfig,
+    score_subset: int | None,
     device: str,
     n_threads: int | None = None,
 ) -> NDArray[np.int64]:
@@ -291,36 +291,17 @@ def _query(
         picked = rng.choice(unlabeled, size=selection.query_size, replace=False)
         is_labeled[picked] = True
         return picked
-    candidates = unlabeled
-    if config.score_subset is not None and config.score_subset < unlabeled.shape[0]:
-        candidates = np.sort(rng.choice(unlabeled, size=config.score_subset, replace=False))
-    predictions = score_pool(
+    picked = query_pool(
         model,
-        pool_images[candidates],
-        n_draws=selection.effective_n_draws,
+        pool_images,
+        unlabeled,
+        np.flatnonzero(is_labeled),
+        selection=selection,
+        rng=rng,
+        score_subset=score_subset,
         device=device,
-        seed=int(rng.integers(2**31)),
-        progress=False,
         n_threads=n_threads,
-    )
-    labeled_features = None
-    if selection.strategy == "coreset":
-        labeled_features = score_pool(
-            model,
-            pool_images[np.flatnonzero(is_labeled)],
-            device=device,
-            seed=0,
-            progress=False,
-            n_threads=n_threads,
-        ).features
-    choice = choose_batch(
-        predictions.probs,
-        predictions.features,
-        config=selection,
-        seed=rng,
-        labeled_features=labeled_features,
-    )
-    picked = candidates[choice.indices]
+    ).selected
     is_labeled[picked] = True
     return picked
 
@@ -394,11 +375,8 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _find_run(results: dict[str, Any], strategy: str, seed: int) -> dict[str, Any] | None:
-    for run in results["runs"]:
-        if run["strategy"] == strategy and run["seed"] == seed:
-            return dict(run)
-    return None
+def _has_run(results: dict[str, Any], strategy: str, seed: int) -> bool:
+    return any(run["strategy"] == strategy and run["seed"] == seed for run in results["runs"])
 
 
 def _save(out_dir: Path, results: dict[str, Any]) -> None:

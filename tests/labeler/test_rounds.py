@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler import rounds
+from labeler import pool_query, rounds
 from labeler.batch_choice import SelectionConfig
 from labeler.checkpoints import load_checkpoint
 from labeler.models import ModelConfig
@@ -137,7 +137,7 @@ def test_an_interrupted_round_is_failed_and_the_next_works(
         def interrupt(*args: object, **kwargs: object) -> None:
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(rounds, "score_pool", interrupt)
+        monkeypatch.setattr(pool_query, "score_pool", interrupt)
         with pytest.raises(KeyboardInterrupt):
             run_round(opened, config=FAST_CONFIG, progress=False)
         monkeypatch.undo()
@@ -156,10 +156,10 @@ def test_a_killed_round_leaves_nothing_that_is_used(project: Path) -> None:
     # A child process runs a round whose scoring hangs after the checkpoint is written.
     script = f"""
 import time
-from labeler import rounds
-from labeler.project import Project, open_project
+from labeler import pool_query, rounds
+from labeler.project import open_project
 from tests.labeler.test_rounds import FAST_CONFIG
-rounds.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))
+pool_query.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))
 with open_project({str(project)!r}) as opened:
     rounds.run_round(opened, config=FAST_CONFIG, progress=False)
 """

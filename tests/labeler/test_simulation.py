@@ -117,7 +117,7 @@ def test_labels_are_picked_without_repeats(rare_vertical_bars: LabeledData) -> N
         selection=config.get_selection("margin"),
         seed=0,
         round_index=1,
-        config=config,
+        score_subset=None,
         device="cpu",
     )
     assert len(set(picked.tolist())) == 30

@@ -1,0 +1,82 @@
+"""Asking a trained model which unlabeled images to label next: score, then choose a batch.
+
+The one path from a model to a batch, shared by ``labeler round`` and ``labeler simulate``:
+score the candidates (all unlabeled images, or a random subset of a huge pool), score the
+labeled images too when the strategy needs their features, and let ``choose_batch`` pick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labeler.batch_choice import CORESET, SelectionConfig, choose_batch
+from labeler.models import Classifier
+from labeler.scoring import score_pool
+from labeler.selection import sample_subset
+
+
+@dataclass(frozen=True)
+class PoolQuery:
+    """``selected``: int64 ``[query_size]`` image indices, most wanted first; ``scored_ids``
+    int64 ``[n_scored]`` the images that were scored, with their ``scores`` (float64, higher =
+    more informative)."""
+
+    selected: NDArray[np.int64]
+    scored_ids: NDArray[np.int64]
+    scores: NDArray[np.float64]
+
+
+def query_pool(
+    model: Classifier,
+    images: NDArray[np.uint8],
+    unlabeled: NDArray[np.int64],
+    labeled: NDArray[np.int64],
+    *,
+    selection: SelectionConfig,
+    rng: np.random.Generator,
+    score_subset: int | None = None,
+    device: str = "auto",
+    n_threads: int | None = None,
+    progress: bool = False,
+) -> PoolQuery:
+    """Choose ``selection.query_size`` of the ``unlabeled`` rows of ``images`` (uint8
+    ``[n, H, W]``, e.g. a memory map; only the rows scored are read).
+
+    ``labeled``: rows already labeled, read only by strategies that cover them ("coreset").
+    ``score_subset``: score only this many random unlabeled rows (None: all). ``rng`` draws the
+    subset, the MC-dropout masks and the strategy's own randomness, in that order.
+    """
+    scored = unlabeled
+    if score_subset is not None and score_subset < unlabeled.shape[0]:
+        scored = unlabeled[sample_subset(unlabeled.shape[0], score_subset, seed=rng)]
+    predictions = score_pool(
+        model,
+        images,
+        indices=scored,
+        n_draws=selection.effective_n_draws,
+        device=device,
+        seed=int(rng.integers(2**31)),
+        n_threads=n_threads,
+        progress=progress,
+    )
+    labeled_features = None
+    if selection.strategy == CORESET:
+        labeled_features = score_pool(
+            model,
+            images,
+            indices=labeled,
+            device=device,
+            n_threads=n_threads,
+            progress=False,
+        ).features
+    choice = choose_batch(
+        predictions.probs,
+        predictions.features,
+        config=selection,
+        seed=rng,
+        labeled_features=labeled_features,
+    )
+    return PoolQuery(scored[choice.indices], scored, choice.scores)
