@@ -159,6 +159,26 @@ def load_images(
     return images[:n_loaded], skipped
 
 
+def load_scanned_images(
+    scan: FolderScan, *, image_size: int, progress: bool = False
+) -> tuple[NDArray[np.uint8], list[FolderImage], list[tuple[str, str]]]:
+    """Decode every image ``scan`` found, like ``load_images``.
+
+    Returns ``(images, kept, skipped)``: ``images`` uint8 ``[n_kept, S, S]`` and ``kept`` the
+    ``FolderImage`` of each row, in scan order; ``skipped`` ``(path, reason)`` for the files that
+    could not be read.
+    """
+    paths = [scan.get_path(image) for image in scan.images]
+    images, skipped = load_images(paths, image_size=image_size, progress=progress)
+    skipped_paths = {path for path, _ in skipped}
+    kept = [
+        image
+        for image, path in zip(scan.images, paths, strict=True)
+        if str(path) not in skipped_paths
+    ]
+    return images, kept, skipped
+
+
 def resize_images(images: Any, size: int) -> NDArray[np.uint8]:
     """Resize uint8 ``[n, H, W]`` images to ``[n, size, size]`` uint8.
 

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.dataset_format import INFO_FILE, load_dataset_info, load_split
-from labeler.image_folder import load_images, resize_images, scan_image_folder
+from labeler.image_folder import load_scanned_images, resize_images, scan_image_folder
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +99,7 @@ def _load_image_tree(
             "true labels are the oracle"
         )
     class_index = {name: index for index, name in enumerate(scan.class_names)}
-    paths = [scan.get_path(image) for image in scan.images]
-    images, skipped = load_images(paths, image_size=image_size, progress=progress)
-    skipped_paths = {path for path, _ in skipped}
-    kept = [
-        image for image, p in zip(scan.images, paths, strict=True) if str(p) not in skipped_paths
-    ]
+    images, kept, skipped = load_scanned_images(scan, image_size=image_size, progress=progress)
     labels = np.array([class_index[str(image.class_name)] for image in kept], dtype=np.int64)
     if scan.has_splits:
         if test_fraction is not None:

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from labeler import dataset_format
 from labeler.atomic_files import atomic_path, write_json_atomic
-from labeler.image_folder import load_images, resize_images, scan_image_folder
+from labeler.image_folder import load_scanned_images, resize_images, scan_image_folder
 from labeler.project_store import (
     DATABASE_NAME,
     NewLabel,
@@ -438,22 +438,19 @@ def _plan_from_image_folder(
         class_names = _merge_classes(scan.class_names, classes, source)
     class_index = {name: index for index, name in enumerate(class_names)}
 
-    paths = [scan.get_path(image) for image in scan.images]
-    pixels, skipped = load_images(paths, image_size=size, progress=progress)
-    skipped_paths = {path for path, _ in skipped}
+    pixels, kept, skipped = load_scanned_images(scan, image_size=size, progress=progress)
     samples = [
         NewSample(
             image.relpath,
             "test" if image.split == "test" else "pool",
             None if image.class_name is None else class_index[image.class_name],
         )
-        for image, path in zip(scan.images, paths, strict=True)
-        if str(path) not in skipped_paths
+        for image in kept
     ]
     relative_skipped = [(Path(path).relative_to(source).as_posix(), why) for path, why in skipped]
     if not samples:
         raise ValueError(
-            f"none of the {len(paths)} images in {source} could be read; first error: "
+            f"none of the {scan.n_images} images in {source} could be read; first error: "
             f"{skipped[0][0]}: {skipped[0][1]}"
         )
     if not any(sample.split == "pool" for sample in samples):
