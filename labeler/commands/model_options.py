@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from labeler.batch_choice import DIVERSITY_MODES, list_strategies
 from labeler.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
@@ -107,7 +106,7 @@ def get_model_config(args: argparse.Namespace, *, image_size: int) -> ModelConfi
     )
 
 
-def get_train_config(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
+def get_train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         max_epochs=args.max_epochs,
         min_steps=args.min_steps,
@@ -115,5 +114,4 @@ def get_train_config(args: argparse.Namespace, **overrides: Any) -> TrainConfig:
         lr=args.lr,
         seed=args.train_seed,
         device=args.device,
-        **overrides,
     )
