@@ -24,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from generators.registry import get_family
-from labeler.audit import FEATURE_NAMES, audit_arrays
+from labeler.data.audit import FEATURE_NAMES, audit_arrays
 
 RESULTS = Path(__file__).resolve().parent / "results"
 INK_PROBES = ("ink_count", "ink_deviation")

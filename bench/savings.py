@@ -28,8 +28,8 @@ import numpy as np
 
 from generators.registry import get_family
 from labeler.commands.simulate import write_report
-from labeler.image_folder import resize_images
-from labeler.labeled_data import LabeledData
+from labeler.data.image_folder import resize_images
+from labeler.data.labeled_data import LabeledData
 from labeler.models import DEFAULT_MODEL_CONFIG, ModelConfig
 from labeler.simulation import RESULTS_FILE, SimulationConfig, load_results, run_simulation
 from labeler.simulation_report import summarize

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.machine import describe_machine
 from generators.registry import get_family
-from labeler.dataset_format import load_split, write_dataset
+from labeler.data.dataset_format import load_split, write_dataset
 from labeler.models import DEFAULT_MODEL_CONFIG, Classifier, make_model, make_model_input
 from labeler.scoring import CPU_BATCH_SIZE, score_pool
 from labeler.training import count_cores

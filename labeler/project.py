@@ -10,9 +10,9 @@ A project folder holds:
   row = sample id, pool and test samples alike; memory-mapped when read;
 - ``rounds/round-0001/...``: what each round wrote (checkpoints, scores, reports).
 
-A project is made from a generated dataset folder (``labeler.dataset_format``: its train split
+A project is made from a generated dataset folder (``labeler.data.dataset_format``: its train split
 becomes the pool, its test split the test samples, both with known labels) or from any folder
-of PNG/JPEG images (``labeler.image_folder``: flat, ImageFolder, optionally with ``train/`` and
+of PNG/JPEG images (``labeler.data.image_folder``: flat, ImageFolder, optionally with ``train/`` and
 ``test/`` split folders).
 """
 
@@ -33,9 +33,9 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from labeler import dataset_format
 from labeler.atomic_files import atomic_path, write_json_atomic
-from labeler.image_folder import load_scanned_images, resize_images, scan_image_folder
+from labeler.data import dataset_format
+from labeler.data.image_folder import load_scanned_images, resize_images, scan_image_folder
 from labeler.project_store import (
     DATABASE_NAME,
     NewLabel,

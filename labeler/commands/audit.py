@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from labeler.audit import FEATURE_NAMES, AuditResult, audit_dataset
 from labeler.commands.table import format_table
-from labeler.dataset_format import find_datasets
+from labeler.data.audit import FEATURE_NAMES, AuditResult, audit_dataset
+from labeler.data.dataset_format import find_datasets
 
 
 def add_parser(subparsers: Any) -> None:

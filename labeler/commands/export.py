@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from labeler.atomic_files import fsync_folder, write_json_atomic, write_text_atomic
-from labeler.png import encode_gray_png
+from labeler.data.png import encode_gray_png
 from labeler.project import Project, open_project
 from labeler.project_store import LabelEvent
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from generators.registry import get_family, list_families
 from labeler.commands.table import format_table
-from labeler.dataset_format import WriteSummary
-from labeler.recipes import (
+from labeler.data.dataset_format import WriteSummary
+from labeler.data.recipes import (
     ALL_PROBLEMS,
     GenerateJob,
     load_recipe,

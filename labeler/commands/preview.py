@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from labeler.dataset_format import load_dataset_info, load_split
-from labeler.preview import make_contact_sheet
+from labeler.data.dataset_format import load_dataset_info, load_split
+from labeler.data.preview import make_contact_sheet
 
 
 def add_parser(subparsers: Any) -> None:

@@ -16,7 +16,7 @@ from labeler.commands.model_options import (
     get_model_config,
     get_train_config,
 )
-from labeler.labeled_data import load_labeled_data
+from labeler.data.labeled_data import load_labeled_data
 from labeler.models import DEFAULT_MODEL_CONFIG
 from labeler.simulation import SimulationConfig, run_simulation
 from labeler.simulation_report import format_table, save_learning_curves, summarize

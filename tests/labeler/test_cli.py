@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labeler.dataset_format import find_datasets, load_dataset_info
+from labeler.data.dataset_format import find_datasets, load_dataset_info
 
 pytestmark = pytest.mark.usefixtures("registered_fake")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.dataset_format import load_split
+from labeler.data.dataset_format import load_split
 from labeler.project import (
     IMAGES_FILE,
     PROJECT_FILE,

@@ -10,7 +10,7 @@ from conftest import make_shape_images
 from PIL import Image
 
 from labeler import simulation
-from labeler.labeled_data import LabeledData
+from labeler.data.labeled_data import LabeledData
 from labeler.models import ModelConfig
 from labeler.simulation import SimulationConfig, run_simulation
 from labeler.simulation_report import summarize

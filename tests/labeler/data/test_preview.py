@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.dataset_format import load_split
-from labeler.preview import make_contact_sheet
+from labeler.data.dataset_format import load_split
+from labeler.data.preview import make_contact_sheet
 
 
 def _find(sheet: np.ndarray, image: np.ndarray) -> bool:

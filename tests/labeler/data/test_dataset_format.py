@@ -15,7 +15,7 @@ from PIL import Image
 
 from generators.family import Batch, Family
 from generators.registry import get_family
-from labeler.dataset_format import (
+from labeler.data.dataset_format import (
     INFO_FILE,
     check_split_counts,
     find_datasets,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generators.registry import get_family
-from labeler.recipes import (
+from labeler.data.recipes import (
     GenerateJob,
     get_problem_folder_name,
     load_recipe,
@@ -18,7 +18,7 @@ from labeler.recipes import (
     plan_datasets,
 )
 
-RECIPES = sorted((Path(__file__).parents[2] / "datasets").glob("*.json"))
+RECIPES = sorted((Path(__file__).parents[3] / "datasets").glob("*.json"))
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=[path.name for path in RECIPES])
@@ -35,7 +35,7 @@ def test_shipped_recipes_plan_cleanly(recipe: Path, tmp_path: Path) -> None:
 
 
 def test_the_svrt_suite_has_every_problem_at_the_reference_size(tmp_path: Path) -> None:
-    (job,) = load_recipe(Path(__file__).parents[2] / "datasets" / "svrt-suite.json")
+    (job,) = load_recipe(Path(__file__).parents[3] / "datasets" / "svrt-suite.json")
     assert (job.family, job.problem, job.n_train, job.n_test, job.seed) == (
         "svrt", "all", 28000, 4000, 0,
     )  # fmt: skip

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from labeler.dataset_format import load_dataset_info, load_split
+from labeler.data.dataset_format import load_dataset_info, load_split
 
 
 class PackedDataset(Dataset[tuple[torch.Tensor, int]]):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.png import encode_gray_png
+from labeler.data.png import encode_gray_png
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (16, 16), (7, 33), (128, 128)])

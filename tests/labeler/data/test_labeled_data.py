@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler.dataset_format import load_split
-from labeler.labeled_data import load_labeled_data
+from labeler.data.dataset_format import load_split
+from labeler.data.labeled_data import load_labeled_data
 
 
 def test_a_dataset_folder_gives_its_train_and_test_splits(tiny_dataset: Path) -> None:

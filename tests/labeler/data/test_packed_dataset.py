@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from labeler.data import PackedDataset
-from labeler.dataset_format import load_split
+from labeler.data.dataset_format import load_split
+from labeler.data.packed_dataset import PackedDataset
 
 
 def test_items_are_ink_as_one_in_float_tensors(tiny_dataset: Path) -> None:

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from labeler.audit import (
+from labeler.data.audit import (
     FEATURE_NAMES,
     audit_arrays,
     audit_dataset,
     compute_features,
     fit_stump,
 )
-from labeler.dataset_format import write_dataset
+from labeler.data.dataset_format import write_dataset
 
 
 def draw_blobs(rng: np.random.Generator, n_blobs: int, *, size: int = 24) -> np.ndarray:

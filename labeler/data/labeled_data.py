@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.dataset_format import INFO_FILE, load_dataset_info, load_split
-from labeler.image_folder import load_scanned_images, resize_images, scan_image_folder
+from labeler.data.dataset_format import INFO_FILE, load_dataset_info, load_split
+from labeler.data.image_folder import load_scanned_images, resize_images, scan_image_folder
 
 logger = logging.getLogger(__name__)
 

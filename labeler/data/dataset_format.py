@@ -39,7 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from generators.family import Family
-from labeler.png import encode_gray_png
+from labeler.data.png import encode_gray_png
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.image_folder import load_images, resize_images, scan_image_folder
+from labeler.data.image_folder import load_images, resize_images, scan_image_folder
 
 
 def write_image(path: Path, image: Image.Image) -> None:

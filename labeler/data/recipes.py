@@ -20,7 +20,7 @@ from typing import Any
 
 from generators.family import Family
 from generators.registry import get_family
-from labeler.dataset_format import (
+from labeler.data.dataset_format import (
     WriteSummary,
     check_output_folder,
     check_split_counts,

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
 
-from labeler.dataset_format import load_dataset_info, load_split
+from labeler.data.dataset_format import load_dataset_info, load_split
 
 FEATURE_NAMES = ("ink_count", "ink_deviation", "n_components", "bbox_area")
 INK_THRESHOLD = 128  # pixels darker than this are ink
