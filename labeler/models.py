@@ -30,10 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-# Input side chosen with bench/training.py (see bench/results/training.md): on SVRT problems
-# images shrunk to 24 px by area averaging, with a stride-1 stem, learned as well as or better
-# than 32-64 px with a stride-2 stem, at a fraction of the cost.
-DEFAULT_IMAGE_SIZE = 24
+from labeler.store.project import DEFAULT_IMAGE_SIZE
 
 ModelBuilder = Callable[["ModelConfig", int], "Classifier"]
 _B = TypeVar("_B", bound=ModelBuilder)

@@ -140,7 +140,7 @@ def save_learning_curves(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from labeler.atomic_files import atomic_path
+    from labeler.store.atomic_files import atomic_path
 
     figure, axes = plt.subplots(figsize=(7.5, 4.8), dpi=120)
     for item in summary.strategies:

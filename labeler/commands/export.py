@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from labeler.atomic_files import fsync_folder, write_json_atomic, write_text_atomic
 from labeler.data.png import encode_gray_png
-from labeler.project import Project, open_project
-from labeler.project_store import LabelEvent
+from labeler.store.atomic_files import fsync_folder, write_json_atomic, write_text_atomic
+from labeler.store.database import LabelEvent
+from labeler.store.project import Project, open_project
 
 FORMATS = ("csv", "json", "imagefolder")
 CSV_COLUMNS = ("sample", "path", "label", "annotator", "source", "created_at")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from labeler.commands.label import get_default_annotator
-from labeler.project import open_project
-from labeler.project_store import NewLabel, ProjectStore
+from labeler.store.database import NewLabel, ProjectStore
+from labeler.store.project import open_project
 
 SOURCE = "import"
 REQUIRED_COLUMNS = ("sample", "label")

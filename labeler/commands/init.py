@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labeler.project import InitSummary, init_project
+from labeler.store.project import InitSummary, init_project
 
 # Unreadable files listed one per line; beyond this many only the count is printed.
 _MAX_SKIPPED_SHOWN = 10

@@ -6,7 +6,7 @@ import argparse
 import getpass
 from typing import Any
 
-from labeler.project import open_project
+from labeler.store.project import open_project
 
 SOURCE = "cli"
 

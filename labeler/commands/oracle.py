@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labeler.project import open_project
+from labeler.store.project import open_project
 
 SOURCE = "oracle"
 

@@ -13,8 +13,8 @@ from labeler.commands.model_options import (
     get_model_config,
     get_train_config,
 )
-from labeler.project import open_project
 from labeler.rounds import INITIAL_STRATEGY, RoundConfig, run_round
+from labeler.store.project import open_project
 
 
 def add_parser(subparsers: Any) -> None:

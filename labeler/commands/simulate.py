@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from labeler.atomic_files import write_json_atomic, write_text_atomic
 from labeler.commands.model_options import (
     add_model_arguments,
     add_selection_arguments,
@@ -20,6 +19,7 @@ from labeler.data.labeled_data import load_labeled_data
 from labeler.models import DEFAULT_MODEL_CONFIG
 from labeler.simulation import SimulationConfig, run_simulation
 from labeler.simulation_report import format_table, save_learning_curves, summarize
+from labeler.store.atomic_files import write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 

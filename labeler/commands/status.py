@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from labeler.commands.table import format_table
-from labeler.project import Project, open_project
+from labeler.store.project import Project, open_project
 
 
 def add_parser(subparsers: Any) -> None:

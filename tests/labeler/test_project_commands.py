@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.project import open_project
+from labeler.store.project import open_project
 
 
 @pytest.fixture

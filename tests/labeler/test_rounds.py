@@ -16,8 +16,8 @@ from labeler import pool_query, rounds
 from labeler.batch_choice import SelectionConfig
 from labeler.checkpoints import load_checkpoint
 from labeler.models import ModelConfig
-from labeler.project import Project, open_project
 from labeler.rounds import RoundConfig, run_round
+from labeler.store.project import Project, open_project
 from labeler.training import TrainConfig
 
 # A model and schedule small enough for a round to take about a second on a CPU.
@@ -157,7 +157,7 @@ def test_a_killed_round_leaves_nothing_that_is_used(project: Path) -> None:
     script = f"""
 import time
 from labeler import pool_query, rounds
-from labeler.project import open_project
+from labeler.store.project import open_project
 from tests.labeler.test_rounds import FAST_CONFIG
 pool_query.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))
 with open_project({str(project)!r}) as opened:

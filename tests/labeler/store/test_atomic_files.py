@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler.atomic_files import (
+from labeler.store.atomic_files import (
     atomic_path,
     save_npy_atomic,
     write_bytes_atomic,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler.project_store import (
+from labeler.store.database import (
     DATABASE_NAME,
     NewLabel,
     NewSample,
@@ -22,7 +22,7 @@ from labeler.project_store import (
 
 CLASSES = ("cat", "dog", "fox")
 # Subprocesses run from the repository root, so that they import this checkout's labeler.
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 N_POOL = 12
 N_TEST = 4
 
@@ -365,7 +365,7 @@ def test_a_round_left_running_is_marked_interrupted_on_open(tmp_path: Path) -> N
     script = textwrap.dedent(
         f"""
         import os
-        from labeler.project_store import ProjectStore
+        from labeler.store.database import ProjectStore
         store = ProjectStore.open({str(path)!r})
         store.start_round(strategy="entropy", query_size=2, config={{}})
         os._exit(0)  # dies without finishing or closing
@@ -419,7 +419,7 @@ def test_labels_survive_a_killed_process(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import sys
-        from labeler.project_store import ProjectStore
+        from labeler.store.database import ProjectStore
         store = ProjectStore.open({str(path)!r})
         names = store.class_names
         index = 0

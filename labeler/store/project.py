@@ -5,7 +5,7 @@ A project folder holds:
 - ``project.json``: format version, class names, image size, where the images came from, when
   it was made; written last by ``init_project``, so its presence means the project is complete;
 - ``project.sqlite``: the database (samples, label log, rounds, scores, queue), see
-  ``labeler.project_store``;
+  ``labeler.store.database``;
 - ``pool_images.npy``: every sample's image, ``[n_samples, S, S]`` uint8 (0 black, 255 white),
   row = sample id, pool and test samples alike; memory-mapped when read;
 - ``rounds/round-0001/...``: what each round wrote (checkpoints, scores, reports).
@@ -33,10 +33,10 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from labeler.atomic_files import atomic_path, write_json_atomic
 from labeler.data import dataset_format
 from labeler.data.image_folder import load_scanned_images, resize_images, scan_image_folder
-from labeler.project_store import (
+from labeler.store.atomic_files import atomic_path, write_json_atomic
+from labeler.store.database import (
     DATABASE_NAME,
     NewLabel,
     NewSample,
@@ -51,6 +51,11 @@ PROJECT_FILE = "project.json"
 IMAGES_FILE = "pool_images.npy"
 ROUNDS_FOLDER = "rounds"
 MIN_IMAGE_SIZE = 8
+# Side of the packed images when none is asked for; the default model takes it as its input.
+# Chosen with bench/training.py (see bench/results/training.md): on SVRT problems images shrunk
+# to 24 px by area averaging, with a stride-1 stem, learned as well as or better than 32-64 px
+# with a stride-2 stem, at a fraction of the cost.
+DEFAULT_IMAGE_SIZE = 24
 SOURCE_KINDS = ("dataset", "image_folder")
 # Label events made from known labels by ``init --use-folder-labels``.
 FOLDER_LABEL_SOURCE = "folder"
@@ -207,7 +212,7 @@ def init_project(
     ``classes``: class names, needed for a flat image folder; for a folder with class folders
     or a dataset they may be given to fix their order (and add classes with no images yet),
     but must include every class the source has. ``image_size``: side in pixels of the square
-    images stored (default ``labeler.models.DEFAULT_IMAGE_SIZE``). ``use_folder_labels``:
+    images stored (default ``DEFAULT_IMAGE_SIZE``). ``use_folder_labels``:
     record the labels the source knows for pool samples as label events (source "folder"), as
     if annotators had given them. Unreadable images are skipped and listed in the summary.
 
@@ -300,8 +305,6 @@ class _Plan:
 
 def _resolve_image_size(image_size: int | None) -> int:
     if image_size is None:
-        from labeler.models import DEFAULT_IMAGE_SIZE  # here: importing torch is slow
-
         return DEFAULT_IMAGE_SIZE
     if (
         isinstance(image_size, bool)

@@ -8,14 +8,14 @@ import pytest
 from PIL import Image
 
 from labeler.data.dataset_format import load_split
-from labeler.project import (
+from labeler.store.database import DATABASE_NAME
+from labeler.store.project import (
     IMAGES_FILE,
     PROJECT_FILE,
     init_project,
     is_project,
     open_project,
 )
-from labeler.project_store import DATABASE_NAME
 
 
 def write_png(path: Path, value: int, size: tuple[int, int] = (20, 20)) -> None:
