@@ -30,10 +30,10 @@ from generators.registry import get_family
 from labeler.commands.simulate import write_report
 from labeler.data.image_folder import resize_images
 from labeler.data.labeled_data import LabeledData
-from labeler.models import DEFAULT_MODEL_CONFIG, ModelConfig
+from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig
+from labeler.learning.training import TrainConfig
 from labeler.simulation import RESULTS_FILE, SimulationConfig, load_results, run_simulation
 from labeler.simulation_report import summarize
-from labeler.training import TrainConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # name -> (family, problem); SVRT 2, 4 and 11 are spatial relations (inside/outside, touching).

@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from bench.machine import describe_machine
 from generators.registry import get_family
 from labeler.data.dataset_format import load_split, write_dataset
-from labeler.models import DEFAULT_MODEL_CONFIG, Classifier, make_model, make_model_input
-from labeler.scoring import CPU_BATCH_SIZE, score_pool
-from labeler.training import count_cores
+from labeler.learning.models import DEFAULT_MODEL_CONFIG, Classifier, make_model, make_model_input
+from labeler.learning.scoring import CPU_BATCH_SIZE, score_pool
+from labeler.learning.training import count_cores
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_SPEEDUP = 5.0

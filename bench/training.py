@@ -8,16 +8,16 @@ images at 128 px. Then:
    ``--repeats`` runs interleaved over the configurations, so that a busy machine disturbs them
    alike;
 2. rounds: for every configuration, problem and seed, one round from scratch with
-   ``labeler.training.train_model`` (default ``TrainConfig``; images shrunk by area averaging):
-   steps, wall time and test accuracy; and a round with ``--n-small`` labels (the label-savings
-   simulation retrains from scratch every round). Round times are also estimated as steps /
-   throughput, the time on an otherwise idle machine;
+   ``labeler.learning.training.train_model`` (default ``TrainConfig``; images shrunk by area
+   averaging): steps, wall time and test accuracy; and a round with ``--n-small`` labels (the
+   label-savings simulation retrains from scratch every round). Round times are also estimated
+   as steps / throughput, the time on an otherwise idle machine;
 3. the chosen configuration, at its size and at 64 px, trains one ``--n-labels`` round with
    every core and with one thread, best of ``--repeats`` (wall time).
 
-The default model (``labeler.models.DEFAULT_MODEL_CONFIG``) is chosen from these figures: the
-fastest configuration (by estimated round time) whose mean test accuracy on every problem is
-within ``--tolerance`` of the best on that problem. Results go to
+The default model (``labeler.learning.models.DEFAULT_MODEL_CONFIG``) is chosen from these
+figures: the fastest configuration (by estimated round time) whose mean test accuracy on every
+problem is within ``--tolerance`` of the best on that problem. Results go to
 ``bench/results/training.json`` and ``.md``.
 
     python bench/training.py
@@ -43,14 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.machine import describe_machine
 from generators.registry import get_family
-from labeler.models import (
+from labeler.learning.models import (
     DEFAULT_MODEL_CONFIG,
     ModelConfig,
     count_parameters,
     make_model,
     make_model_input,
 )
-from labeler.training import TrainConfig, count_cores, evaluate_accuracy, train_model
+from labeler.learning.training import TrainConfig, count_cores, evaluate_accuracy, train_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # name:width:depth:stem_stride@sizes (sizes separated by "/"; resnet18 takes only @sizes).

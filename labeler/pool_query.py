@@ -13,8 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.batch_choice import CORESET, SelectionConfig, choose_batch
-from labeler.models import Classifier
-from labeler.scoring import score_pool
+from labeler.learning.models import Classifier
+from labeler.learning.scoring import score_pool
 from labeler.selection import sample_subset
 
 

@@ -28,10 +28,10 @@ from tqdm import tqdm
 
 from labeler.batch_choice import SelectionConfig, check_strategy
 from labeler.data.labeled_data import LabeledData
-from labeler.models import Classifier, ModelConfig
+from labeler.learning.models import Classifier, ModelConfig
+from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
 from labeler.pool_query import query_pool
 from labeler.store.atomic_files import write_json_atomic
-from labeler.training import TrainConfig, check_labels, evaluate_accuracy, train_model
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 
 from labeler.batch_choice import DIVERSITY_MODES, list_strategies
-from labeler.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
-from labeler.training import DEVICES, TrainConfig
+from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
+from labeler.learning.training import DEVICES, TrainConfig
 
 _TRAIN_DEFAULTS = TrainConfig()
 

@@ -16,7 +16,7 @@ from labeler.commands.model_options import (
     get_train_config,
 )
 from labeler.data.labeled_data import load_labeled_data
-from labeler.models import DEFAULT_MODEL_CONFIG
+from labeler.learning.models import DEFAULT_MODEL_CONFIG
 from labeler.simulation import SimulationConfig, run_simulation
 from labeler.simulation_report import format_table, save_learning_curves, summarize
 from labeler.store.atomic_files import write_json_atomic, write_text_atomic
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not args.verbose:
         # One line per trained model would bury the progress bar: hundreds of models are trained.
-        for name in ("labeler.training", "labeler.scoring"):
+        for name in ("labeler.learning.training", "labeler.learning.scoring"):
             logging.getLogger(name).setLevel(logging.WARNING)
     results = run_simulation(
         data, out, config=config, model_config=model_config, train_config=train_config

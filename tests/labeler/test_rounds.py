@@ -14,11 +14,11 @@ import pytest
 
 from labeler import pool_query, rounds
 from labeler.batch_choice import SelectionConfig
-from labeler.checkpoints import load_checkpoint
-from labeler.models import ModelConfig
+from labeler.learning.checkpoints import load_checkpoint
+from labeler.learning.models import ModelConfig
+from labeler.learning.training import TrainConfig
 from labeler.rounds import RoundConfig, run_round
 from labeler.store.project import Project, open_project
-from labeler.training import TrainConfig
 
 # A model and schedule small enough for a round to take about a second on a CPU.
 FAST_FLAGS = ["--width", "4", "--min-steps", "20", "--max-epochs", "3", "--batch-size", "16"]

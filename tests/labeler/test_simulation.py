@@ -11,10 +11,10 @@ from PIL import Image
 
 from labeler import simulation
 from labeler.data.labeled_data import LabeledData
-from labeler.models import ModelConfig
+from labeler.learning.models import ModelConfig
+from labeler.learning.training import TrainConfig
 from labeler.simulation import SimulationConfig, run_simulation
 from labeler.simulation_report import summarize
-from labeler.training import TrainConfig
 
 # A stride-2 stem keeps this tiny model weak enough that which labels it gets matters.
 TINY_MODEL = ModelConfig(width=4, image_size=16, stem_stride=2)

@@ -1,4 +1,4 @@
-"""Tests of labeler.training: label checks, the validation split, class weights, training."""
+"""Tests of labeler.learning.training: label checks, validation split, class weights, training."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from labeler.models import ModelConfig
-from labeler.training import (
+from labeler.learning.models import ModelConfig
+from labeler.learning.training import (
     TrainConfig,
     check_labels,
     cpu_threads,
@@ -236,7 +236,7 @@ def test_evaluate_accuracy_matches_argmax() -> None:
     result = train_model(
         images, labels, n_classes=2, model_config=TINY_MODEL, train_config=QUICK, progress=False
     )
-    from labeler.models import make_model_input
+    from labeler.learning.models import make_model_input
 
     with torch.no_grad():
         x = make_model_input(torch.from_numpy(images), image_size=16)

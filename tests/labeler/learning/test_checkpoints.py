@@ -1,4 +1,4 @@
-"""Tests of labeler.checkpoints: round trip, the JSON sidecar, corrupt files."""
+"""Tests of labeler.learning.checkpoints: round trip, the JSON sidecar, corrupt files."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from labeler.checkpoints import get_config_path, load_checkpoint, save_checkpoint
-from labeler.models import Classifier, ModelConfig, make_model
+from labeler.learning.checkpoints import get_config_path, load_checkpoint, save_checkpoint
+from labeler.learning.models import Classifier, ModelConfig, make_model
 
 CONFIG = ModelConfig(name="plain", width=4, depth=2, image_size=16, dropout=0.3)
 

@@ -1,4 +1,4 @@
-"""Tests of labeler.scoring.score_pool against a direct forward pass (the oracle)."""
+"""Tests of labeler.learning.scoring.score_pool against a direct forward pass (the oracle)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from labeler.models import Classifier, ModelConfig, make_model, make_model_input
-from labeler.scoring import score_pool
+from labeler.learning.models import Classifier, ModelConfig, make_model, make_model_input
+from labeler.learning.scoring import score_pool
 
 
 @pytest.fixture

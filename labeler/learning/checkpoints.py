@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from labeler.models import Classifier, ModelConfig, make_model
+from labeler.learning.models import Classifier, ModelConfig, make_model
 from labeler.store.atomic_files import write_bytes_atomic, write_json_atomic
 
 FORMAT_VERSION = 1

@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from labeler.models import DEFAULT_MODEL_CONFIG, Classifier, ModelConfig, make_model_input
-from labeler.models import make_model as _make_model
+from labeler.learning.models import DEFAULT_MODEL_CONFIG, Classifier, ModelConfig, make_model_input
+from labeler.learning.models import make_model as _make_model
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Tests of labeler.models: the registry, the architectures and the input format."""
+"""Tests of labeler.learning.models: the registry, the architectures and the input format."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from labeler import models
-from labeler.models import (
+from labeler.learning import models
+from labeler.learning.models import (
     DEFAULT_MODEL_CONFIG,
     BasicBlock,
     ModelConfig,
@@ -21,7 +21,7 @@ from labeler.models import (
     make_model_input,
     register_model,
 )
-from labeler.training import cpu_threads
+from labeler.learning.training import cpu_threads
 
 SMALL = ModelConfig(width=4, image_size=16)
 

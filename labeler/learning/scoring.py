@@ -23,8 +23,8 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from labeler.models import Classifier, make_inference_copy, make_model_input
-from labeler.training import cpu_threads, resolve_device
+from labeler.learning.models import Classifier, make_inference_copy, make_model_input
+from labeler.learning.training import cpu_threads, resolve_device
 
 logger = logging.getLogger(__name__)
 

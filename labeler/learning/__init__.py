@@ -1,0 +1,1 @@
+"""Learning: the models, their training and checkpoints, and scoring the unlabeled pool."""
