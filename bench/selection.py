@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.machine import describe_machine
-from labeler.selection import diverse_top_k, top_k
+from labeler.selection.selectors import diverse_top_k, top_k
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.batch_choice import SelectionConfig
 from labeler.learning.checkpoints import save_checkpoint
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
-from labeler.pool_query import query_pool
-from labeler.selection import sample_subset
+from labeler.selection.pool_query import query_pool
+from labeler.selection.selectors import sample_subset
+from labeler.selection.strategies import SelectionConfig
 from labeler.store.atomic_files import fsync_folder, save_npy_atomic, write_json_atomic
 from labeler.store.project import ROUNDS_FOLDER, Project
 

@@ -26,11 +26,11 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from labeler.batch_choice import SelectionConfig, check_strategy
 from labeler.data.labeled_data import LabeledData
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
-from labeler.pool_query import query_pool
+from labeler.selection.pool_query import query_pool
+from labeler.selection.strategies import SelectionConfig, check_strategy
 from labeler.store.atomic_files import write_json_atomic
 
 logger = logging.getLogger(__name__)

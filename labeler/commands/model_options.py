@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from labeler.batch_choice import DIVERSITY_MODES, list_strategies
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import DEVICES, TrainConfig
+from labeler.selection.strategies import DIVERSITY_MODES, list_strategies
 
 _TRAIN_DEFAULTS = TrainConfig()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labeler.batch_choice import SelectionConfig
 from labeler.commands.model_options import (
     add_model_arguments,
     add_selection_arguments,
@@ -14,6 +13,7 @@ from labeler.commands.model_options import (
     get_train_config,
 )
 from labeler.rounds import INITIAL_STRATEGY, RoundConfig, run_round
+from labeler.selection.strategies import SelectionConfig
 from labeler.store.project import open_project
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler import pool_query, rounds
-from labeler.batch_choice import SelectionConfig
+from labeler import rounds
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.rounds import RoundConfig, run_round
+from labeler.selection import pool_query
+from labeler.selection.strategies import SelectionConfig
 from labeler.store.project import Project, open_project
 
 # A model and schedule small enough for a round to take about a second on a CPU.
@@ -156,7 +157,8 @@ def test_a_killed_round_leaves_nothing_that_is_used(project: Path) -> None:
     # A child process runs a round whose scoring hangs after the checkpoint is written.
     script = f"""
 import time
-from labeler import pool_query, rounds
+from labeler import rounds
+from labeler.selection import pool_query
 from labeler.store.project import open_project
 from tests.labeler.test_rounds import FAST_CONFIG
 pool_query.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))

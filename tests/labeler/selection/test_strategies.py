@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler.batch_choice import (
+from labeler.selection.strategies import (
     DEFAULT_N_DRAWS,
     SelectionConfig,
     check_strategy,

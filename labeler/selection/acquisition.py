@@ -2,8 +2,8 @@
 
 Every function takes ``probs`` shaped ``[n_samples, n_classes, n_draws]`` (draws = MC-dropout
 passes or ensemble members; 1 when the model is deterministic) and returns ``[n_samples]``
-float64 scores where HIGHER = MORE INFORMATIVE, so that ``labeler.selection.top_k`` picks the
-batch. They are pure functions of arrays: no model, no project store.
+float64 scores where HIGHER = MORE INFORMATIVE, so that ``labeler.selection.selectors.top_k``
+picks the batch. They are pure functions of arrays: no model, no project store.
 
 All registered functions share one call, ``fn(probs, *, seed=...)``, so a caller never needs to
 know which strategy is stochastic; the deterministic ones ignore ``seed``.

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.batch_choice import CORESET, SelectionConfig, choose_batch
 from labeler.learning.models import Classifier
 from labeler.learning.scoring import score_pool
-from labeler.selection import sample_subset
+from labeler.selection.selectors import sample_subset
+from labeler.selection.strategies import CORESET, SelectionConfig, choose_batch
 
 
 @dataclass(frozen=True)

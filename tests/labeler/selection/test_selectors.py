@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from labeler.selection import (
+from labeler.selection.selectors import (
     balance_classes,
     diverse_top_k,
     k_center_greedy,

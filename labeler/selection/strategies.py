@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.acquisition import get_acquisition, list_acquisitions
-from labeler.selection import balance_classes, diverse_top_k, k_center_greedy, top_k
+from labeler.selection.acquisition import get_acquisition, list_acquisitions
+from labeler.selection.selectors import balance_classes, diverse_top_k, k_center_greedy, top_k
 
 # A diversity-only strategy: k-center greedy on the features, ignoring the probabilities.
 CORESET = "coreset"

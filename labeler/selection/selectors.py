@@ -1,7 +1,8 @@
 """Batch selection: which samples to send to annotators, given scores and (optionally) features.
 
-Scores come from ``labeler.acquisition`` (``[n_samples]``, higher = more informative); every
-function here returns int64 sample indices. Selection knows nothing of models or probabilities.
+Scores come from ``labeler.selection.acquisition`` (``[n_samples]``, higher = more
+informative); every function here returns int64 sample indices. Selectors know nothing of
+models or probabilities.
 """
 
 from __future__ import annotations

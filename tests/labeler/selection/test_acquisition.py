@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from labeler.acquisition import (
+from labeler.selection.acquisition import (
     bald,
     entropy,
     get_acquisition,
