@@ -32,8 +32,8 @@ from labeler.data.image_folder import resize_images
 from labeler.data.labeled_data import LabeledData
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig
 from labeler.learning.training import TrainConfig
-from labeler.simulation import RESULTS_FILE, SimulationConfig, load_results, run_simulation
-from labeler.simulation_report import summarize
+from labeler.loop.simulation import RESULTS_FILE, SimulationConfig, load_results, run_simulation
+from labeler.loop.simulation_report import summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # name -> (family, problem); SVRT 2, 4 and 11 are spatial relations (inside/outside, touching).

@@ -12,7 +12,7 @@ from labeler.commands.model_options import (
     get_model_config,
     get_train_config,
 )
-from labeler.rounds import INITIAL_STRATEGY, RoundConfig, run_round
+from labeler.loop.rounds import INITIAL_STRATEGY, RoundConfig, run_round
 from labeler.selection.strategies import SelectionConfig
 from labeler.store.project import open_project
 

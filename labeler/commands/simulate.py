@@ -17,8 +17,8 @@ from labeler.commands.model_options import (
 )
 from labeler.data.labeled_data import load_labeled_data
 from labeler.learning.models import DEFAULT_MODEL_CONFIG
-from labeler.simulation import SimulationConfig, run_simulation
-from labeler.simulation_report import format_table, save_learning_curves, summarize
+from labeler.loop.simulation import SimulationConfig, run_simulation
+from labeler.loop.simulation_report import format_table, save_learning_curves, summarize
 from labeler.store.atomic_files import write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.simulation_report import format_table, save_learning_curves, summarize
+from labeler.loop.simulation_report import format_table, save_learning_curves, summarize
 
 
 def _make_results(curves: dict[str, list[list[float]]], full: list[float]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ class SimulationSummary:
 
 
 def summarize(results: dict[str, Any]) -> SimulationSummary:
-    """The table's figures from a ``results.json`` dict (see ``labeler.simulation``)."""
+    """The table's figures from a ``results.json`` dict (see ``labeler.loop.simulation``)."""
     full = np.array(list(results["full_data_accuracy"].values()), dtype=np.float64)
     if full.size == 0:
         raise ValueError("results hold no full-data accuracy yet; no run has finished")

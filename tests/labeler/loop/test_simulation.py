@@ -9,12 +9,12 @@ import pytest
 from conftest import make_shape_images
 from PIL import Image
 
-from labeler import simulation
 from labeler.data.labeled_data import LabeledData
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
-from labeler.simulation import SimulationConfig, run_simulation
-from labeler.simulation_report import summarize
+from labeler.loop import simulation
+from labeler.loop.simulation import SimulationConfig, run_simulation
+from labeler.loop.simulation_report import summarize
 
 # A stride-2 stem keeps this tiny model weak enough that which labels it gets matters.
 TINY_MODEL = ModelConfig(width=4, image_size=16, stem_stride=2)

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler import rounds
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
-from labeler.rounds import RoundConfig, run_round
+from labeler.loop import rounds
+from labeler.loop.rounds import RoundConfig, run_round
 from labeler.selection import pool_query
 from labeler.selection.strategies import SelectionConfig
 from labeler.store.project import Project, open_project
@@ -157,10 +157,10 @@ def test_a_killed_round_leaves_nothing_that_is_used(project: Path) -> None:
     # A child process runs a round whose scoring hangs after the checkpoint is written.
     script = f"""
 import time
-from labeler import rounds
+from labeler.loop import rounds
 from labeler.selection import pool_query
 from labeler.store.project import open_project
-from tests.labeler.test_rounds import FAST_CONFIG
+from tests.labeler.loop.test_rounds import FAST_CONFIG
 pool_query.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))
 with open_project({str(project)!r}) as opened:
     rounds.run_round(opened, config=FAST_CONFIG, progress=False)
@@ -169,8 +169,8 @@ with open_project({str(project)!r}) as opened:
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        cwd=Path(__file__).resolve().parents[3],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
     )
     try:
         assert child.stdout is not None
