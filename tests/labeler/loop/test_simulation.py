@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_shape_images
 from PIL import Image
 
 from labeler.data.labeled_data import LabeledData
@@ -15,6 +14,7 @@ from labeler.learning.training import TrainConfig
 from labeler.loop import simulation
 from labeler.loop.simulation import SimulationConfig, run_simulation
 from labeler.loop.simulation_report import summarize
+from tests.shape_images import make_shape_images
 
 # A stride-2 stem keeps this tiny model weak enough that which labels it gets matters.
 TINY_MODEL = ModelConfig(width=4, image_size=16, stem_stride=2)

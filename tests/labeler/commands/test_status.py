@@ -1,0 +1,51 @@
+"""labeler status: labels per class, rounds, the queue; as text and as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from labeler.store.project import open_project
+
+
+def test_status_shows_labels_rounds_and_queue(project: Path, run_cli) -> None:
+    run_cli("label", project, "0", "class_0")
+    run_cli("label", project, "1", "class_0")
+    with open_project(project) as opened:
+        store = opened.store
+        round_id = store.start_round(strategy="entropy", query_size=3, config={})
+        store.finish_round(
+            round_id,
+            folder="rounds/round-0001",
+            n_labels=2,
+            val_accuracy=0.5,
+            test_accuracy=0.625,
+            scored_ids=[5, 6, 7],
+            scores=[0.1, 0.2, 0.3],
+            selected_ids=[7, 6, 5],
+        )
+        store.lease_next("ann", 1)
+    result = run_cli("status", project)
+    assert result.code == 0, result.err
+    assert "pool: 40 samples, 2 labeled, 38 unlabeled; test: 20 samples" in result.out
+    lines = result.out.splitlines()
+    class_rows = [line.split() for line in lines if line.startswith("class_")]
+    # Known classes: 0 is class_0, 1 is class_1; both are labeled class_0, so 19 + 19 left.
+    assert class_rows == [["class_0", "2", "19"], ["class_1", "0", "19"]]
+    round_row = next(line for line in lines if line.split()[:3] == ["1", "done", "entropy"])
+    assert "0.500" in round_row and "0.625" in round_row
+    assert "last test accuracy: 0.625 (round 1)" in result.out
+    assert "queue: 3 waiting, 1 leased" in result.out
+
+    result = run_cli("status", project, "--json")
+    status = json.loads(result.out)
+    assert status["n_labeled"] == 2
+    assert status["classes"][0] == {"name": "class_0", "labeled": 2, "unlabeled_known": 19}
+    assert status["rounds"][0]["test_accuracy"] == 0.625
+    assert (status["n_queued"], status["n_leased"]) == (3, 1)
+
+
+def test_status_of_a_missing_project(tmp_path: Path, run_cli) -> None:
+    result = run_cli("status", tmp_path / "none")
+    assert result.code == 2
+    assert "does not exist" in result.err
