@@ -1,7 +1,12 @@
-"""The registry of generator families: a dict, a decorator and a get/list pair."""
+"""The registry of generator families: a dict, a decorator and a get/list pair.
+
+Imports point one way: the registry knows the built-in family modules (imported on first use,
+so that importing the registry stays cheap), and the families never import the registry.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -9,11 +14,17 @@ from generators.family import Family
 
 _FAMILIES: dict[str, Family] = {}
 
+# Built-in families: name -> (module, class). Each class builds its family with no arguments.
+_BUILTIN_FAMILIES = {
+    "orientation": ("generators.orientation.family", "OrientationFamily"),
+    "svrt": ("generators.svrt.family", "SVRTFamily"),
+}
+
 F = TypeVar("F", bound=Family)
 
 
 def register_family(factory: Callable[[], F]) -> Callable[[], F]:
-    """Register the family built by ``factory`` under its ``name``; used as a decorator."""
+    """Register the family built by ``factory`` under its ``name``; usable as a decorator."""
     family = factory()
     if family.name in _FAMILIES:
         raise ValueError(f"family {family.name!r} is registered twice")
@@ -37,7 +48,6 @@ def list_families() -> list[str]:
 
 
 def _load_builtin_families() -> None:
-    # Imported here, not at module level, so that importing the registry stays cheap and the
-    # family modules can import the registry without a cycle.
-    import generators.orientation
-    import generators.svrt  # noqa: F401
+    for name, (module_name, class_name) in _BUILTIN_FAMILIES.items():
+        if name not in _FAMILIES:
+            register_family(getattr(importlib.import_module(module_name), class_name))

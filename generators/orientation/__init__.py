@@ -1,7 +1,4 @@
-"""Horizontal vs vertical: elongated objects of several families, with held-out families.
-
-Importing this package registers the "orientation" family.
-"""
+"""Horizontal vs vertical: elongated objects of several families, with held-out families."""
 
 from generators.orientation.family import OrientationFamily
 from generators.orientation.params import (

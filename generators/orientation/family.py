@@ -32,12 +32,10 @@ from generators.orientation.params import (
     OrientationParams,
     make_orientation_params,
 )
-from generators.registry import register_family
 
 PROBLEMS = ("hv",)
 
 
-@register_family
 class OrientationFamily(Family):
     """Horizontal (class 0) vs vertical (class 1) long axes of elongated objects.
 

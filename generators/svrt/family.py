@@ -24,7 +24,6 @@ from generators.canvas import (
     F_Y1,
 )
 from generators.family import Batch, Family
-from generators.registry import register_family
 from generators.svrt.common import make_buffers
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
 from generators.svrt.problems import KERNELS, RULES, WITNESS_NAMES
@@ -155,8 +154,3 @@ def get_relations(shapes: list[dict[str, Any]]) -> dict[str, Any]:
         "touching": touching,
         "centre_distances": distances,
     }
-
-
-@register_family
-def _make_family() -> SVRTFamily:
-    return SVRTFamily()
