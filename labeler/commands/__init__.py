@@ -1,5 +1,2 @@
-"""The ``labeler`` subcommands: each module adds its parser and runs it.
-
-A command module has ``add_parser(subparsers)``, which sets ``run`` (a function of the parsed
-arguments returning the exit code) as the parser's default.
-"""
+"""The ``labeler`` subcommands: each module's ``add_parser(subparsers)`` adds its parser, with
+``run`` (parsed arguments -> exit code) as its default."""
