@@ -15,7 +15,14 @@ server) never block the writer (a round). Tables:
 - ``rounds``: one row per retrain-and-select round; ``status`` ``'running'|'done'|'failed'``;
 - ``scores(round_id, sample_id, score)``: every acquisition score a round computed;
 - ``queue(sample_id, round_id, position, score, leased_by, lease_expires)``: the batch
-  waiting for annotators, in order, with leases so two annotators do not get the same image.
+  waiting for annotators, in order, with leases so two annotators do not get the same image;
+- ``skips``: append-only log of images an annotator passed over (never served to them again);
+- ``retractions``: label events taken back (an annotator's undo); a retracted event no longer
+  counts, and the sample's current label is its latest live event (``live_label_events``);
+- ``lease_conflicts``: label events submitted without holding the image's lease (kept, since
+  human work is never thrown away, and shown to admins);
+- ``annotators(name, token_hash, is_admin, created_at)``: who may use the annotation server;
+  only a SHA-256 hash of each token is stored.
 
 Samples and classes never change after ``ProjectStore.create``.
 """
@@ -28,6 +35,7 @@ import logging
 import math
 import operator
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -48,10 +56,13 @@ except ImportError:  # pragma: no cover - Windows
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "project.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SPLITS = ("pool", "test")
 ROUND_STATUSES = ("running", "done", "failed")
 DEFAULT_LEASE_SECONDS = 600.0
+# How a label stood to the image's lease when it was submitted (see ``submit_label``).
+LEASE_HELD = "held"
+LEASE_CONFLICTS = ("expired", "taken", "not_leased", "not_queued")
 # Seconds a connection waits for another process's write transaction before giving up.
 _BUSY_TIMEOUT = 60.0
 _APPLICATION_ID = 0x4C41424C  # "LABL": marks the file as ours
@@ -118,6 +129,44 @@ CREATE TABLE queue (
     lease_expires REAL NULL
 );
 CREATE INDEX queue_by_position ON queue (position);
+"""
+# Added in schema version 2; a version-1 database gets them when it is opened.
+_SCHEMA_V2 = """
+CREATE TABLE skips (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sample_id INTEGER NOT NULL REFERENCES samples (id),
+    annotator TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    request_id TEXT NULL UNIQUE
+);
+CREATE INDEX skips_by_annotator ON skips (annotator, sample_id);
+CREATE TRIGGER skips_no_update BEFORE UPDATE ON skips
+BEGIN
+    SELECT RAISE(ABORT, 'skips is append-only');
+END;
+CREATE TABLE retractions (
+    event_id INTEGER PRIMARY KEY REFERENCES label_events (id),
+    annotator TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    request_id TEXT NULL UNIQUE
+);
+CREATE TRIGGER retractions_no_delete BEFORE DELETE ON retractions
+BEGIN
+    SELECT RAISE(ABORT, 'retractions is append-only');
+END;
+CREATE VIEW live_label_events AS
+    SELECT * FROM label_events WHERE id NOT IN (SELECT event_id FROM retractions);
+CREATE TABLE lease_conflicts (
+    event_id INTEGER PRIMARY KEY REFERENCES label_events (id),
+    kind TEXT NOT NULL CHECK (kind IN ('expired', 'taken', 'not_leased', 'not_queued')),
+    holder TEXT NULL
+);
+CREATE TABLE annotators (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    is_admin INTEGER NOT NULL CHECK (is_admin IN (0, 1)),
+    created_at REAL NOT NULL
+);
 """
 
 Ids = NDArray[np.int64]
@@ -205,6 +254,48 @@ class QueueItem:
             and self.lease_expires is not None
             and self.lease_expires > now
         )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The answer to ``submit_label``: the stored ``event``, how it stood to the lease
+    (``lease``: "held" or one of ``LEASE_CONFLICTS``; ``holder``: who held it instead), and
+    whether the request id had been seen before (``duplicate``: nothing new was stored)."""
+
+    event: LabelEvent
+    lease: str
+    holder: str | None
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One thing an annotator did: ``kind`` "label" (``retracted`` if undone) or "skip", at
+    ``created_at`` (unix seconds)."""
+
+    created_at: float
+    annotator: str
+    kind: str
+    sample_id: int
+    retracted: bool
+
+
+@dataclass(frozen=True)
+class LabelConflict:
+    """A sample that annotators labeled differently: ``labels`` maps annotator -> class name
+    (each annotator's latest live label)."""
+
+    sample_id: int
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Annotator:
+    """A registered annotator; ``is_admin`` may start rounds and manage annotators."""
+
+    name: str
+    is_admin: bool
+    created_at: float
 
 
 class ProjectStore:
@@ -309,6 +400,9 @@ class ProjectStore:
             application_id, version = _read_header(connection)
             if application_id != _APPLICATION_ID:
                 raise ValueError(f"{target} is an SQLite database but not a labeler project")
+            if version == 1:
+                _upgrade_from_version_1(connection)
+                version = SCHEMA_VERSION
             if version != SCHEMA_VERSION:
                 raise ValueError(
                     f"{target} has schema version {version}; this labeler reads version "
@@ -469,22 +563,23 @@ class ProjectStore:
             return len(self._insert_labels(db, labels))
 
     def get_current_labels(self) -> tuple[Ids, Ids]:
-        """``(sample_ids, labels)`` of every labeled sample, its latest label event winning;
-        int64 ``[n_labeled]`` each, by ascending sample id."""
+        """``(sample_ids, labels)`` of every labeled sample, its latest live (not retracted)
+        label event winning; int64 ``[n_labeled]`` each, by ascending sample id."""
         return _pairs_to_arrays(
             self._query(
-                "SELECT e.sample_id, e.label FROM label_events AS e "
-                "JOIN (SELECT MAX(id) AS id FROM label_events GROUP BY sample_id) AS last "
+                "SELECT e.sample_id, e.label FROM live_label_events AS e "
+                "JOIN (SELECT MAX(id) AS id FROM live_label_events GROUP BY sample_id) AS last "
                 "ON e.id = last.id ORDER BY e.sample_id"
             )
         )
 
     def get_current_label_events(self) -> list[LabelEvent]:
-        """The latest label event of every labeled sample, by ascending sample id."""
+        """The latest live (not retracted) label event of every labeled sample, by ascending
+        sample id."""
         rows = self._query(
             "SELECT e.id, e.sample_id, e.label, e.annotator, e.source, e.created_at, "
-            "e.request_id FROM label_events AS e "
-            "JOIN (SELECT MAX(id) AS id FROM label_events GROUP BY sample_id) AS last "
+            "e.request_id FROM live_label_events AS e "
+            "JOIN (SELECT MAX(id) AS id FROM live_label_events GROUP BY sample_id) AS last "
             "ON e.id = last.id ORDER BY e.sample_id"
         )
         return [self._make_event(row) for row in rows]
@@ -579,8 +674,10 @@ class ProjectStore:
 
         ``scored_ids`` ``[n]`` and ``scores`` ``[n]`` (higher = more informative) are kept in
         ``scores``; the queue is replaced by ``selected_ids`` (best first), each with its
-        score. Queued items of earlier rounds are dropped; selected samples labeled while the
-        round ran are left out. ``folder`` is the round's folder relative to the project.
+        score. Queued items of earlier rounds are dropped, except those an annotator holds an
+        unexpired lease on: they keep the lease (and, when not selected again, go after the new
+        batch). Selected samples labeled while the round ran are left out. ``folder`` is the
+        round's folder relative to the project.
         """
         ids = _as_id_array("scored_ids", scored_ids, n_samples=self.n_samples)
         values = np.asarray(scores, dtype=np.float64)
@@ -613,15 +710,33 @@ class ProjectStore:
                 ((round_id, sample, value) for sample, value in score_of.items()),
             )
             labeled = {
-                sample for (sample,) in db.execute("SELECT DISTINCT sample_id FROM label_events")
+                sample
+                for (sample,) in db.execute("SELECT DISTINCT sample_id FROM live_label_events")
+            }
+            now = time.time()
+            held = {
+                sample: (annotator, expires)
+                for sample, annotator, expires in db.execute(
+                    "SELECT sample_id, leased_by, lease_expires FROM queue "
+                    "WHERE leased_by IS NOT NULL AND lease_expires > ? ORDER BY position",
+                    (now,),
+                )
             }
             db.execute("DELETE FROM queue")
             queued = [sample for sample in selected.tolist() if sample not in labeled]
+            kept = [sample for sample in held if sample not in set(queued)]
             db.executemany(
-                "INSERT INTO queue (sample_id, round_id, position, score) VALUES (?, ?, ?, ?)",
+                "INSERT INTO queue (sample_id, round_id, position, score, leased_by, "
+                "lease_expires) VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    (sample, round_id, position, score_of.get(sample))
-                    for position, sample in enumerate(queued)
+                    (
+                        sample,
+                        round_id,
+                        position,
+                        score_of.get(sample),
+                        *held.get(sample, (None,) * 2),
+                    )
+                    for position, sample in enumerate(queued + kept)
                 ),
             )
             db.execute(
@@ -691,8 +806,9 @@ class ProjectStore:
         """Lease up to ``n`` queued samples to ``annotator`` for ``lease_seconds``.
 
         The annotator's own unexpired leases come first (renewed, so reloading a page does not
-        grab more), then free or expired items in queue order; items leased to others are
-        skipped. ``now``: unix seconds (default the clock).
+        grab more), then free or expired items in queue order; items leased to others, and
+        items this annotator skipped, are passed over. ``now``: unix seconds (default the
+        clock).
         """
         annotator = _check_name("annotator", annotator)
         n = _check_count("n", n, minimum=0)
@@ -709,9 +825,10 @@ class ProjectStore:
             if len(rows) < n:
                 rows += db.execute(
                     "SELECT sample_id FROM queue "
-                    "WHERE leased_by IS NULL OR lease_expires IS NULL OR lease_expires <= ? "
+                    "WHERE (leased_by IS NULL OR lease_expires IS NULL OR lease_expires <= ?) "
+                    "AND sample_id NOT IN (SELECT sample_id FROM skips WHERE annotator = ?) "
                     "ORDER BY position LIMIT ?",
-                    (now, n - len(rows)),
+                    (now, annotator, n - len(rows)),
                 ).fetchall()
             ids = [row[0] for row in rows]
             if not ids:
@@ -740,6 +857,204 @@ class ProjectStore:
                 (index, annotator),
             )
             return cursor.rowcount > 0
+
+    # --- annotation: submissions, skips, undo -------------------------------------------
+
+    def submit_label(
+        self,
+        sample_id: int,
+        label_name: str,
+        *,
+        annotator: str,
+        source: str,
+        request_id: str | None = None,
+        now: float | None = None,
+    ) -> Submission:
+        """Record an annotator's label and how it stood to the image's lease, in one
+        transaction (committed when this returns).
+
+        The label is stored whatever the lease: ``lease`` is ``"held"`` when ``annotator``
+        held an unexpired lease, else one of ``LEASE_CONFLICTS`` (``"expired"``: theirs ran
+        out; ``"taken"``: someone else holds it; ``"not_leased"``: queued but leased to nobody;
+        ``"not_queued"``: not in the queue), recorded for the dashboard. A ``request_id`` seen
+        before returns the first answer with ``duplicate`` True and stores nothing.
+        """
+        now = time.time() if now is None else float(now)
+        label = NewLabel(sample_id, label_name, annotator, source, request_id)
+        with self._transaction() as db:
+            if request_id is not None:
+                previous = self._find_request(db, request_id)
+                if previous is not None:
+                    event = self._get_event(db, previous)
+                    asked = (self._check_sample_id(sample_id), self._check_label(label_name))
+                    if (event.sample_id, event.label) != asked:
+                        raise ValueError(
+                            f"request id {request_id!r} was already used to label sample "
+                            f"{event.sample_id} as {event.label_name!r}; use a new request id"
+                        )
+                    return Submission(event, *self._get_lease_conflict(db, event.id), True)
+            index = self._check_sample_id(sample_id)
+            row = db.execute(
+                "SELECT leased_by, lease_expires FROM queue WHERE sample_id = ?", (index,)
+            ).fetchone()
+            lease, holder = _classify_lease(row, annotator, now)
+            (event,) = self._insert_labels(db, [label])
+            if lease != LEASE_HELD:
+                db.execute(
+                    "INSERT INTO lease_conflicts (event_id, kind, holder) VALUES (?, ?, ?)",
+                    (event.id, lease, holder),
+                )
+        return Submission(event, lease, holder, False)
+
+    def skip_sample(self, sample_id: int, *, annotator: str, request_id: str | None = None) -> bool:
+        """Record that ``annotator`` passed over ``sample_id`` and give back their lease on it;
+        the image is never leased to them again (others still get it). Returns False when
+        ``request_id`` was seen before (nothing is stored twice)."""
+        index = self._check_sample_id(sample_id)
+        if self._is_test[index]:
+            raise ValueError(f"sample {index} is in the test split and cannot be skipped")
+        annotator = _check_name("annotator", annotator)
+        with self._transaction() as db:
+            if request_id is not None:
+                request_id = _check_name("request_id", request_id)
+                row = db.execute(
+                    "SELECT sample_id, annotator FROM skips WHERE request_id = ?", (request_id,)
+                ).fetchone()
+                if row is not None:
+                    if tuple(row) != (index, annotator):
+                        raise ValueError(
+                            f"request id {request_id!r} was already used for another skip"
+                        )
+                    return False
+            db.execute(
+                "INSERT INTO skips (sample_id, annotator, created_at, request_id) "
+                "VALUES (?, ?, ?, ?)",
+                (index, annotator, time.time(), request_id),
+            )
+            db.execute(
+                "UPDATE queue SET leased_by = NULL, lease_expires = NULL "
+                "WHERE sample_id = ? AND leased_by = ?",
+                (index, annotator),
+            )
+        return True
+
+    def undo_last_label(
+        self,
+        annotator: str,
+        *,
+        request_id: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> LabelEvent | None:
+        """Retract ``annotator``'s latest live label event and return it (None: they have none).
+
+        The log keeps the event; a retraction marks it. When the sample is left with no live
+        label it goes back to the front of the queue, leased to ``annotator``, so that they can
+        label it again. A ``request_id`` seen before returns the event it retracted.
+        """
+        annotator = _check_name("annotator", annotator)
+        if request_id is not None:
+            request_id = _check_name("request_id", request_id)
+        with self._transaction() as db:
+            if request_id is not None:
+                row = db.execute(
+                    "SELECT event_id FROM retractions WHERE request_id = ?", (request_id,)
+                ).fetchone()
+                if row is not None:
+                    return self._get_event(db, int(row[0]))
+            row = db.execute(
+                "SELECT id FROM live_label_events WHERE annotator = ? ORDER BY id DESC LIMIT 1",
+                (annotator,),
+            ).fetchone()
+            if row is None:
+                return None
+            event = self._get_event(db, int(row[0]))
+            now = time.time()
+            db.execute(
+                "INSERT INTO retractions (event_id, annotator, created_at, request_id) "
+                "VALUES (?, ?, ?, ?)",
+                (event.id, annotator, now, request_id),
+            )
+            still_labeled = db.execute(
+                "SELECT 1 FROM live_label_events WHERE sample_id = ? LIMIT 1", (event.sample_id,)
+            ).fetchone()
+            last_round = db.execute("SELECT MAX(id) FROM rounds").fetchone()[0]
+            if still_labeled is None and last_round is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO queue (sample_id, round_id, position, score, "
+                    "leased_by, lease_expires) VALUES (?, ?, "
+                    "(SELECT COALESCE(MIN(position), 0) - 1 FROM queue), NULL, ?, ?)",
+                    (event.sample_id, last_round, annotator, now + lease_seconds),
+                )
+        return event
+
+    def get_activity(self) -> list[Activity]:
+        """Every label event (retracted ones marked) and skip, oldest first: the raw material
+        of per-annotator statistics."""
+        rows = self._query(
+            "SELECT created_at, annotator, 'label', sample_id, "
+            "id IN (SELECT event_id FROM retractions) FROM label_events "
+            "UNION ALL SELECT created_at, annotator, 'skip', sample_id, 0 FROM skips "
+            "ORDER BY 1"
+        )
+        return [Activity(float(t), str(a), str(k), int(i), bool(r)) for t, a, k, i, r in rows]
+
+    def get_label_conflicts(self) -> list[LabelConflict]:
+        """Samples whose live labels from different annotators disagree, by sample id."""
+        rows = self._query(
+            "SELECT sample_id, label, annotator FROM live_label_events WHERE sample_id IN ("
+            "SELECT sample_id FROM live_label_events GROUP BY sample_id "
+            "HAVING COUNT(DISTINCT label) > 1 AND COUNT(DISTINCT annotator) > 1) "
+            "ORDER BY sample_id, id"
+        )
+        by_sample: dict[int, dict[str, str]] = {}
+        for sample_id, label, annotator in rows:
+            by_sample.setdefault(int(sample_id), {})[str(annotator)] = self._class_names[label]
+        return [LabelConflict(sample, labels) for sample, labels in by_sample.items()]
+
+    def get_lease_conflicts(self) -> list[tuple[LabelEvent, str, str | None]]:
+        """Label events submitted without holding the lease: ``(event, kind, holder)``,
+        oldest first; ``kind`` is one of ``LEASE_CONFLICTS``."""
+        rows = self._query(
+            "SELECT e.id, e.sample_id, e.label, e.annotator, e.source, e.created_at, "
+            "e.request_id, c.kind, c.holder FROM lease_conflicts AS c "
+            "JOIN label_events AS e ON e.id = c.event_id ORDER BY e.id"
+        )
+        return [(self._make_event(row[:7]), str(row[7]), row[8]) for row in rows]
+
+    # --- annotators ----------------------------------------------------------------------
+
+    def add_annotator(self, name: str, *, token_hash: str, is_admin: bool = False) -> None:
+        """Register ``name`` with the hash of their token; ValueError if the name is taken."""
+        name = _check_name("annotator name", name)
+        if not _TOKEN_HASH.fullmatch(str(token_hash)):
+            raise ValueError("token_hash must be 64 lowercase hex digits (a SHA-256 digest)")
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO annotators (name, token_hash, is_admin, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (name, token_hash, int(bool(is_admin)), time.time()),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"an annotator called {name!r} exists already") from None
+
+    def remove_annotator(self, name: str) -> bool:
+        """Revoke ``name``'s token; False if there was no such annotator. Their labels stay."""
+        with self._transaction() as db:
+            return db.execute("DELETE FROM annotators WHERE name = ?", (name,)).rowcount > 0
+
+    def get_annotators(self) -> list[Annotator]:
+        """Every registered annotator, by name."""
+        rows = self._query("SELECT name, is_admin, created_at FROM annotators ORDER BY name")
+        return [Annotator(str(n), bool(a), float(t)) for n, a, t in rows]
+
+    def find_annotator(self, token_hash: str) -> Annotator | None:
+        """The annotator whose token has this hash, or None."""
+        row = self._query_one(
+            "SELECT name, is_admin, created_at FROM annotators WHERE token_hash = ?",
+            (str(token_hash),),
+        )
+        return None if row is None else Annotator(str(row[0]), bool(row[1]), float(row[2]))
 
     # --- internals -----------------------------------------------------------------------
 
@@ -849,6 +1164,27 @@ class ProjectStore:
         _execute_in(db, "DELETE FROM queue WHERE sample_id IN ({})", [c[0] for c in checked])
         return events
 
+    def _find_request(self, db: sqlite3.Connection, request_id: str) -> int | None:
+        row = db.execute(
+            "SELECT id FROM label_events WHERE request_id = ?", (str(request_id),)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def _get_event(self, db: sqlite3.Connection, event_id: int) -> LabelEvent:
+        row = db.execute(
+            "SELECT id, sample_id, label, annotator, source, created_at, request_id "
+            "FROM label_events WHERE id = ?",
+            (event_id,),
+        ).fetchone()
+        return self._make_event(row)
+
+    @staticmethod
+    def _get_lease_conflict(db: sqlite3.Connection, event_id: int) -> tuple[str, str | None]:
+        row = db.execute(
+            "SELECT kind, holder FROM lease_conflicts WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return (LEASE_HELD, None) if row is None else (str(row[0]), row[1])
+
     def _make_event(self, row: Sequence[Any]) -> LabelEvent:
         event_id, sample_id, label, annotator, source, created_at, request_id = row
         return LabelEvent(
@@ -939,6 +1275,23 @@ _ROUND_SELECT = (
     "test_accuracy, folder, config_json, error FROM rounds"
 )
 _QUEUE_SELECT = "SELECT sample_id, round_id, position, score, leased_by, lease_expires FROM queue"
+_TOKEN_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _classify_lease(
+    row: Sequence[Any] | None, annotator: str, now: float
+) -> tuple[str, str | None]:
+    """How a submission by ``annotator`` stands to a queue row ``(leased_by, lease_expires)``:
+    ``(kind, holder)`` with kind "held" or one of ``LEASE_CONFLICTS``."""
+    if row is None:
+        return "not_queued", None
+    holder, expires = row
+    live = holder is not None and expires is not None and expires > now
+    if holder == annotator:
+        return (LEASE_HELD, None) if live else ("expired", None)
+    if live:
+        return "taken", holder
+    return "not_leased", None
 
 
 def _database_path(path: str | os.PathLike[str]) -> Path:
@@ -964,14 +1317,29 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _run_schema(connection: sqlite3.Connection) -> None:
+def _run_schema(connection: sqlite3.Connection, schema: str = _SCHEMA + _SCHEMA_V2) -> None:
     # executescript() would commit the open transaction first; run statement by statement.
     statement = ""
-    for line in _SCHEMA.splitlines(keepends=True):
+    for line in schema.splitlines(keepends=True):
         statement += line
         if sqlite3.complete_statement(statement):
             connection.execute(statement)
             statement = ""
+
+
+def _upgrade_from_version_1(connection: sqlite3.Connection) -> None:
+    """Add the tables of version 2 (skips, retractions, lease conflicts, annotators)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if _read_header(connection)[1] == 1:  # another process may have upgraded it meanwhile
+            _run_schema(connection, _SCHEMA_V2)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    logger.info("upgraded the project database to schema version %d", SCHEMA_VERSION)
 
 
 def _read_header(connection: sqlite3.Connection) -> tuple[int, int]:

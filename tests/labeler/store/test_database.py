@@ -458,3 +458,158 @@ def test_labels_survive_a_killed_process(tmp_path: Path) -> None:
         assert (events[event_id].sample_id, events[event_id].label) == (sample_id, label)
     # At most the one label in flight at the kill was committed without being reported.
     assert len(events) - len(reported) in (0, 1)
+
+
+# --- annotation: submissions, skips, undo, annotators -------------------------------------------
+
+
+def queue_round(store: ProjectStore, selected: list[int]) -> int:
+    round_id = store.start_round(strategy="margin", query_size=len(selected), config={})
+    finish(store, round_id, selected)
+    return round_id
+
+
+def test_submit_label_says_how_it_stood_to_the_lease(store: ProjectStore) -> None:
+    queue_round(store, [0, 1, 2, 3, 4])
+    now = time.time()
+    store.lease_next("ann", 2, lease_seconds=60, now=now)  # 0, 1
+    store.lease_next("bob", 1, lease_seconds=60, now=now)  # 2
+    store.lease_next("cid", 1, lease_seconds=60, now=now - 120)  # 3, already expired
+    held = store.submit_label(0, "cat", annotator="ann", source="web", request_id="r1")
+    assert (held.lease, held.holder, held.duplicate) == ("held", None, False)
+    taken = store.submit_label(2, "dog", annotator="ann", source="web")
+    assert (taken.lease, taken.holder) == ("taken", "bob")
+    expired = store.submit_label(3, "dog", annotator="cid", source="web")
+    assert expired.lease == "expired"
+    free = store.submit_label(4, "fox", annotator="ann", source="web")
+    assert free.lease == "not_leased"
+    gone = store.submit_label(0, "dog", annotator="bob", source="web")  # labeled: left the queue
+    assert (gone.lease, gone.holder) == ("not_queued", None)
+    # Every label is kept, and the conflicts are listed for the dashboard.
+    assert len(store.get_label_events()) == 5
+    conflicts = [
+        (event.sample_id, kind, holder) for event, kind, holder in store.get_lease_conflicts()
+    ]
+    assert conflicts == [(2, "taken", "bob"), (3, "expired", None), (4, "not_leased", None),
+                         (0, "not_queued", None)]  # fmt: skip
+
+
+def test_a_retried_submission_stores_nothing_twice(store: ProjectStore) -> None:
+    queue_round(store, [5])
+    store.lease_next("ann", 1)
+    first = store.submit_label(5, "fox", annotator="ann", source="web", request_id="req-1")
+    again = store.submit_label(5, "fox", annotator="ann", source="web", request_id="req-1")
+    assert again.duplicate and again.event == first.event and again.lease == "held"
+    assert len(store.get_label_events()) == 1
+    with pytest.raises(ValueError, match="already used to label sample 5"):
+        store.submit_label(5, "cat", annotator="ann", source="web", request_id="req-1")
+    with pytest.raises(ValueError, match="unknown label 'wolf'"):
+        store.submit_label(5, "wolf", annotator="ann", source="web", request_id="req-2")
+    with pytest.raises(ValueError, match="test split"):
+        store.submit_label(N_POOL, "cat", annotator="ann", source="web", request_id="req-3")
+    assert len(store.get_label_events()) == 1
+
+
+def test_a_skipped_image_goes_to_others_only(store: ProjectStore) -> None:
+    queue_round(store, [0, 1])
+    assert [item.sample_id for item in store.lease_next("ann", 1)] == [0]
+    assert store.skip_sample(0, annotator="ann", request_id="s1")
+    assert not store.skip_sample(0, annotator="ann", request_id="s1")  # a retry
+    assert [item.sample_id for item in store.lease_next("ann", 2)] == [1]
+    assert [item.sample_id for item in store.lease_next("bob", 2)] == [0]
+    skips = [a for a in store.get_activity() if a.kind == "skip"]
+    assert [(a.annotator, a.sample_id) for a in skips] == [("ann", 0)]
+    assert store.get_current_labels()[0].size == 0  # a skip is not a label
+    with pytest.raises(ValueError, match="test split"):
+        store.skip_sample(N_POOL, annotator="ann")
+
+
+def test_undo_retracts_the_last_label_and_requeues_it(store: ProjectStore) -> None:
+    queue_round(store, [0, 1, 2])
+    store.lease_next("ann", 3)
+    store.submit_label(0, "cat", annotator="ann", source="web")
+    store.submit_label(1, "dog", annotator="ann", source="web")
+    undone = store.undo_last_label("ann", request_id="u1")
+    assert undone is not None and (undone.sample_id, undone.label_name) == (1, "dog")
+    assert store.undo_last_label("ann", request_id="u1") == undone  # a retry retracts no more
+    np.testing.assert_array_equal(store.get_current_labels()[0], [0])
+    # Sample 1 is back at the front of the queue, leased to ann.
+    assert [(item.sample_id, item.leased_by) for item in store.get_queue()][:2] == [
+        (1, "ann"),
+        (2, "ann"),
+    ]
+    assert [item.sample_id for item in store.lease_next("ann", 1)] == [1]
+    assert len(store.get_label_events()) == 2  # the log keeps the retracted event
+    assert [a.retracted for a in store.get_activity()] == [False, True]
+    assert store.undo_last_label("ann") is not None  # then sample 0
+    assert store.undo_last_label("ann") is None
+    assert store.undo_last_label("bob") is None
+
+
+def test_undo_keeps_another_annotators_label(store: ProjectStore) -> None:
+    queue_round(store, [3])
+    store.submit_label(3, "cat", annotator="bob", source="web")
+    store.submit_label(3, "dog", annotator="ann", source="web")
+    assert [(c.sample_id, c.labels) for c in store.get_label_conflicts()] == [
+        (3, {"bob": "cat", "ann": "dog"})
+    ]
+    store.undo_last_label("ann")
+    ids, labels = store.get_current_labels()
+    assert (ids.tolist(), labels.tolist()) == ([3], [0])  # bob's cat counts again
+    assert store.get_queue() == []  # still labeled, so not requeued
+    assert store.get_label_conflicts() == []
+
+
+def test_a_new_round_keeps_leases_in_progress(store: ProjectStore) -> None:
+    queue_round(store, [0, 1, 2])
+    now = time.time()
+    store.lease_next("ann", 1, lease_seconds=600, now=now)  # 0, live
+    store.lease_next("bob", 1, lease_seconds=600, now=now - 1200)  # 1, expired
+    queue_round(store, [5, 6, 2])
+    queue = [(item.sample_id, item.leased_by) for item in store.get_queue()]
+    assert queue == [(5, None), (6, None), (2, None), (0, "ann")]
+    assert store.submit_label(0, "cat", annotator="ann", source="web").lease == "held"
+
+
+def test_annotators_are_stored_by_token_hash(store: ProjectStore) -> None:
+    from labeler.store.tokens import hash_token, make_token
+
+    token = make_token()
+    assert len(token) >= 40 and make_token() != token
+    store.add_annotator("ann", token_hash=hash_token(token), is_admin=True)
+    store.add_annotator("bob", token_hash=hash_token(make_token()))
+    found = store.find_annotator(hash_token(token))
+    assert found is not None and (found.name, found.is_admin) == ("ann", True)
+    assert store.find_annotator(hash_token("wrong")) is None
+    assert [(a.name, a.is_admin) for a in store.get_annotators()] == [("ann", True), ("bob", False)]
+    with pytest.raises(ValueError, match="'ann' exists already"):
+        store.add_annotator("ann", token_hash=hash_token(make_token()))
+    with pytest.raises(ValueError, match="SHA-256"):
+        store.add_annotator("cid", token_hash=token)  # a token, not its hash
+    assert store.remove_annotator("ann") and not store.remove_annotator("ann")
+    assert store.find_annotator(hash_token(token)) is None
+    raw = sqlite3.connect(store.path).execute("SELECT * FROM annotators").fetchall()
+    assert token not in repr(raw)
+
+
+def test_a_version_1_database_is_upgraded_on_open(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_NAME
+    ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
+    raw = sqlite3.connect(path, isolation_level=None)
+    for statement in (
+        "DROP VIEW live_label_events",
+        "DROP TABLE skips",
+        "DROP TABLE retractions",
+        "DROP TABLE lease_conflicts",
+        "DROP TABLE annotators",
+        "INSERT INTO label_events (sample_id, label, annotator, source, created_at) "
+        "VALUES (2, 1, 'old', 'cli', 1.0)",
+        "PRAGMA user_version = 1",
+    ):
+        raw.execute(statement)
+    raw.close()
+    with ProjectStore.open(path) as upgraded:
+        assert upgraded.count_labels()["dog"] == 1
+        assert upgraded.undo_last_label("old") is not None
+        assert upgraded.count_labels()["dog"] == 0
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (2,)
