@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any, NoReturn
 
 from labeler.commands import (
+    annotators,
     audit,
     export,
     generate,
@@ -39,8 +42,12 @@ _COMMANDS = (
     oracle,
     round,
     simulate,
+    annotators,
 )
 EXIT_BAD_INPUT = 2
+# Packages add commands through this entry-point group (the annotation server adds `serve`),
+# so that the engine never imports them: each entry names a module with ``add_parser``.
+COMMAND_ENTRY_POINTS = "guided_labeler.commands"
 
 
 class UsageError(ValueError):
@@ -63,9 +70,17 @@ def make_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="debug logging, tracebacks on errors"
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in _COMMANDS:
+    for command in (*_COMMANDS, *_load_plugin_commands()):
         command.add_parser(subparsers)
     return parser
+
+
+def _load_plugin_commands() -> Iterator[ModuleType | Any]:
+    for entry in sorted(entry_points(group=COMMAND_ENTRY_POINTS), key=lambda e: e.name):
+        try:
+            yield entry.load()
+        except ImportError as error:  # e.g. the server's Flask is not installed
+            logger.debug("command %s is unavailable: %s", entry.name, error)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,6 +38,9 @@ CHECKPOINT_FILE = "model.pt"
 REPORT_FILE = "report.json"
 SCORES_FILE = "scores.npy"
 SCORED_IDS_FILE = "scored_ids.npy"
+# The model's guess (class index) and its confidence for each scored image, row for row.
+GUESSES_FILE = "guesses.npy"
+CONFIDENCES_FILE = "confidences.npy"
 _TEMP_PREFIX = ".round-"
 
 
@@ -198,6 +201,8 @@ def _train_score_select(
     test_accuracy = _get_test_accuracy(project, model, config.train.device)
     save_npy_atomic(temp / SCORED_IDS_FILE, scored)
     save_npy_atomic(temp / SCORES_FILE, query.scores)
+    save_npy_atomic(temp / GUESSES_FILE, query.guesses)
+    save_npy_atomic(temp / CONFIDENCES_FILE, query.confidences)
     seconds = time.perf_counter() - started
     report = {
         "round_id": round_id,

@@ -22,11 +22,14 @@ from labeler.selection.strategies import CORESET, SelectionConfig, choose_batch
 class PoolQuery:
     """``selected``: int64 ``[query_size]`` image indices, most wanted first; ``scored_ids``
     int64 ``[n_scored]`` the images that were scored, with their ``scores`` (float64, higher =
-    more informative)."""
+    more informative), the model's ``guesses`` (int64 class, the argmax of the mean over
+    draws) and ``confidences`` (float64 in [0, 1], that class's mean probability)."""
 
     selected: NDArray[np.int64]
     scored_ids: NDArray[np.int64]
     scores: NDArray[np.float64]
+    guesses: NDArray[np.int64]
+    confidences: NDArray[np.float64]
 
 
 def query_pool(
@@ -79,4 +82,9 @@ def query_pool(
         seed=rng,
         labeled_features=labeled_features,
     )
-    return PoolQuery(scored[choice.indices], scored, choice.scores)
+    mean_probs = predictions.probs.mean(axis=2)
+    guesses = mean_probs.argmax(axis=1).astype(np.int64)
+    confidences = np.take_along_axis(mean_probs, guesses[:, None], axis=1)[:, 0]
+    return PoolQuery(
+        scored[choice.indices], scored, choice.scores, guesses, confidences.astype(np.float64)
+    )

@@ -795,6 +795,18 @@ class ProjectStore:
         """The queue, in order (position 0 first)."""
         return [QueueItem(*row) for row in self._query(_QUEUE_SELECT + " ORDER BY position")]
 
+    def count_queue(self, *, now: float | None = None) -> tuple[int, int]:
+        """``(waiting, leased)``: queued samples free to hand out, and those under an unexpired
+        lease at ``now`` (unix seconds, default the clock)."""
+        now = time.time() if now is None else float(now)
+        row = self._query_one(
+            "SELECT COUNT(*), COALESCE(SUM(leased_by IS NOT NULL AND lease_expires > ?), 0) "
+            "FROM queue",
+            (now,),
+        )
+        total, leased = row if row is not None else (0, 0)
+        return int(total) - int(leased), int(leased)
+
     def lease_next(
         self,
         annotator: str,

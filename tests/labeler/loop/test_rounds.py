@@ -71,6 +71,11 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
     scores = np.load(folder / rounds.SCORES_FILE)
     scored = np.load(folder / rounds.SCORED_IDS_FILE)
     assert scores.shape == scored.shape == (24,)
+    guesses = np.load(folder / rounds.GUESSES_FILE)
+    confidences = np.load(folder / rounds.CONFIDENCES_FILE)
+    assert guesses.shape == confidences.shape == (24,)
+    assert set(guesses.tolist()) <= {0, 1}
+    assert np.all((confidences >= 0.5) & (confidences <= 1.0))  # the top class of two
     # The queue is the best-scored unlabeled samples, best first.
     by_id = dict(zip(scored.tolist(), scores.tolist(), strict=True))
     queued_scores = [by_id[sample] for sample in queue]

@@ -568,6 +568,8 @@ def test_a_new_round_keeps_leases_in_progress(store: ProjectStore) -> None:
     queue_round(store, [5, 6, 2])
     queue = [(item.sample_id, item.leased_by) for item in store.get_queue()]
     assert queue == [(5, None), (6, None), (2, None), (0, "ann")]
+    assert store.count_queue(now=now) == (3, 1)
+    assert store.count_queue(now=now + 601) == (4, 0)
     assert store.submit_label(0, "cat", annotator="ann", source="web").lease == "held"
 
 

@@ -1,0 +1,233 @@
+"""The JSON API of annotators: next tasks, labels, skips, undo, stats, images, dashboard data.
+
+Every call needs a user (Bearer token or page session). Submissions are idempotent by the
+client's ``request_id`` and committed to SQLite before the answer leaves.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, send_file
+
+from labeler.commands.status import get_status
+from labeler.store.database import LEASE_HELD, QueueItem
+from server.auth import get_user, require_user
+from server.errors import ApiError
+from server.state import ServerState, get_state
+from server.stats import get_annotator_stats, get_conflicts
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+SOURCE = "web"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+_LEASE_MESSAGES = {
+    LEASE_HELD: "stored",
+    "expired": "stored; your lease on this image had expired",
+    "taken": "stored; the image had been handed to another annotator, who holds it now",
+    "not_leased": "stored; the image was not leased to you",
+    "not_queued": "stored; the image was no longer in the queue",
+}
+
+
+@bp.before_request
+def _authenticate() -> None:
+    require_user()
+
+
+@bp.get("/next")
+def get_next() -> Response:
+    """Lease up to ``n`` tasks (default 1) to the caller, their own leases first."""
+    state = get_state()
+    n = _get_int_arg("n", default=1, minimum=1, maximum=state.max_tasks_per_call)
+    items = state.store.lease_next(get_user().name, n, lease_seconds=state.lease_seconds)
+    return jsonify({"tasks": [_describe_task(state, item) for item in items], **_queue(state)})
+
+
+@bp.post("/labels")
+def submit_label() -> Response:
+    body = _get_json_object()
+    state = get_state()
+    sample_id = _get_sample_id(state, body)
+    label = body.get("label")
+    if not isinstance(label, str):
+        raise ApiError(400, f"label must be a class name, one of: {_class_list(state)}")
+    request_id = _get_request_id(body)
+    try:
+        submission = state.store.submit_label(
+            sample_id, label, annotator=get_user().name, source=SOURCE, request_id=request_id
+        )
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+    event = submission.event
+    return jsonify(
+        {
+            "stored": True,
+            "event_id": event.id,
+            "sample_id": event.sample_id,
+            "label": event.label_name,
+            "lease": submission.lease,
+            "holder": submission.holder,
+            "duplicate": submission.duplicate,
+            "message": _LEASE_MESSAGES[submission.lease],
+        }
+    )
+
+
+@bp.post("/skip")
+def skip() -> Response:
+    body = _get_json_object()
+    state = get_state()
+    sample_id = _get_sample_id(state, body)
+    request_id = _get_request_id(body)
+    try:
+        new = state.store.skip_sample(sample_id, annotator=get_user().name, request_id=request_id)
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+    return jsonify({"skipped": True, "sample_id": sample_id, "duplicate": not new})
+
+
+@bp.post("/undo")
+def undo() -> Response:
+    """Take back the caller's last label; the image comes back to them as the next task."""
+    body = _get_json_object()
+    state = get_state()
+    request_id = _get_request_id(body)
+    event = state.store.undo_last_label(
+        get_user().name, request_id=request_id, lease_seconds=state.lease_seconds
+    )
+    if event is None:
+        return jsonify({"undone": None, "task": None})
+    queued = {item.sample_id: item for item in state.store.get_queue()}
+    item = queued.get(event.sample_id)
+    return jsonify(
+        {
+            "undone": {"sample_id": event.sample_id, "label": event.label_name},
+            "task": None if item is None else _describe_task(state, item),
+        }
+    )
+
+
+@bp.get("/stats")
+def get_stats() -> Response:
+    """The caller's own figures and the queue."""
+    state = get_state()
+    user = get_user()
+    mine = get_annotator_stats(state.store.get_activity()).get(user.name, {})
+    return jsonify(
+        {
+            "annotator": user.name,
+            "is_admin": user.is_admin,
+            "labels": mine.get("labels", 0),
+            "skips": mine.get("skips", 0),
+            "median_seconds": mine.get("median_seconds"),
+            "class_names": list(state.project.class_names),
+            **_queue(state),
+        }
+    )
+
+
+@bp.get("/dashboard")
+def get_dashboard() -> Response:
+    """Counts per class, rounds, queue, annotators and conflicts, for the dashboard."""
+    state = get_state()
+    status = get_status(state.project)
+    return jsonify(
+        {
+            "classes": status["classes"],
+            "n_pool": status["n_pool"],
+            "n_labeled": status["n_labeled"],
+            "rounds": status["rounds"],
+            **_queue(state),
+            "annotators": get_annotator_stats(state.store.get_activity()),
+            "conflicts": get_conflicts(state.store),
+            "round_job": state.rounds.get_status(),
+            "is_admin": get_user().is_admin,
+        }
+    )
+
+
+@bp.get("/images/<int:sample_id>.png")
+def get_image(sample_id: int) -> Response:
+    """A pool image by sample id; anything else is 404."""
+    state = get_state()
+    if sample_id >= state.store.n_samples or state.store.get_sample(sample_id).split != "pool":
+        raise ApiError(404, f"no pool image {sample_id}")
+    response = Response(state.images.get_png(sample_id), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/openapi.json")
+def get_openapi() -> Response:
+    return send_file(OPENAPI_FILE, mimetype="application/json")
+
+
+def _describe_task(state: ServerState, item: QueueItem) -> dict[str, Any]:
+    guess = state.get_guess(item.sample_id)
+    return {
+        "sample_id": item.sample_id,
+        "image_url": f"/api/images/{item.sample_id}.png",
+        "lease_expires": item.lease_expires,
+        "round_id": item.round_id,
+        "score": item.score,
+        "guess": None
+        if guess is None
+        else {"label": state.project.class_names[guess[0]], "confidence": guess[1]},
+    }
+
+
+def _queue(state: ServerState) -> dict[str, Any]:
+    waiting, leased = state.store.count_queue(now=time.time())
+    return {"queue": {"waiting": waiting, "leased": leased}}
+
+
+def _get_json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(
+            400, "the request body must be a JSON object (Content-Type: application/json)"
+        )
+    return body
+
+
+def _get_sample_id(state: ServerState, body: dict[str, Any]) -> int:
+    value = body.get("sample_id")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, f"sample_id must be an integer sample id, got {value!r}")
+    n_samples = state.store.n_samples
+    if not 0 <= value < n_samples:
+        raise ApiError(400, f"there is no sample {value}; sample ids run from 0 to {n_samples - 1}")
+    return value
+
+
+def _get_request_id(body: dict[str, Any]) -> str:
+    value = body.get("request_id")
+    if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
+        raise ApiError(
+            400,
+            f"request_id must be 1-100 letters, digits or ._:- (made by the client, new for "
+            f"each action, the same on a retry), got {value!r}",
+        )
+    return value
+
+
+def _get_int_arg(name: str, *, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ApiError(400, f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _class_list(state: ServerState) -> str:
+    return ", ".join(state.project.class_names)

@@ -1,0 +1,115 @@
+"use strict";
+// The dashboard: counts, queue, rounds with their learning curve, annotators and conflicts,
+// refreshed every few seconds; admins can start a round.
+(function () {
+  const api = labelerApi;
+  const root = document.getElementById("dashboard");
+  const isAdmin = JSON.parse(root.dataset.admin);
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function fill(tableId, rows) {
+    const body = document.querySelector("#" + tableId + " tbody");
+    body.replaceChildren(...rows.map((cells) => {
+      const row = document.createElement("tr");
+      for (const cell of cells) {
+        const td = document.createElement("td");
+        td.textContent = cell === null || cell === undefined ? "–" : String(cell);
+        row.appendChild(td);
+      }
+      return row;
+    }));
+  }
+
+  const fraction = (value) => (value === null || value === undefined ? null : value.toFixed(3));
+
+  function drawCurve(rounds) {
+    const points = rounds.filter((r) => r.status === "done" && r.n_labels !== null
+      && (r.test_accuracy !== null || r.val_accuracy !== null));
+    const box = document.getElementById("curve");
+    if (points.length === 0) {
+      box.textContent = "No trained round yet: the learning curve appears after the first.";
+      return;
+    }
+    const width = 640, height = 240, pad = 40;
+    const maxLabels = Math.max(...points.map((r) => r.n_labels), 1);
+    const x = (n) => pad + (width - 2 * pad) * (n / maxLabels);
+    const y = (a) => height - pad - (height - 2 * pad) * a;
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "accuracy against the number of labels");
+    const add = (name, attrs, text) => {
+      const node = document.createElementNS(SVG, name);
+      for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+      if (text !== undefined) node.textContent = text;
+      svg.appendChild(node);
+      return node;
+    };
+    add("line", { x1: pad, y1: y(0), x2: width - pad, y2: y(0), class: "axis" });
+    add("line", { x1: pad, y1: y(0), x2: pad, y2: y(1), class: "axis" });
+    for (const a of [0, 0.5, 1]) add("text", { x: 4, y: y(a) + 4 }, a.toFixed(1));
+    add("text", { x: width - pad - 60, y: height - 8 }, maxLabels + " labels");
+    for (const [key, cls, name] of [["test_accuracy", "test", "test"], ["val_accuracy", "val", "validation"]]) {
+      const line = points.filter((r) => r[key] !== null).map((r) => x(r.n_labels) + "," + y(r[key]));
+      if (line.length) add("polyline", { points: line.join(" "), class: cls });
+      const last = points.filter((r) => r[key] !== null).pop();
+      if (last) add("text", { x: x(last.n_labels) - 70, y: y(last[key]) - 6 }, name);
+    }
+    box.replaceChildren(svg);
+  }
+
+  async function refresh() {
+    let data;
+    try {
+      data = await api.get("/api/dashboard");
+    } catch (error) {
+      return;
+    }
+    fill("classes", data.classes.map((c) => [c.name, c.labeled, c.unlabeled_known]));
+    document.getElementById("totals").textContent =
+      data.n_labeled + " of " + data.n_pool + " pool images labeled";
+    document.getElementById("queue-waiting").textContent = String(data.queue.waiting);
+    document.getElementById("queue-leased").textContent = String(data.queue.leased);
+    fill("rounds", data.rounds.slice().reverse().map((r) => [
+      r.id, r.status + (r.error ? ": " + r.error : ""), r.strategy, r.n_labels,
+      fraction(r.val_accuracy), fraction(r.test_accuracy)]));
+    drawCurve(data.rounds);
+    fill("annotators", Object.entries(data.annotators).map(([name, s]) => [
+      name, s.labels, s.skips, s.retracted,
+      s.median_seconds === null ? null : s.median_seconds.toFixed(1)]));
+    fill("label-conflicts", data.conflicts.labels.map((c) => [
+      c.sample_id, Object.entries(c.labels).map(([who, what]) => who + ": " + what).join(", ")]));
+    fill("lease-conflicts", data.conflicts.leases.map((c) => [
+      c.sample_id, c.label, c.annotator, c.kind + (c.holder ? " (held by " + c.holder + ")" : "")]));
+    if (isAdmin) showJob(data.round_job);
+  }
+
+  function showJob(job) {
+    const line = document.getElementById("round-job");
+    if (!job) return;
+    const what = job.strategy + ", " + job.query_size + " images, started by " + job.started_by;
+    line.textContent = "Round (" + what + "): " + job.state + (job.last_line ? " · " + job.last_line : "");
+    line.classList.toggle("warn", job.state === "failed");
+  }
+
+  if (isAdmin) {
+    document.getElementById("round-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = {
+        strategy: document.getElementById("strategy").value,
+        query_size: Number(document.getElementById("query-size").value),
+      };
+      const line = document.getElementById("round-job");
+      try {
+        const answer = await api.post("/api/admin/rounds", body);
+        showJob(answer.job);
+      } catch (error) {
+        line.textContent = error.message;
+        line.classList.add("warn");
+      }
+    });
+  }
+
+  refresh();
+  setInterval(refresh, 3000);
+})();

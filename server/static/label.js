@@ -1,0 +1,230 @@
+"use strict";
+// The labeling page: one image at a time, classes on buttons and keys, the next images
+// leased and decoded ahead so that a keypress shows the next one at once.
+(function () {
+  const api = labelerApi;
+  const app = document.getElementById("label-app");
+  const classNames = JSON.parse(app.dataset.classes);
+  const stage = document.getElementById("stage");
+  const empty = document.getElementById("empty");
+  const guess = document.getElementById("guess");
+  const message = document.getElementById("message");
+  const showGuess = document.getElementById("show-guess");
+  const AHEAD = 2; // images ready beyond the one shown
+  const MAX_LABEL_SECONDS = 300; // longer gaps are breaks, not labeling time
+
+  let shown = document.getElementById("image");
+  let current = null; // {task, image}
+  const ahead = [];
+  const handled = new Set(); // sample ids labeled or skipped here, maybe not yet answered
+  let pending = Promise.resolve(); // state-changing calls, in order
+  let refilling = false;
+  let queueCount = null;
+  const labelTimes = [];
+  // Keypress-to-painted times in ms, read by the browser benchmark.
+  window.labelerTimings = [];
+
+  const keyToLabel = makeKeyMap(classNames);
+  for (const button of document.querySelectorAll(".class-button")) {
+    const key = Object.keys(keyToLabel).find((k) => keyToLabel[k] === button.dataset.label);
+    button.querySelector("kbd").textContent = key || "";
+    button.addEventListener("click", () => label(button.dataset.label, performance.now()));
+  }
+  document.getElementById("skip-button").addEventListener("click", () => skip(performance.now()));
+  document.getElementById("undo-button").addEventListener("click", () => undo());
+  showGuess.checked = localStorage.getItem("labeler.showGuess") === "1";
+  showGuess.addEventListener("change", () => {
+    localStorage.setItem("labeler.showGuess", showGuess.checked ? "1" : "0");
+    renderGuess();
+  });
+  document.addEventListener("keydown", onKey);
+
+  // Digits 1..9 by position, and a class's first letter where no other class shares it.
+  function makeKeyMap(names) {
+    const map = {};
+    names.slice(0, 9).forEach((name, index) => { map[String(index + 1)] = name; });
+    const firsts = {};
+    for (const name of names) {
+      const first = name.charAt(0).toLowerCase();
+      firsts[first] = (firsts[first] || 0) + 1;
+    }
+    for (const name of names) {
+      const first = name.charAt(0).toLowerCase();
+      if (firsts[first] === 1 && /[a-z]/.test(first) && !(first in map)) map[first] = name;
+    }
+    return map;
+  }
+
+  function onKey(event) {
+    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+    const started = performance.now();
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      undo();
+    } else if (event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    } else if (event.key === "Backspace") {
+      event.preventDefault();
+      undo();
+    } else if (event.key === " ") {
+      event.preventDefault();
+      skip(started);
+    } else if (event.key.toLowerCase() in keyToLabel) {
+      event.preventDefault();
+      label(keyToLabel[event.key.toLowerCase()], started);
+    }
+  }
+
+  function prepare(task) {
+    const image = new Image();
+    image.className = "sample-image";
+    image.alt = "image " + task.sample_id + " to label";
+    image.dataset.sampleId = String(task.sample_id);
+    image.src = task.image_url;
+    const entry = { task, image, ready: image.decode().catch(() => undefined) };
+    return entry;
+  }
+
+  function isKnown(sampleId) {
+    return handled.has(sampleId) || (current && current.task.sample_id === sampleId)
+      || ahead.some((entry) => entry.task.sample_id === sampleId);
+  }
+
+  async function refill() {
+    if (refilling) return;
+    refilling = true;
+    try {
+      const data = await api.get("/api/next?n=" + (AHEAD + 1 + pendingCount()));
+      queueCount = data.queue.waiting + data.queue.leased;
+      for (const task of data.tasks) {
+        if (!isKnown(task.sample_id)) ahead.push(prepare(task));
+      }
+      if (!current) showNext(null);
+      renderProgress();
+    } catch (error) {
+      say("Could not fetch images: " + error.message, true);
+    } finally {
+      refilling = false;
+    }
+  }
+
+  let nPending = 0;
+  function pendingCount() { return nPending; }
+
+  function showNext(started) {
+    current = ahead.shift() || null;
+    display(started);
+  }
+
+  function display(started) {
+    if (!current) {
+      shown.hidden = true;
+      empty.hidden = false;
+      guess.hidden = true;
+      return;
+    }
+    empty.hidden = true;
+    current.image.hidden = false;
+    stage.replaceChild(current.image, shown);
+    shown = current.image;
+    renderGuess();
+    if (started !== null) {
+      const sampleId = current.task.sample_id;
+      // The frame after the next animation frame callback is the one that shows the image.
+      requestAnimationFrame(() => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => {
+          window.labelerTimings.push({ sampleId, ms: performance.now() - started });
+        };
+        channel.port2.postMessage(null);
+      });
+    }
+  }
+
+  function renderGuess() {
+    const g = current && current.task.guess;
+    guess.hidden = !(showGuess.checked && g);
+    if (g) guess.textContent = "Model's guess: " + g.label + " (" + Math.round(g.confidence * 100) + "%)";
+  }
+
+  function renderProgress() {
+    document.getElementById("n-session").textContent = String(labelTimes.length);
+    if (queueCount !== null) document.getElementById("n-queue").textContent = String(queueCount);
+    const gaps = [];
+    for (let i = 1; i < labelTimes.length; i += 1) {
+      const gap = (labelTimes[i] - labelTimes[i - 1]) / 1000;
+      if (gap <= MAX_LABEL_SECONDS) gaps.push(gap);
+    }
+    gaps.sort((a, b) => a - b);
+    const pace = gaps.length ? gaps[Math.floor(gaps.length / 2)] : null;
+    document.getElementById("pace").textContent = pace === null ? "–" : pace.toFixed(1);
+  }
+
+  function say(text, warn) {
+    message.textContent = text;
+    message.classList.toggle("warn", Boolean(warn));
+  }
+
+  // Run state-changing calls one after another, so that an undo follows the labels before it.
+  function inOrder(call) {
+    nPending += 1;
+    pending = pending.then(call).catch((error) => say(error.message, true)).finally(() => {
+      nPending -= 1;
+      refill();
+    });
+    return pending;
+  }
+
+  function label(name, started) {
+    if (!current) return;
+    const sampleId = current.task.sample_id;
+    handled.add(sampleId);
+    labelTimes.push(Date.now());
+    showNext(started);
+    renderProgress();
+    const body = { sample_id: sampleId, label: name, request_id: api.newRequestId() };
+    inOrder(async () => {
+      const answer = await api.post("/api/labels", body);
+      say(answer.lease === "held" ? "" : "Sample " + sampleId + ": " + answer.message, answer.lease !== "held");
+    });
+  }
+
+  function skip(started) {
+    if (!current) return;
+    const sampleId = current.task.sample_id;
+    handled.add(sampleId);
+    showNext(started);
+    const body = { sample_id: sampleId, request_id: api.newRequestId() };
+    inOrder(async () => {
+      await api.post("/api/skip", body);
+      say("Skipped sample " + sampleId + ".", false);
+    });
+  }
+
+  function undo() {
+    const body = { request_id: api.newRequestId() };
+    inOrder(async () => {
+      const answer = await api.post("/api/undo", body);
+      if (!answer.undone) {
+        say("Nothing to undo.", false);
+        return;
+      }
+      labelTimes.pop();
+      handled.delete(answer.undone.sample_id);
+      if (answer.task) {
+        if (current) ahead.unshift(current);
+        const index = ahead.findIndex((entry) => entry.task.sample_id === answer.task.sample_id);
+        if (index >= 0) ahead.splice(index, 1);
+        current = prepare(answer.task);
+        await current.ready;
+        display(null);
+      }
+      renderProgress();
+      say("Undid " + answer.undone.label + " on sample " + answer.undone.sample_id + ".", false);
+    });
+  }
+
+  refill();
+  // An empty queue is looked at again now and then: a round may have filled it.
+  setInterval(() => { if (!current || ahead.length < AHEAD) refill(); }, 5000);
+})();

@@ -1,0 +1,74 @@
+"""Admin calls: a round started from the API runs as its own process and refills the queue."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from labeler.store.project import open_project
+
+
+def wait_for_job(boss, *, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = boss.get("/api/admin/rounds/current").json["job"]
+        if job["state"] != "running":
+            return job
+        time.sleep(0.2)
+    raise AssertionError("the round did not finish")
+
+
+def test_a_round_started_by_an_admin_runs_in_the_background(api_as, project) -> None:
+    boss, ann = api_as("boss"), api_as("ann")
+    # Label a few images of each class (the known labels), so the round can train.
+    with open_project(project) as opened:
+        ids, known = opened.store.get_known_labels("pool")
+    for index, (sample, truth) in enumerate(zip(ids[:12], known[:12], strict=True)):
+        body = {"sample_id": int(sample), "label": f"class_{truth}", "request_id": f"k-{index}"}
+        assert boss.post("/api/labels", body).status_code == 200
+    started = time.monotonic()
+    response = boss.post("/api/admin/rounds", {"strategy": "entropy", "query_size": 6})
+    assert response.status_code == 202, response.json
+    assert time.monotonic() - started < 5  # the answer does not wait for training
+    assert response.json["job"]["state"] == "running"
+    # Labeling goes on while the round trains.
+    assert ann.get("/api/stats").status_code == 200
+    busy = boss.post("/api/admin/rounds", {"strategy": "margin", "query_size": 6})
+    assert busy.status_code == 409
+    job = wait_for_job(boss)
+    assert job["state"] == "done", job
+    assert "round 2: trained on 12 labels" in job["last_line"]
+    last = boss.get("/api/admin/rounds/current").json["last_round"]
+    assert (last["id"], last["status"], last["strategy"]) == (2, "done", "entropy")
+    tasks = ann.get("/api/next?n=10").json["tasks"]
+    assert len(tasks) == 6
+    assert all(task["guess"]["label"] in ("class_0", "class_1") for task in tasks)
+    dashboard = boss.get("/api/dashboard").json
+    assert [r["id"] for r in dashboard["rounds"]] == [1, 2]
+    assert dashboard["round_job"]["state"] == "done"
+
+
+def test_a_failed_round_shows_its_error(make_app, project) -> None:
+    from tests.server.conftest import TOKENS, Api
+
+    # A round command that fails at once, standing in for a crash of the round.
+    failing = [sys.executable, "-c", "import sys; print('labeler: error: boom'); sys.exit(2)"]
+    boss = Api(make_app(ROUND_COMMAND=failing).test_client(), TOKENS["boss"])
+    assert boss.post("/api/admin/rounds", {"query_size": 3}).status_code == 202
+    job = wait_for_job(boss, timeout=30)
+    assert (job["state"], job["exit_code"], job["last_line"]) == (
+        "failed",
+        2,
+        "labeler: error: boom",
+    )
+
+
+def test_bad_round_requests(api_as) -> None:
+    boss = api_as("boss")
+    unknown = boss.post("/api/admin/rounds", {"strategy": "telepathy", "query_size": 3})
+    assert unknown.status_code == 400 and "'telepathy'" in unknown.json["error"]
+    assert "margin" in unknown.json["error"]
+    for size in (0, -3, 10**6, "ten", True):
+        response = boss.post("/api/admin/rounds", {"strategy": "margin", "query_size": size})
+        assert response.status_code == 400 and "query_size" in response.json["error"]
+    assert boss.get("/api/admin/rounds/current").json["job"] is None
