@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-quick lint typecheck bench clean
+.PHONY: venv run simulate test test-quick lint typecheck browser bench clean
 
 venv: $(STAMP)
 
@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml requirements-torch.txt
 
 # The main job: generate a dataset, start a project on it, run rounds of guided labeling with the
 # dataset's true labels standing in for annotators (`labeler oracle`), show the project, then
-# measure the saving against random labeling on the same data.
+# serve it with a fresh queue: open the printed login link and label in the browser.
 DEMO_DATA := datasets/orientation-demo
 DEMO_PROJECT := projects/orientation-demo
+PORT ?= 8000
 run: $(STAMP)
 	$(BIN)/labeler generate orientation --problem hv --n-train 3000 --n-test 1000 --seed 0 \
 		--out $(DEMO_DATA) --force
@@ -32,8 +33,20 @@ run: $(STAMP)
 		$(BIN)/labeler round $(DEMO_PROJECT) --strategy margin --query-size 40 || exit 1; \
 	done
 	$(BIN)/labeler status $(DEMO_PROJECT)
+	$(BIN)/labeler annotators add $(DEMO_PROJECT) demo --admin --url http://127.0.0.1:$(PORT)
+	$(BIN)/labeler serve $(DEMO_PROJECT) --port $(PORT)
+
+# How many labels margin sampling saves against random order on the demo data (a few minutes).
+simulate: $(STAMP)
+	$(BIN)/labeler generate orientation --problem hv --n-train 3000 --n-test 1000 --seed 0 \
+		--out $(DEMO_DATA) --force
 	$(BIN)/labeler simulate $(DEMO_DATA) --strategies margin,random --seeds 1 --initial 10 \
 		--query-size 10 --budget 200 --out $(DEMO_PROJECT)-simulation
+
+# Debian's Chromium for the browser tests (Playwright drives it; its own download is not used).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check labeler generators server tests bench
@@ -42,7 +55,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/pytest -q
 
 test-quick: lint typecheck
