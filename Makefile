@@ -67,6 +67,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/training.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/savings.py
+	$(BIN)/python bench/server_load.py --servers waitress,gunicorn
+	$(BIN)/python bench/page_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

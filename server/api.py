@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
-from labeler.commands.status import get_status
 from labeler.store.database import LEASE_HELD, QueueItem
+from labeler.store.project_status import get_status
 from server.auth import get_user, require_user
 from server.errors import ApiError
 from server.state import ServerState, get_state
@@ -102,8 +102,7 @@ def undo() -> Response:
     )
     if event is None:
         return jsonify({"undone": None, "task": None})
-    queued = {item.sample_id: item for item in state.store.get_queue()}
-    item = queued.get(event.sample_id)
+    item = state.store.get_queue_item(event.sample_id)
     return jsonify(
         {
             "undone": {"sample_id": event.sample_id, "label": event.label_name},

@@ -9,8 +9,9 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _URL_LINE = re.compile(r"serving .* at (http://\S+/) ")
@@ -18,10 +19,24 @@ _URL_LINE = re.compile(r"serving .* at (http://\S+/) ")
 
 @dataclass
 class LiveServer:
-    """A running server: its ``url`` (ending in "/") and process."""
+    """A running server: its ``url`` (ending in "/"), process, and what it has printed so
+    far (read by a thread, so that a chatty server never blocks on a full pipe)."""
 
     url: str
     process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def drain(self) -> None:
+        """Keep reading the server's output in the background."""
+        stream = self.process.stdout
+        if stream is None:
+            return
+
+        def read() -> None:
+            for line in stream:
+                self.output.append(line)
+
+        threading.Thread(target=read, daemon=True).start()
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind, as in a crash or an out-of-memory kill."""
@@ -66,6 +81,8 @@ def start_server(
         seen.append(line)
         match = _URL_LINE.search(line)
         if match:
-            return LiveServer(match.group(1), process)
+            server = LiveServer(match.group(1), process, seen)
+            server.drain()
+            return server
     process.kill()
     raise RuntimeError("labeler serve did not start:\n" + "".join(seen))

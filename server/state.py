@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 from flask import current_app
 
-from labeler.loop.rounds import CONFIDENCES_FILE, GUESSES_FILE, SCORED_IDS_FILE
 from labeler.store.database import ProjectStore
-from labeler.store.project import Project
+from labeler.store.project import CONFIDENCES_FILE, GUESSES_FILE, SCORED_IDS_FILE, Project
 from server.images import ImageCache
 from server.round_runner import RoundRunner
 from server.throttle import LoginThrottle

@@ -12,6 +12,7 @@ import waitress
 from flask import Flask
 
 DEFAULT_THREADS = 8
+CONNECTION_LIMIT = 1000
 
 
 def serve_app(
@@ -30,6 +31,9 @@ def serve_app(
         port=port,
         threads=threads,
         ident="labeler",
+        # One keep-alive connection per open page: waitress's default of 100 is too few for
+        # a team; beyond the limit it stops accepting connections.
+        connection_limit=CONNECTION_LIMIT,
         clear_untrusted_proxy_headers=True,
     )
     bound_port = getattr(server, "effective_port", port)

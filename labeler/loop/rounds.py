@@ -29,18 +29,20 @@ from labeler.selection.pool_query import query_pool
 from labeler.selection.selectors import sample_subset
 from labeler.selection.strategies import SelectionConfig
 from labeler.store.atomic_files import fsync_folder, save_npy_atomic, write_json_atomic
-from labeler.store.project import ROUNDS_FOLDER, Project
+from labeler.store.project import (
+    CHECKPOINT_FILE,
+    CONFIDENCES_FILE,
+    GUESSES_FILE,
+    REPORT_FILE,
+    ROUNDS_FOLDER,
+    SCORED_IDS_FILE,
+    SCORES_FILE,
+    Project,
+)
 
 logger = logging.getLogger(__name__)
 
 INITIAL_STRATEGY = "initial-random"
-CHECKPOINT_FILE = "model.pt"
-REPORT_FILE = "report.json"
-SCORES_FILE = "scores.npy"
-SCORED_IDS_FILE = "scored_ids.npy"
-# The model's guess (class index) and its confidence for each scored image, row for row.
-GUESSES_FILE = "guesses.npy"
-CONFIDENCES_FILE = "confidences.npy"
 _TEMP_PREFIX = ".round-"
 
 

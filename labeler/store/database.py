@@ -161,6 +161,10 @@ CREATE TABLE lease_conflicts (
     kind TEXT NOT NULL CHECK (kind IN ('expired', 'taken', 'not_leased', 'not_queued')),
     holder TEXT NULL
 );
+-- The annotation server asks, for every request, for an annotator's own leases and for the
+-- number of live leases: without these indexes both scan the whole queue.
+CREATE INDEX queue_by_holder ON queue (leased_by, position);
+CREATE INDEX queue_by_lease_end ON queue (lease_expires);
 CREATE TABLE annotators (
     name TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
@@ -795,16 +799,21 @@ class ProjectStore:
         """The queue, in order (position 0 first)."""
         return [QueueItem(*row) for row in self._query(_QUEUE_SELECT + " ORDER BY position")]
 
+    def get_queue_item(self, sample_id: int) -> QueueItem | None:
+        """The queue entry of ``sample_id``, or None when it is not queued."""
+        row = self._query_one(_QUEUE_SELECT + " WHERE sample_id = ?", (int(sample_id),))
+        return None if row is None else QueueItem(*row)
+
     def count_queue(self, *, now: float | None = None) -> tuple[int, int]:
         """``(waiting, leased)``: queued samples free to hand out, and those under an unexpired
         lease at ``now`` (unix seconds, default the clock)."""
         now = time.time() if now is None else float(now)
-        row = self._query_one(
-            "SELECT COUNT(*), COALESCE(SUM(leased_by IS NOT NULL AND lease_expires > ?), 0) "
-            "FROM queue",
-            (now,),
-        )
-        total, leased = row if row is not None else (0, 0)
+        with self._lock:
+            (total,) = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()
+            # A lease's end is set together with its holder and cleared with it.
+            (leased,) = self._db.execute(
+                "SELECT COUNT(*) FROM queue WHERE lease_expires > ?", (now,)
+            ).fetchone()
         return int(total) - int(leased), int(leased)
 
     def lease_next(

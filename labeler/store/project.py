@@ -50,6 +50,14 @@ FORMAT_VERSION = 1
 PROJECT_FILE = "project.json"
 IMAGES_FILE = "pool_images.npy"
 ROUNDS_FOLDER = "rounds"
+# The files of a round folder (rounds/round-NNNN/).
+CHECKPOINT_FILE = "model.pt"
+REPORT_FILE = "report.json"
+SCORES_FILE = "scores.npy"
+SCORED_IDS_FILE = "scored_ids.npy"
+# The model's guess (class index) and its confidence for each scored image, row for row.
+GUESSES_FILE = "guesses.npy"
+CONFIDENCES_FILE = "confidences.npy"
 MIN_IMAGE_SIZE = 8
 # Side of the packed images when none is asked for; the default model takes it as its input.
 # Chosen with bench/training.py (see bench/results/training.md): on SVRT problems images shrunk

@@ -12,6 +12,7 @@
   const showGuess = document.getElementById("show-guess");
   const AHEAD = 2; // images ready beyond the one shown
   const MAX_LABEL_SECONDS = 300; // longer gaps are breaks, not labeling time
+  const MAX_TASKS_PER_CALL = 10; // the server's MAX_TASKS_PER_CALL
 
   let shown = document.getElementById("image");
   let current = null; // {task, image}
@@ -94,7 +95,9 @@
     if (refilling) return;
     refilling = true;
     try {
-      const data = await api.get("/api/next?n=" + (AHEAD + 1 + pendingCount()));
+      // Own leases come back first: ask for enough to cover those not yet answered.
+      const n = Math.min(MAX_TASKS_PER_CALL, AHEAD + 1 + pendingCount());
+      const data = await api.get("/api/next?n=" + n);
       queueCount = data.queue.waiting + data.queue.leased;
       for (const task of data.tasks) {
         if (!isKnown(task.sample_id)) ahead.push(prepare(task));

@@ -539,6 +539,9 @@ def test_undo_retracts_the_last_label_and_requeues_it(store: ProjectStore) -> No
         (2, "ann"),
     ]
     assert [item.sample_id for item in store.lease_next("ann", 1)] == [1]
+    queued = store.get_queue_item(1)
+    assert queued is not None and queued.leased_by == "ann"
+    assert store.get_queue_item(0) is None
     assert len(store.get_label_events()) == 2  # the log keeps the retracted event
     assert [a.retracted for a in store.get_activity()] == [False, True]
     assert store.undo_last_label("ann") is not None  # then sample 0
@@ -604,6 +607,8 @@ def test_a_version_1_database_is_upgraded_on_open(tmp_path: Path) -> None:
         "DROP TABLE retractions",
         "DROP TABLE lease_conflicts",
         "DROP TABLE annotators",
+        "DROP INDEX queue_by_holder",
+        "DROP INDEX queue_by_lease_end",
         "INSERT INTO label_events (sample_id, label, annotator, source, created_at) "
         "VALUES (2, 1, 'old', 'cli', 1.0)",
         "PRAGMA user_version = 1",
