@@ -9,6 +9,16 @@
 
   function fill(tableId, rows) {
     const body = document.querySelector("#" + tableId + " tbody");
+    if (rows.length === 0) {
+      const row = document.createElement("tr");
+      const td = document.createElement("td");
+      td.colSpan = document.querySelectorAll("#" + tableId + " thead th").length;
+      td.className = "none";
+      td.textContent = "none";
+      row.appendChild(td);
+      body.replaceChildren(row);
+      return;
+    }
     body.replaceChildren(...rows.map((cells) => {
       const row = document.createElement("tr");
       for (const cell of cells) {
@@ -48,12 +58,15 @@
     add("line", { x1: pad, y1: y(0), x2: width - pad, y2: y(0), class: "axis" });
     add("line", { x1: pad, y1: y(0), x2: pad, y2: y(1), class: "axis" });
     for (const a of [0, 0.5, 1]) add("text", { x: 4, y: y(a) + 4 }, a.toFixed(1));
+    add("text", { x: pad - 4, y: height - 8 }, "0");
     add("text", { x: width - pad - 60, y: height - 8 }, maxLabels + " labels");
     for (const [key, cls, name] of [["test_accuracy", "test", "test"], ["val_accuracy", "val", "validation"]]) {
       const line = points.filter((r) => r[key] !== null).map((r) => x(r.n_labels) + "," + y(r[key]));
       if (line.length) add("polyline", { points: line.join(" "), class: cls });
       const last = points.filter((r) => r[key] !== null).pop();
-      if (last) add("text", { x: x(last.n_labels) - 70, y: y(last[key]) - 6 }, name);
+      // Labels above the test line and below the validation line, so they never overlap.
+      const dy = cls === "test" ? -6 : 16;
+      if (last) add("text", { x: x(last.n_labels) - 70, y: y(last[key]) + dy, class: cls + "-label" }, name);
     }
     box.replaceChildren(svg);
   }

@@ -29,10 +29,15 @@
   for (const button of document.querySelectorAll(".class-button")) {
     const key = Object.keys(keyToLabel).find((k) => keyToLabel[k] === button.dataset.label);
     button.querySelector("kbd").textContent = key || "";
-    button.addEventListener("click", () => label(button.dataset.label, performance.now()));
+    button.addEventListener("click", () => {
+      button.blur(); // else Space, the skip key, would also press this button again
+      label(button.dataset.label, performance.now());
+    });
   }
-  document.getElementById("skip-button").addEventListener("click", () => skip(performance.now()));
-  document.getElementById("undo-button").addEventListener("click", () => undo());
+  for (const [id, action] of [["skip-button", () => skip(performance.now())], ["undo-button", () => undo()]]) {
+    const button = document.getElementById(id);
+    button.addEventListener("click", () => { button.blur(); action(); });
+  }
   showGuess.checked = localStorage.getItem("labeler.showGuess") === "1";
   showGuess.addEventListener("change", () => {
     localStorage.setItem("labeler.showGuess", showGuess.checked ? "1" : "0");
@@ -57,7 +62,10 @@
   }
 
   function onKey(event) {
-    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+    // Typing in a field is not labeling; a checkbox with focus is no reason to ignore keys.
+    const target = event.target;
+    if (target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement) return;
+    if (target instanceof HTMLInputElement && target.type !== "checkbox") return;
     const started = performance.now();
     if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
       event.preventDefault();

@@ -161,3 +161,24 @@ def test_the_page_fits_a_phone(server: LiveServer, browser) -> None:
     page.tap(".class-button[data-label='class_0']")
     assert wait_for_other_sample(page, first) != first
     page.screenshot(path=str(OUTPUT / "labeling-page-phone.png"))
+
+
+def test_keys_still_work_after_clicking_the_controls(
+    server: LiveServer, browser, project: Path
+) -> None:
+    page = browser.new_page()
+    page.goto(server.url + "login#token=" + TOKENS["bob"])
+    page.wait_for_selector("#stage img.sample-image[data-sample-id]")
+    first = shown_sample(page)
+    page.click("#show-guess")  # the checkbox has focus now
+    page.keyboard.press("2")
+    second = wait_for_other_sample(page, first)
+    page.click(".class-button[data-label='class_0']")
+    third = wait_for_other_sample(page, second)
+    page.keyboard.press(" ")  # one skip, not also a second press of the clicked button
+    wait_for_other_sample(page, third)
+    wait_until(lambda: read_labels(project) == {first: "class_1", second: "class_0"})
+    time.sleep(0.5)  # room for a wrong extra label to arrive
+    with open_project(project) as opened:
+        activity = [(a.kind, a.sample_id) for a in opened.store.get_activity()]
+    assert activity == [("label", first), ("label", second), ("skip", third)]
