@@ -25,18 +25,9 @@ from machine import describe_machine
 from labeler.cli import main as labeler_main
 from labeler.store.project import open_project
 from labeler.store.tokens import hash_token
-from server.live_server import start_server
+from server.live_server import CHROMIUM_ARGS, CHROMIUM_PATH, start_server
 
 RESULTS = Path(__file__).parent / "results"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "page-speed-" + "p" * 32
 
 
@@ -63,7 +54,7 @@ def main() -> int:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                    executable_path=str(CHROMIUM_PATH), args=list(CHROMIUM_ARGS)
                 )
                 page = browser.new_page(viewport={"width": 1000, "height": 900})
                 page.goto(server.url + "login#token=" + TOKEN)

@@ -15,6 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _URL_LINE = re.compile(r"serving .* at (http://\S+/) ")
+# Debian's Chromium, as the browser tests and the page benchmark launch it (headless, through
+# Playwright): these flags keep it quiet on a closed network and let it run as root.
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 @dataclass

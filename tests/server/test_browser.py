@@ -13,22 +13,11 @@ from pathlib import Path
 import pytest
 
 from labeler.store.project import open_project
-from server.live_server import LiveServer, start_server
+from server.live_server import CHROMIUM_ARGS, CHROMIUM_PATH, LiveServer, start_server
 from tests.server.conftest import TOKENS
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags for a closed network and a root user (see the README's test set-up).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OUTPUT = Path(os.environ.get("LABELER_TEST_OUTPUT", Path(__file__).parents[2] / "test-output"))
 
 
@@ -43,9 +32,11 @@ def server(project: Path) -> Iterator[LiveServer]:
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
+    assert CHROMIUM_PATH.exists(), f"{CHROMIUM_PATH} is missing: `make browser` installs it"
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM_PATH), args=list(CHROMIUM_ARGS)
+        )
         yield chromium
         chromium.close()
 
