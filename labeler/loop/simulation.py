@@ -156,6 +156,8 @@ def run_simulation(
         "n_test": int(data.test_labels.shape[0]),
     }
     results = _load_previous(out_dir / RESULTS_FILE, header)
+    # Kept out of the header, so that a run started before it was recorded still continues.
+    results["chance_accuracy"] = get_chance_accuracy(data.test_labels, n_classes=n_classes)
     pool_images = data.train_images[pool_indices]
     pool_labels = data.train_labels[pool_indices]
 
@@ -336,6 +338,13 @@ def _get_pool_indices(data: LabeledData, config: SimulationConfig) -> NDArray[np
     # One pool for every seed and strategy: fixed by the first seed.
     rng = np.random.default_rng([config.first_seed, 2])
     return np.sort(rng.choice(n_train, size=config.pool_size, replace=False)).astype(np.int64)
+
+
+def get_chance_accuracy(labels: NDArray[np.int64], *, n_classes: int) -> float:
+    """The accuracy of always guessing the most common class of ``labels`` (int64 ``[n]``)."""
+    if labels.shape[0] == 0:
+        return 1.0 / n_classes
+    return float(np.bincount(labels, minlength=n_classes).max() / labels.shape[0])
 
 
 def _load_previous(path: Path, header: dict[str, Any]) -> dict[str, Any]:

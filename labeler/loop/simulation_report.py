@@ -17,6 +17,9 @@ import numpy as np
 
 THRESHOLDS = (0.95, 0.98, 0.99)
 BASELINE = "random"
+# A full-data accuracy this close to chance means the model did not learn the problem: the
+# learning curves are noise around chance, and so is any "saving" read off them.
+NOT_LEARNED_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,21 @@ class StrategySummary:
 
 @dataclass(frozen=True)
 class SimulationSummary:
+    """``chance_accuracy``: always guessing the test split's most common class (1 / classes
+    for results written before it was recorded)."""
+
     full_data_accuracy_mean: float
     full_data_accuracy_std: float
     budget: int
     strategies: list[StrategySummary]
+    chance_accuracy: float | None = None
+
+    @property
+    def is_learned(self) -> bool:
+        """False when full-data accuracy is within ``NOT_LEARNED_MARGIN`` of chance."""
+        if self.chance_accuracy is None:
+            return True
+        return self.full_data_accuracy_mean - self.chance_accuracy > NOT_LEARNED_MARGIN
 
 
 def summarize(results: dict[str, Any]) -> SimulationSummary:
@@ -88,7 +102,18 @@ def summarize(results: dict[str, Any]) -> SimulationSummary:
                 saving_lower_bound=lower,
             )
         )
-    return SimulationSummary(full_mean, float(full.std()), budget, summaries)
+    return SimulationSummary(
+        full_mean, float(full.std()), budget, summaries, _get_chance_accuracy(results)
+    )
+
+
+def _get_chance_accuracy(results: dict[str, Any]) -> float | None:
+    if results.get("chance_accuracy") is not None:
+        return float(results["chance_accuracy"])
+    dataset = results.get("dataset", {})
+    if dataset.get("class_names"):
+        return 1.0 / len(dataset["class_names"])
+    return None
 
 
 def format_table(summary: SimulationSummary, *, n_budget_columns: int = 6) -> str:
@@ -109,6 +134,15 @@ def format_table(summary: SimulationSummary, *, n_budget_columns: int = 6) -> st
         f"Full-data accuracy: {summary.full_data_accuracy_mean:.4f} "
         f"± {summary.full_data_accuracy_std:.4f}; budget {summary.budget} labels.",
         "",
+    ]
+    if not summary.is_learned:
+        lines += [
+            f"**Not learned:** full-data accuracy {summary.full_data_accuracy_mean:.3f} is within "
+            f"{NOT_LEARNED_MARGIN:.2f} of chance ({summary.chance_accuracy:.3f}), so the model "
+            "did not learn this problem and the savings below are noise.",
+            "",
+        ]
+    lines += [
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]

@@ -162,8 +162,10 @@ def test_three_classes_through_init_round_and_simulate(
     assert results["dataset"]["class_names"] == ["hbar", "square", "vbar"]
     assert sorted(run["strategy"] for run in results["runs"]) == ["coreset", "margin", "random"]
     assert results["full_data_accuracy"]["0"] > 0.9
+    assert results["chance_accuracy"] == pytest.approx(1 / 3)  # 8 test images per class
     table = (out / "table.md").read_text()
     assert "| margin | 1 |" in table and "labels to 99%" in table
+    assert "Not learned" not in table
     with Image.open(out / "learning_curves.png") as image:
         assert image.format == "PNG"
 
@@ -183,3 +185,11 @@ def test_bad_simulations_get_clear_errors(
     result = run_cli("simulate", shapes_folder, "--out", tmp_path / "out", *flags, *TINY_FLAGS)
     assert result.code == 2
     assert message in result.err
+
+
+def test_chance_accuracy_is_the_most_common_class_share() -> None:
+    from labeler.loop.simulation import get_chance_accuracy
+
+    labels = np.array([0, 0, 0, 1, 2, 2], dtype=np.int64)
+    assert get_chance_accuracy(labels, n_classes=4) == 0.5
+    assert get_chance_accuracy(np.array([], dtype=np.int64), n_classes=4) == 0.25

@@ -84,3 +84,27 @@ def test_runs_with_different_schedules_cannot_be_averaged() -> None:
     results["runs"][1]["n_labels"] = [10, 20, 30, 50]
     with pytest.raises(ValueError, match="different label schedules"):
         summarize(results)
+
+
+def test_a_problem_learned_no_better_than_chance_is_flagged() -> None:
+    curves = {"margin": [[0.5, 0.52, 0.51, 0.53]], "random": [[0.5, 0.49, 0.5, 0.51]]}
+    results = _make_results(curves, [0.53])
+    results["dataset"] = {"class_names": ["a", "b"]}
+    results["chance_accuracy"] = 0.5
+    summary = summarize(results)
+    assert summary.chance_accuracy == 0.5 and not summary.is_learned
+    table = format_table(summary)
+    assert "**Not learned:** full-data accuracy 0.530 is within 0.05 of chance (0.500)" in table
+    # Learned well above chance: no flag. Without a recorded chance level, 1 / classes.
+    results["full_data_accuracy"] = {"0": 0.9}
+    assert "Not learned" not in format_table(summarize(results))
+    del results["chance_accuracy"]
+    results["dataset"]["class_names"] = ["a", "b", "c", "d"]
+    results["full_data_accuracy"] = {"0": 0.28}
+    flagged = summarize(results)
+    assert flagged.chance_accuracy == 0.25 and not flagged.is_learned
+
+
+def test_results_without_a_dataset_description_are_not_flagged() -> None:
+    results = _make_results({"random": [[0.5, 0.5, 0.5, 0.5]]}, [0.5])
+    assert summarize(results).is_learned
