@@ -1,7 +1,8 @@
 """The layering of the sources: imports point one way and no import cycle remains.
 
-``generators`` <- ``labeler.data`` <- ``store`` <- ``learning`` <- ``selection`` <- ``loop`` <-
-``commands`` and ``cli`` <- ``server``. Lazy imports inside functions count like the others.
+``generators`` <- ``labeler.engines`` <- ``labeler.data`` <- ``store`` <- ``learning`` <-
+``selection`` <- ``loop`` <- ``commands`` and ``cli`` <- ``server``. Lazy imports inside
+functions count like the others.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ SOURCE_PACKAGES = ("generators", "labeler", "server")
 # Rank of each layer: a module may import its own layer and the ones below (lower ranks).
 LAYERS = {
     "generators": 0,
-    "labeler.data": 1,
-    "labeler.store": 2,
-    "labeler.learning": 3,
-    "labeler.selection": 4,
-    "labeler.loop": 5,
-    "labeler.commands": 6,
-    "labeler.cli": 6,
-    "labeler": 6,  # the package's own (empty) __init__
-    "server": 7,
+    "labeler.engines": 1,  # runs tasks it is handed; knows nothing of the stages above
+    "labeler.data": 2,
+    "labeler.store": 3,
+    "labeler.learning": 4,
+    "labeler.selection": 5,
+    "labeler.loop": 6,
+    "labeler.commands": 7,
+    "labeler.cli": 7,
+    "labeler": 7,  # the package's own (empty) __init__
+    "server": 8,
 }
+# The one module that may import Ray.
+RAY_MODULE = "labeler.engines.ray_engine"
 # Third-party packages that only the web layer may import.
 WEB_ONLY = ("flask", "label_studio_sdk", "waitress")
 
@@ -102,6 +106,13 @@ def test_only_the_web_layer_imports_web_packages(name: str) -> None:
     imported = get_imported_names(name, MODULES[name])
     web = sorted(i for i in imported if i.split(".")[0] in (*WEB_ONLY, "server"))
     assert not web, f"{name} imports {web}; only server/ may"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_only_the_ray_engine_imports_ray(name: str) -> None:
+    imported = get_imported_names(name, MODULES[name])
+    if name != RAY_MODULE:
+        assert not [i for i in imported if i.split(".")[0] == "ray"], name
 
 
 def test_no_module_lies_loose_in_the_engine_package() -> None:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from generators.registry import get_family, list_families
+from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.table import format_table
 from labeler.data.dataset_format import WriteSummary
 from labeler.data.recipes import (
@@ -61,6 +62,7 @@ def add_parser(subparsers: Any) -> None:
         help="orientation: object families kept for the test split, e.g. F1,F2",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    add_engine_arguments(parser)
     parser.add_argument(
         "--force", action="store_true", help="replace existing dataset folders at the outputs"
     )
@@ -77,10 +79,13 @@ def run(args: argparse.Namespace) -> int:
     plans = plan_datasets(jobs, force=args.force)
     started = time.perf_counter()
     summaries: list[WriteSummary] = []
-    for plan in plans:
-        summary = write_planned(plan, workers=args.workers, force=args.force, progress=True)
-        summaries.append(summary)
-        print(_format_summary(summary))
+    with make_engine_from_args(args) as engine:
+        for plan in plans:
+            summary = write_planned(
+                plan, workers=args.workers, engine=engine, force=args.force, progress=True
+            )
+            summaries.append(summary)
+            print(_format_summary(summary))
     if len(summaries) > 1:
         seconds = time.perf_counter() - started
         n_images = sum(summary.n_images for summary in summaries)

@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from generators.family import Family
 from labeler.data.png import encode_gray_png
+from labeler.engines.base import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,7 @@ def write_dataset(
     n_per_split: Mapping[str, int],
     seed: int,
     workers: int = 1,
+    engine: Engine | None = None,
     force: bool = False,
     config: Mapping[str, Any] | None = None,
     chunk_size: int = CHUNK_SIZE,
@@ -187,9 +189,12 @@ def write_dataset(
     ``n_per_split`` maps split names to image counts (e.g. ``{"train": 20000, "test": 2000}``),
     each a positive multiple of the number of classes. ``params`` is the family's frozen
     parameter dataclass. ``workers`` processes each make chunks of ``chunk_size`` images; the
-    bytes written do not depend on ``workers``. ``config`` (JSON-ready) is stored in
-    ``dataset.json`` to record how the run was asked for. ``progress`` shows a progress bar
-    (in images) on stderr.
+    bytes written do not depend on ``workers``. ``engine``: a Ray engine (see
+    ``labeler.engines``) makes the chunks as tasks on its cluster instead, with the same bytes;
+    a chunk's task writes its PNGs and packed rows in place (a retried task writes the same
+    bytes again) and returns its labels and metadata, which are written here in index order.
+    ``config`` (JSON-ready) is stored in ``dataset.json`` to record how the run was asked for.
+    ``progress`` shows a progress bar (in images) on stderr.
 
     Raises ValueError on bad arguments or an output folder that may not be replaced, and
     OSError (with the output path in its message) when the folder cannot be written.
@@ -221,6 +226,7 @@ def write_dataset(
             n_per_split=dict(n_per_split),
             seed=seed,
             workers=workers,
+            engine=engine,
             config=dict(config or {}),
             chunk_size=chunk_size,
             progress=progress,
@@ -393,6 +399,7 @@ def _fill_folder(
     n_per_split: dict[str, int],
     seed: int,
     workers: int,
+    engine: Engine | None,
     config: dict[str, Any],
     chunk_size: int,
     progress: bool,
@@ -429,7 +436,7 @@ def _fill_folder(
     context = _WriteContext(folder, family, problem, params, seed, (height, width), data_offsets)
     with contextlib.ExitStack() as stack:
         # The pool starts first, before the progress bar's thread exists (see _start_pool).
-        results = _make_chunks(context, chunks, workers=workers, stack=stack)
+        results = _make_chunks(context, chunks, workers=workers, engine=engine, stack=stack)
         metadata_files = {
             split: stack.enter_context(
                 open(folder / f"{split}_metadata.jsonl", "w", encoding="utf-8", newline="\n")
@@ -492,12 +499,16 @@ def _make_chunks(
     chunks: list[_Chunk],
     *,
     workers: int,
+    engine: Engine | None,
     stack: contextlib.ExitStack,
 ) -> Iterator[_ChunkResult]:
-    """Return an iterator over every chunk's result, in order, made here or by workers.
+    """Return an iterator over every chunk's result, in order, made here, by workers or by an
+    engine's tasks.
 
     With several workers their pool starts now and stops when ``stack`` closes.
     """
+    if engine is not None and engine.name != "local":
+        return engine.map_in_order(_write_chunk, chunks, shared=context)
     workers = min(workers, len(chunks))
     if workers == 1:
         return (_write_chunk(context, chunk) for chunk in chunks)

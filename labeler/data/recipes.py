@@ -26,6 +26,7 @@ from labeler.data.dataset_format import (
     check_split_counts,
     write_dataset,
 )
+from labeler.engines.base import Engine
 
 ALL_PROBLEMS = "all"
 
@@ -173,7 +174,12 @@ def plan_datasets(jobs: list[GenerateJob], *, force: bool = False) -> list[Plann
 
 
 def write_planned(
-    plan: PlannedDataset, *, workers: int = 1, force: bool = False, progress: bool = False
+    plan: PlannedDataset,
+    *,
+    workers: int = 1,
+    engine: Engine | None = None,
+    force: bool = False,
+    progress: bool = False,
 ) -> WriteSummary:
     """Write one planned dataset folder; see ``write_dataset``."""
     assert plan.job.problem is not None, "plan_datasets names the problem"
@@ -187,6 +193,7 @@ def write_planned(
         n_per_split={"train": plan.job.n_train, "test": plan.job.n_test},
         seed=plan.job.seed,
         workers=workers,
+        engine=engine,
         force=force,
         config=config,
         progress=progress,
