@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,3 +145,22 @@ def shapes_folder(tmp_path: Path) -> Path:
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(image).save(folder / f"{index:03d}.png")
     return root
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """A real local Ray cluster of 2 CPUs for the session (started on first use)."""
+    import os
+    import sys
+
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed (make venv does it)")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Test-only families and functions live in test modules, which Ray's workers cannot
+    # import: send them by value. (pytest may import this conftest under either name.)
+    for name in list(sys.modules):
+        if name in ("conftest", "tests.conftest") or name.rsplit(".", 1)[-1].startswith("test_"):
+            ray.cloudpickle.register_pickle_by_value(sys.modules[name])
+    yield
+    ray.shutdown()

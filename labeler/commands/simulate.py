@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.model_options import (
     add_model_arguments,
     add_selection_arguments,
@@ -66,6 +67,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_selection_arguments(parser)
     add_model_arguments(parser)
+    add_engine_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -103,9 +105,15 @@ def run(args: argparse.Namespace) -> int:
         # One line per trained model would bury the progress bar: hundreds of models are trained.
         for name in ("labeler.learning.training", "labeler.learning.scoring"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    results = run_simulation(
-        data, out, config=config, model_config=model_config, train_config=train_config
-    )
+    with make_engine_from_args(args) as engine:
+        results = run_simulation(
+            data,
+            out,
+            config=config,
+            model_config=model_config,
+            train_config=train_config,
+            engine=engine,
+        )
     write_report(results, out)
     return 0
 

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from labeler.data.labeled_data import LabeledData
+from labeler.engines.base import Engine
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
 from labeler.selection.pool_query import query_pool
@@ -132,11 +133,15 @@ def run_simulation(
     train_config: TrainConfig,
     progress: bool = True,
     on_point: Callable[[str, int, int, float], None] | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Run every (strategy, seed) of ``config`` on ``data``; return what ``results.json`` holds.
 
     ``out``: folder for ``results.json`` (created). ``on_point(strategy, seed, n_labels,
-    accuracy)`` is called after each test, for live reporting.
+    accuracy)`` is called after each test, for live reporting. ``engine``: a Ray engine runs
+    each seed's full-data training and each (strategy, seed) run as a task (one CPU each, so
+    one torch thread when ``train_config.n_threads`` is None); their results are merged in the
+    local order, each saved as it arrives, and ``on_point`` hears a run's points when it ends.
     """
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -164,21 +169,26 @@ def run_simulation(
     schedule = config.get_label_schedule()
     n_trainings = len(config.seeds) * (1 + len(config.strategies) * len(schedule))
     bar = tqdm(total=n_trainings, desc="simulate", unit="model", disable=not progress)
+    if engine is not None and engine.name != "local":
+        inputs = _TaskInputs(
+            pool_images,
+            pool_labels,
+            data,
+            config,
+            model_config,
+            train_config
+            if train_config.n_threads is not None
+            else dataclasses.replace(train_config, n_threads=1),
+        )
+        _run_on_engine(engine, inputs, results, out_dir, bar=bar, on_point=on_point)
+        bar.close()
+        return results
     for seed in config.seeds:
         key = str(seed)
         if key not in results["full_data_accuracy"]:
-            model = train_model(
-                pool_images,
-                pool_labels,
-                n_classes=n_classes,
-                model_config=model_config,
-                train_config=dataclasses.replace(
-                    train_config, seed=seed * _SEED_STRIDE + _FULL_DATA_ROUND
-                ),
-                progress=False,
-            ).model
-            accuracy = evaluate_accuracy(
-                model, data.test_images, data.test_labels, device=train_config.device
+            accuracy = _get_full_data_accuracy(
+                _TaskInputs(pool_images, pool_labels, data, config, model_config, train_config),
+                seed,
             )
             results["full_data_accuracy"][key] = accuracy
             _save(out_dir, results)
@@ -204,6 +214,94 @@ def run_simulation(
             _save(out_dir, results)
     bar.close()
     return results
+
+
+@dataclass(frozen=True)
+class _TaskInputs:
+    """What every task of a simulation on an engine reads (sent to the cluster once)."""
+
+    pool_images: NDArray[np.uint8]
+    pool_labels: NDArray[np.int64]
+    data: LabeledData
+    config: SimulationConfig
+    model_config: ModelConfig
+    train_config: TrainConfig
+
+
+def _run_on_engine(
+    engine: Engine,
+    inputs: _TaskInputs,
+    results: dict[str, Any],
+    out_dir: Path,
+    *,
+    bar: Any,
+    on_point: Callable[[str, int, int, float], None] | None,
+) -> None:
+    """Run the tasks not done yet on ``engine``, merging each result in the local order."""
+    config = inputs.config
+    n_points = len(config.get_label_schedule())
+    tasks: list[tuple[str, int]] = []
+    for seed in config.seeds:
+        if str(seed) in results["full_data_accuracy"]:
+            bar.update(1)
+        else:
+            tasks.append(("", seed))
+        for strategy in config.strategies:
+            if _has_run(results, strategy, seed):
+                bar.update(n_points)
+            else:
+                tasks.append((strategy, seed))
+    for (strategy, seed), answer in zip(
+        tasks, engine.map_in_order(_run_task, tasks, shared=inputs), strict=True
+    ):
+        if not strategy:
+            results["full_data_accuracy"][str(seed)] = answer
+            logger.info("seed %d: full-data accuracy %.4f", seed, answer)
+            bar.update(1)
+        else:
+            results["runs"].append(answer)
+            bar.update(n_points)
+            for n_labels, accuracy in zip(answer["n_labels"], answer["test_accuracy"], strict=True):
+                if on_point is not None:
+                    on_point(strategy, seed, n_labels, accuracy)
+        _save(out_dir, results)
+
+
+def _run_task(inputs: _TaskInputs, task: tuple[str, int]) -> Any:
+    """One task: ``("", seed)`` trains on the whole pool and returns its test accuracy;
+    ``(strategy, seed)`` runs that strategy and returns its ``RunResult`` as a dict."""
+    strategy, seed = task
+    if not strategy:
+        return _get_full_data_accuracy(inputs, seed)
+    return _run_one(
+        inputs.pool_images,
+        inputs.pool_labels,
+        inputs.data,
+        strategy=strategy,
+        seed=seed,
+        config=inputs.config,
+        model_config=inputs.model_config,
+        train_config=inputs.train_config,
+        bar=tqdm(disable=True),
+        on_point=None,
+    ).to_dict()
+
+
+def _get_full_data_accuracy(inputs: _TaskInputs, seed: int) -> float:
+    """Test accuracy of a model trained on the whole pool (the same training seed as here)."""
+    model = train_model(
+        inputs.pool_images,
+        inputs.pool_labels,
+        n_classes=len(inputs.data.class_names),
+        model_config=inputs.model_config,
+        train_config=dataclasses.replace(
+            inputs.train_config, seed=seed * _SEED_STRIDE + _FULL_DATA_ROUND
+        ),
+        progress=False,
+    ).model
+    return evaluate_accuracy(
+        model, inputs.data.test_images, inputs.data.test_labels, device=inputs.train_config.device
+    )
 
 
 def _run_one(

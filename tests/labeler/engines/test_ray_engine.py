@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,20 +13,6 @@ from labeler.data.dataset_format import load_metadata, write_dataset
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (make venv installs it)")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[None]:
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    # Test-only families and functions live in test modules, which Ray's workers cannot
-    # import: send them by value. (pytest may import the shared conftest under either name.)
-    for name in (__name__, "conftest", "tests.conftest"):
-        if name in sys.modules:
-            ray.cloudpickle.register_pickle_by_value(sys.modules[name])
-    yield
-    ray.shutdown()
 
 
 def square_plus(shared: int, item: int) -> int:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -193,3 +194,37 @@ def test_chance_accuracy_is_the_most_common_class_share() -> None:
     labels = np.array([0, 0, 0, 1, 2, 2], dtype=np.int64)
     assert get_chance_accuracy(labels, n_classes=4) == 0.5
     assert get_chance_accuracy(np.array([], dtype=np.int64), n_classes=4) == 0.25
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_simulation_on_ray_gives_the_local_points(
+    ray_cluster, rare_vertical_bars: LabeledData, tmp_path: Path
+) -> None:
+    from labeler.engines.ray_engine import RayEngine
+
+    config = SimulationConfig(
+        strategies=("margin", "random"), n_seeds=2, initial=10, query_size=20, budget=30
+    )
+    training = dataclasses.replace(TINY_TRAINING, n_threads=1)
+    arguments = {"config": config, "model_config": TINY_MODEL, "train_config": training}
+    local = run_simulation(rare_vertical_bars, tmp_path / "local", progress=False, **arguments)
+    points: list[tuple[str, int, int, float]] = []
+    with RayEngine() as engine:
+        remote = run_simulation(
+            rare_vertical_bars,
+            tmp_path / "ray",
+            progress=False,
+            engine=engine,
+            on_point=lambda *point: points.append(point),
+            **arguments,
+        )
+    for results in (local, remote):
+        for run in results["runs"]:
+            del run["seconds"]
+    assert remote == local  # same points, same order
+    assert len(points) == 2 * 2 * 2
+    saved = json.loads((tmp_path / "ray" / simulation.RESULTS_FILE).read_text())
+    assert [(run["strategy"], run["seed"]) for run in saved["runs"]] == [
+        ("margin", 0), ("random", 0), ("margin", 1), ("random", 1)
+    ]  # fmt: skip
