@@ -58,6 +58,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--train-seed", type=int, default=_TRAIN_DEFAULTS.seed, help="seed of training"
     )
+    group.add_argument(
+        "--threads",
+        type=int,
+        default=_TRAIN_DEFAULTS.n_threads,
+        help="torch CPU threads for training and scoring (default: every core; give 1 to "
+        "each of several processes sharing the cores)",
+    )
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,4 +121,5 @@ def get_train_config(args: argparse.Namespace) -> TrainConfig:
         lr=args.lr,
         seed=args.train_seed,
         device=args.device,
+        n_threads=args.threads,
     )

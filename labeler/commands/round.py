@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.model_options import (
     add_model_arguments,
     add_selection_arguments,
@@ -44,6 +45,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of selection (default 0)")
     add_selection_arguments(parser)
     add_model_arguments(parser)
+    add_engine_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -64,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
             score_subset=args.score_subset,
             seed=args.seed,
         )
-        summary = run_round(project, config=config)
+        with make_engine_from_args(args) as engine:
+            summary = run_round(project, config=config, engine=engine)
     if summary.strategy == INITIAL_STRATEGY:
         print(
             f"round {summary.round_id}: too few labels to train on; queued "

@@ -1,5 +1,7 @@
 """The local-or-Ray interface: ``map_in_order(fn, items, shared=...)`` runs ``fn(shared, item)``
-for every item and yields the results in the items' order, wherever the calls ran.
+for every item and yields the results in the items' order, wherever the calls ran;
+``map_with_actors(make_state, fn, items, init=...)`` does the same on workers that each build
+their state once (``make_state(init, n_cpus)``: load a model, open a file) and keep it.
 
 ``fn`` must be a module-level function and ``shared`` picklable: a Ray engine sends ``shared``
 once to the cluster and ``fn`` to every worker. Tasks must be idempotent (Ray retries a task
@@ -8,7 +10,7 @@ whose worker died), which is why they return what they made rather than append i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 ENGINES = ("local", "ray")
@@ -25,6 +27,15 @@ class Engine(Protocol):
         self, fn: Callable[[Any, Any], _R], items: Iterable[Any], *, shared: Any
     ) -> Iterator[_R]: ...
 
+    def map_with_actors(
+        self,
+        make_state: Callable[[Any, int | None], Any],
+        fn: Callable[[Any, Any], _R],
+        items: Sequence[Any],
+        *,
+        init: Any,
+    ) -> Iterator[_R]: ...
+
     def close(self) -> None: ...
 
 
@@ -37,6 +48,18 @@ class LocalEngine:
         self, fn: Callable[[_S, _I], _R], items: Iterable[_I], *, shared: _S
     ) -> Iterator[_R]:
         return (fn(shared, item) for item in items)
+
+    def map_with_actors(
+        self,
+        make_state: Callable[[_S, int | None], Any],
+        fn: Callable[[Any, _I], _R],
+        items: Sequence[_I],
+        *,
+        init: _S,
+    ) -> Iterator[_R]:
+        """One state, built here (``n_cpus`` None: use every core), for every item."""
+        state = make_state(init, None)
+        return (fn(state, item) for item in items)
 
     def close(self) -> None:
         pass

@@ -8,7 +8,7 @@ statistics and token authentication off, and shut down on ``close``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 _R = TypeVar("_R")
@@ -58,6 +58,32 @@ class RayEngine:
         while pending:
             yield ray.get(pending.pop(0))
 
+    def map_with_actors(
+        self,
+        make_state: Callable[[Any, int | None], Any],
+        fn: Callable[[Any, Any], _R],
+        items: Sequence[Any],
+        *,
+        init: Any,
+    ) -> Iterator[_R]:
+        """A pool of actors, one per CPU of the cluster (at most one per item), each building
+        its state once with one CPU; results in item order (``ray.util.ActorPool.map``)."""
+        from ray.util import ActorPool
+
+        ray = self._ray
+        if not items:
+            return
+        n_actors = min(len(items), max(1, int(ray.cluster_resources().get("CPU", 1))))
+        init_ref = ray.put(init)
+        actor_class = _make_actor_class()
+        actors = [actor_class.remote(make_state, init_ref) for _ in range(n_actors)]
+        try:
+            pool = ActorPool(actors)
+            yield from pool.map(lambda actor, item: actor.run.remote(fn, item), list(items))
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+
     def close(self) -> None:
         if self._started_here and self._ray.is_initialized():
             self._ray.shutdown()
@@ -72,3 +98,23 @@ class RayEngine:
 
 def _run_task(fn: Callable[[Any, Any], _R], shared: Any, item: Any) -> _R:
     return fn(shared, item)
+
+
+class _StateHolder:
+    """An actor's body: the state built once, then ``fn(state, item)`` per call."""
+
+    def __init__(self, make_state: Callable[[Any, int | None], Any], init: Any) -> None:
+        # Ray gives each actor one CPU: a reused worker would otherwise keep whatever thread
+        # count its first task set, so the state is told how many to use.
+        self._state = make_state(init, 1)
+
+    def run(self, fn: Callable[[Any, Any], _R], item: Any) -> _R:
+        return fn(self._state, item)
+
+
+def _make_actor_class() -> Any:
+    import ray
+
+    return ray.remote(num_cpus=1, max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)(
+        _StateHolder
+    )

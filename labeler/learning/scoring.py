@@ -61,6 +61,7 @@ def score_pool(
     batch_size: int | None = None,
     device: str | torch.device = "auto",
     seed: int = 0,
+    first_batch: int = 0,
     n_threads: int | None = None,
     progress: bool = True,
 ) -> PoolPredictions:
@@ -70,7 +71,9 @@ def score_pool(
     of a huge memory-mapped pool); rows are read in sorted runs so a memory map reads each page
     once. Images are resized to the model's input size batch by batch. ``batch_size``: images
     per batch (None: ``CPU_BATCH_SIZE`` or ``CUDA_BATCH_SIZE``). ``seed`` drives the dropout
-    masks of the MC draws; torch's global random state is left as it was. ``n_threads``: torch
+    masks of the MC draws, batch by batch: batch ``b`` (counted from ``first_batch``, for a
+    shard of a longer stream) draws from ``(seed, b)``, so shards scored apart get the masks of
+    one stream. torch's global random state is left as it was. ``n_threads``: torch
     CPU threads (None: every core; restored afterwards). ``model`` is put in eval mode and
     otherwise left as it is (a copy with batch norms folded into the convs runs on ``device``).
     """
@@ -113,8 +116,8 @@ def score_pool(
             torch.random.fork_rng(devices=devices),
             torch.inference_mode(),
         ):
-            torch.manual_seed(seed)
             for start in range(0, n, batch_size):
+                torch.manual_seed(_get_batch_seed(seed, first_batch + start // batch_size))
                 stop = min(start + batch_size, n)
                 pixels = torch.from_numpy(_read_rows(images, rows, start, stop))
                 x = make_model_input(
@@ -147,6 +150,11 @@ def score_pool(
     seconds = time.perf_counter() - started
     logger.info("scored %d images in %.1f s (%.0f img/s)", n, seconds, n / max(seconds, 1e-9))
     return PoolPredictions(probs=probs, features=features, seconds=seconds)
+
+
+def _get_batch_seed(seed: int, batch: int) -> int:
+    # Distinct, well-mixed seeds for every (seed, batch); torch seeds are 64-bit.
+    return int(np.random.SeedSequence([seed, batch]).generate_state(1, dtype=np.uint64)[0])
 
 
 def _read_rows(

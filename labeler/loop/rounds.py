@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from labeler.engines.base import Engine
 from labeler.learning.checkpoints import save_checkpoint
 from labeler.learning.models import ModelConfig
+from labeler.learning.sharded_scoring import ScoringCluster
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
 from labeler.selection.pool_query import query_pool
 from labeler.selection.selectors import sample_subset
@@ -33,6 +35,7 @@ from labeler.store.project import (
     CHECKPOINT_FILE,
     CONFIDENCES_FILE,
     GUESSES_FILE,
+    IMAGES_FILE,
     REPORT_FILE,
     ROUNDS_FOLDER,
     SCORED_IDS_FILE,
@@ -90,8 +93,18 @@ class RoundSummary:
     seconds: float
 
 
-def run_round(project: Project, *, config: RoundConfig, progress: bool = True) -> RoundSummary:
-    """Run one round on ``project`` (see the module docstring); return what it did."""
+def run_round(
+    project: Project,
+    *,
+    config: RoundConfig,
+    progress: bool = True,
+    engine: Engine | None = None,
+) -> RoundSummary:
+    """Run one round on ``project`` (see the module docstring); return what it did.
+
+    ``engine``: a Ray engine scores the pool on its workers (a pool of actors, each loading
+    the round's checkpoint and memory-mapping the packed images once).
+    """
     started = time.perf_counter()
     store = project.store
     query_size = config.selection.query_size
@@ -143,6 +156,7 @@ def run_round(project: Project, *, config: RoundConfig, progress: bool = True) -
             config=config,
             progress=progress,
             started=started,
+            engine=engine,
         )
     except BaseException as error:
         # KeyboardInterrupt included: the round must not stay 'running' in this process.
@@ -164,6 +178,7 @@ def _train_score_select(
     config: RoundConfig,
     progress: bool,
     started: float,
+    engine: Engine | None = None,
 ) -> RoundSummary:
     store = project.store
     images = project.load_images()
@@ -197,6 +212,9 @@ def _train_score_select(
         device=config.train.device,
         n_threads=config.train.n_threads,
         progress=progress,
+        cluster=None
+        if engine is None or engine.name == "local"
+        else ScoringCluster(engine, temp / CHECKPOINT_FILE, project.path / IMAGES_FILE),
     )
     scored, selected = query.scored_ids, query.selected
 

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from labeler.learning.models import Classifier
 from labeler.learning.scoring import score_pool
+from labeler.learning.sharded_scoring import ScoringCluster, ScoringJob, score_pool_on_engine
 from labeler.selection.selectors import sample_subset
 from labeler.selection.strategies import CORESET, SelectionConfig, choose_batch
 
@@ -44,6 +45,7 @@ def query_pool(
     device: str = "auto",
     n_threads: int | None = None,
     progress: bool = False,
+    cluster: ScoringCluster | None = None,
 ) -> PoolQuery:
     """Choose ``selection.query_size`` of the ``unlabeled`` rows of ``images`` (uint8
     ``[n, H, W]``, e.g. a memory map; only the rows scored are read).
@@ -51,20 +53,33 @@ def query_pool(
     ``labeled``: rows already labeled, read only by strategies that cover them ("coreset").
     ``score_subset``: score only this many random unlabeled rows (None: all). ``rng`` draws the
     subset, the MC-dropout masks and the strategy's own randomness, in that order.
+    ``cluster``: score the candidates on an engine's workers instead (the same predictions,
+    given the same thread count); ``images`` must then be the file ``cluster.images`` holds.
     """
     scored = unlabeled
     if score_subset is not None and score_subset < unlabeled.shape[0]:
         scored = unlabeled[sample_subset(unlabeled.shape[0], score_subset, seed=rng)]
-    predictions = score_pool(
-        model,
-        images,
-        indices=scored,
-        n_draws=selection.effective_n_draws,
-        device=device,
-        seed=int(rng.integers(2**31)),
-        n_threads=n_threads,
-        progress=progress,
-    )
+    seed = int(rng.integers(2**31))
+    if cluster is None:
+        predictions = score_pool(
+            model,
+            images,
+            indices=scored,
+            n_draws=selection.effective_n_draws,
+            device=device,
+            seed=seed,
+            n_threads=n_threads,
+            progress=progress,
+        )
+    else:
+        job = ScoringJob(
+            cluster.checkpoint,
+            cluster.images,
+            n_draws=selection.effective_n_draws,
+            seed=seed,
+            n_threads=n_threads,
+        )
+        predictions = score_pool_on_engine(cluster.engine, job, scored)
     labeled_features = None
     if selection.strategy == CORESET:
         labeled_features = score_pool(

@@ -95,3 +95,24 @@ def test_generate_with_engine_ray_on_the_command_line(
     assert result.code == 0, result.err
     assert "wrote" in result.out
     assert hash_folder(tmp_path / "ray") == hash_folder(tmp_path / "local")
+
+
+def make_counter_state(init: int, n_cpus: int | None) -> tuple[int, int | None, int]:
+    return init, n_cpus, os.getpid()
+
+
+def add_to_state(state: tuple[int, int | None, int], item: int) -> tuple[int, int | None, int]:
+    return state[0] + item, state[1], state[2]
+
+
+def test_actors_build_their_state_once_and_answer_in_order(ray_cluster) -> None:
+    from labeler.engines.ray_engine import RayEngine
+
+    with RayEngine() as engine:
+        answers = list(
+            engine.map_with_actors(make_counter_state, add_to_state, list(range(30)), init=100)
+        )
+    assert [value for value, _, _ in answers] == [100 + i for i in range(30)]
+    assert {n_cpus for _, n_cpus, _ in answers} == {1}  # each actor is told its one CPU
+    assert len({pid for _, _, pid in answers}) <= 2  # one actor per CPU, reused
+    assert os.getpid() not in {pid for _, _, pid in answers}

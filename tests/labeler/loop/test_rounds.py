@@ -214,3 +214,32 @@ def _add_labels(project: Project, samples: Iterable[int]) -> None:
     project.store.add_labels(
         [(sample, f"class_{sample % 2}") for sample in samples], annotator="test", source="test"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_round_scored_on_ray_equals_the_local_round(
+    ray_cluster, project: Path, tmp_path: Path, run_cli: Callable
+) -> None:
+    import shutil
+
+    assert run_cli("round", project, "--initial", "16", *FAST_FLAGS).code == 0
+    assert run_cli("oracle", project).code == 0
+    other = tmp_path / "other"
+    shutil.copytree(project, other)
+    flags = ["--strategy", "bald", "--n-draws", "4", "--query-size", "8", "--threads", "1"]
+    assert run_cli("round", project, *flags, *FAST_FLAGS).code == 0
+    result = run_cli("round", other, *flags, *FAST_FLAGS, "--engine", "ray")
+    assert result.code == 0, result.err
+    folders = []
+    for path in (project, other):
+        with open_project(path) as opened:
+            last = opened.store.get_last_done_round()
+            assert last is not None
+            folders.append(path / str(last.folder))
+            queue = [item.sample_id for item in opened.store.get_queue()]
+        folders[-1] = (folders[-1], queue)
+    (local, local_queue), (remote, remote_queue) = folders
+    for name in (rounds.SCORED_IDS_FILE, rounds.SCORES_FILE, rounds.GUESSES_FILE):
+        np.testing.assert_array_equal(np.load(remote / name), np.load(local / name))
+    assert remote_queue == local_queue and len(local_queue) == 8
