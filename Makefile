@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/savings.py
 	$(BIN)/python bench/server_load.py --servers waitress,gunicorn
 	$(BIN)/python bench/page_speed.py
+	$(BIN)/python bench/ray_engine.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

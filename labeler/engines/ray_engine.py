@@ -67,16 +67,18 @@ class RayEngine:
         init: Any,
     ) -> Iterator[_R]:
         """A pool of actors, one per CPU of the cluster (at most one per item), each building
-        its state once with one CPU; results in item order (``ray.util.ActorPool.map``)."""
+        its state once with one CPU from ``init`` (small: it is sent to every actor); results
+        in item order (``ray.util.ActorPool.map``)."""
         from ray.util import ActorPool
 
         ray = self._ray
         if not items:
             return
         n_actors = min(len(items), max(1, int(ray.cluster_resources().get("CPU", 1))))
-        init_ref = ray.put(init)
+        # ``init`` goes by value (it describes the state, e.g. paths): an actor restarted after
+        # a crash must still find its constructor's arguments.
         actor_class = _make_actor_class()
-        actors = [actor_class.remote(make_state, init_ref) for _ in range(n_actors)]
+        actors = [actor_class.remote(make_state, init) for _ in range(n_actors)]
         try:
             pool = ActorPool(actors)
             yield from pool.map(lambda actor, item: actor.run.remote(fn, item), list(items))
