@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from labeler.data.labeled_data import LabeledData
+from labeler.engines.base import LocalEngine
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.loop import simulation
@@ -228,3 +229,50 @@ def test_a_simulation_on_ray_gives_the_local_points(
     assert [(run["strategy"], run["seed"]) for run in saved["runs"]] == [
         ("margin", 0), ("random", 0), ("margin", 1), ("random", 1)
     ]  # fmt: skip
+
+
+class InProcessEngine(LocalEngine):
+    """Runs tasks here but under another name, so that the simulation takes its engine path."""
+
+    name = "in-process"
+
+
+def test_an_interrupted_sweep_on_an_engine_continues(
+    rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = SimulationConfig(strategies=("margin", "random"), n_seeds=1, initial=10,
+                              query_size=20, budget=30)  # fmt: skip
+    arguments = {"config": config, "model_config": TINY_MODEL, "train_config": TINY_TRAINING}
+    local = run_simulation(rare_vertical_bars, tmp_path / "local", progress=False, **arguments)
+    original_run, original_full = simulation._run_one, simulation._get_full_data_accuracy
+    ran: list[str] = []
+
+    def run_one(*args, interrupt: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["strategy"] == interrupt:
+            raise KeyboardInterrupt  # the sweep stops during this run
+        ran.append(kwargs["strategy"])
+        return original_run(*args, **kwargs)
+
+    def full_data(*args, **kwargs):  # type: ignore[no-untyped-def]
+        ran.append("full")
+        return original_full(*args, **kwargs)
+
+    monkeypatch.setattr(simulation, "_get_full_data_accuracy", full_data)
+    monkeypatch.setattr(
+        simulation, "_run_one", lambda *a, **k: run_one(*a, interrupt="random", **k)
+    )
+    with pytest.raises(KeyboardInterrupt):
+        run_simulation(rare_vertical_bars, tmp_path / "sweep", progress=False,
+                       engine=InProcessEngine(), **arguments)  # fmt: skip
+    saved = json.loads((tmp_path / "sweep" / simulation.RESULTS_FILE).read_text())
+    assert [run["strategy"] for run in saved["runs"]] == ["margin"]  # saved as it arrived
+    assert ran == ["full", "margin"]
+    ran.clear()
+    monkeypatch.setattr(simulation, "_run_one", run_one)
+    again = run_simulation(rare_vertical_bars, tmp_path / "sweep", progress=False,
+                           engine=InProcessEngine(), **arguments)  # fmt: skip
+    assert ran == ["random"]  # only what was missing
+    for results in (local, again):
+        for run in results["runs"]:
+            del run["seconds"]
+    assert json.loads(json.dumps(again)) == json.loads(json.dumps(local))
