@@ -17,7 +17,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,56 +169,42 @@ def run_simulation(
     schedule = config.get_label_schedule()
     n_trainings = len(config.seeds) * (1 + len(config.strategies) * len(schedule))
     bar = tqdm(total=n_trainings, desc="simulate", unit="model", disable=not progress)
-    if engine is not None and engine.name != "local":
-        inputs = _TaskInputs(
-            pool_images,
-            pool_labels,
-            data,
-            config,
-            model_config,
-            train_config
-            if train_config.n_threads is not None
-            else dataclasses.replace(train_config, n_threads=1),
+    inputs = _TaskInputs(pool_images, pool_labels, data, config, model_config, train_config)
+    tasks = _list_missing_tasks(results, config, bar=bar)
+    cluster = engine if engine is not None and engine.name != "local" else None
+    if cluster is None:
+        # Run one by one: each run moves the bar and reports its points as it goes.
+        answers: Iterable[Any] = (
+            _run_task(inputs, task, bar=bar, on_point=on_point) for task in tasks
         )
-        _run_on_engine(engine, inputs, results, out_dir, bar=bar, on_point=on_point)
-        bar.close()
-        return results
-    for seed in config.seeds:
-        key = str(seed)
-        if key not in results["full_data_accuracy"]:
-            accuracy = _get_full_data_accuracy(
-                _TaskInputs(pool_images, pool_labels, data, config, model_config, train_config),
-                seed,
-            )
-            results["full_data_accuracy"][key] = accuracy
-            _save(out_dir, results)
-            logger.info("seed %d: full-data accuracy %.4f", seed, accuracy)
-        bar.update(1)
-        for strategy in config.strategies:
-            if _has_run(results, strategy, seed):
+    else:
+        if train_config.n_threads is None:
+            # A task has one CPU of the cluster: one torch thread, or they all crawl.
+            one_thread = dataclasses.replace(train_config, n_threads=1)
+            inputs = dataclasses.replace(inputs, train_config=one_thread)
+        answers = cluster.map_in_order(_run_task, tasks, shared=inputs)
+    for (strategy, seed), answer in zip(tasks, answers, strict=True):
+        if not strategy:
+            results["full_data_accuracy"][str(seed)] = answer
+            logger.info("seed %d: full-data accuracy %.4f", seed, answer)
+            bar.update(1)
+        else:
+            results["runs"].append(answer)
+            if cluster is not None:  # a run on a cluster reports its points when it ends
                 bar.update(len(schedule))
-                continue
-            run = _run_one(
-                pool_images,
-                pool_labels,
-                data,
-                strategy=strategy,
-                seed=seed,
-                config=config,
-                model_config=model_config,
-                train_config=train_config,
-                bar=bar,
-                on_point=on_point,
-            )
-            results["runs"].append(run.to_dict())
-            _save(out_dir, results)
+                for n_labels, accuracy in zip(
+                    answer["n_labels"], answer["test_accuracy"], strict=True
+                ):
+                    if on_point is not None:
+                        on_point(strategy, seed, n_labels, accuracy)
+        _save(out_dir, results)
     bar.close()
     return results
 
 
 @dataclass(frozen=True)
 class _TaskInputs:
-    """What every task of a simulation on an engine reads (sent to the cluster once)."""
+    """What every task of a simulation reads (sent to a cluster once)."""
 
     pool_images: NDArray[np.uint8]
     pool_labels: NDArray[np.int64]
@@ -228,17 +214,12 @@ class _TaskInputs:
     train_config: TrainConfig
 
 
-def _run_on_engine(
-    engine: Engine,
-    inputs: _TaskInputs,
-    results: dict[str, Any],
-    out_dir: Path,
-    *,
-    bar: Any,
-    on_point: Callable[[str, int, int, float], None] | None,
-) -> None:
-    """Run the tasks not done yet on ``engine``, merging each result in the local order."""
-    config = inputs.config
+def _list_missing_tasks(
+    results: dict[str, Any], config: SimulationConfig, *, bar: Any
+) -> list[tuple[str, int]]:
+    """The tasks ``results`` does not hold yet, in the order results are merged: per seed,
+    ``("", seed)`` (full-data training) then ``(strategy, seed)`` for each strategy. Those
+    done already move ``bar`` at once."""
     n_points = len(config.get_label_schedule())
     tasks: list[tuple[str, int]] = []
     for seed in config.seeds:
@@ -251,25 +232,19 @@ def _run_on_engine(
                 bar.update(n_points)
             else:
                 tasks.append((strategy, seed))
-    for (strategy, seed), answer in zip(
-        tasks, engine.map_in_order(_run_task, tasks, shared=inputs), strict=True
-    ):
-        if not strategy:
-            results["full_data_accuracy"][str(seed)] = answer
-            logger.info("seed %d: full-data accuracy %.4f", seed, answer)
-            bar.update(1)
-        else:
-            results["runs"].append(answer)
-            bar.update(n_points)
-            for n_labels, accuracy in zip(answer["n_labels"], answer["test_accuracy"], strict=True):
-                if on_point is not None:
-                    on_point(strategy, seed, n_labels, accuracy)
-        _save(out_dir, results)
+    return tasks
 
 
-def _run_task(inputs: _TaskInputs, task: tuple[str, int]) -> Any:
+def _run_task(
+    inputs: _TaskInputs,
+    task: tuple[str, int],
+    *,
+    bar: Any = None,
+    on_point: Callable[[str, int, int, float], None] | None = None,
+) -> Any:
     """One task: ``("", seed)`` trains on the whole pool and returns its test accuracy;
-    ``(strategy, seed)`` runs that strategy and returns its ``RunResult`` as a dict."""
+    ``(strategy, seed)`` runs that strategy and returns its ``RunResult`` as a dict (moving
+    ``bar`` and calling ``on_point`` after each point, when given)."""
     strategy, seed = task
     if not strategy:
         return _get_full_data_accuracy(inputs, seed)
@@ -282,8 +257,8 @@ def _run_task(inputs: _TaskInputs, task: tuple[str, int]) -> Any:
         config=inputs.config,
         model_config=inputs.model_config,
         train_config=inputs.train_config,
-        bar=tqdm(disable=True),
-        on_point=None,
+        bar=tqdm(disable=True) if bar is None else bar,
+        on_point=on_point,
     ).to_dict()
 
 
