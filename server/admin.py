@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from labeler.selection.strategies import check_strategy, list_strategies
-from server.api import _get_json_object
-from server.auth import require_admin
+from server.auth import get_user, require_admin
 from server.errors import ApiError
+from server.request_body import get_json_object
 from server.round_runner import MAX_QUERY_SIZE, RoundBusyError
 from server.state import get_state
 from server.stats import get_annotator_stats
@@ -23,7 +23,7 @@ def _authenticate() -> None:
 @bp.post("/rounds")
 def start_round() -> tuple[Response, int]:
     """Start ``labeler round`` with a strategy and query size; 409 while a round runs."""
-    body = _get_json_object()
+    body = get_json_object()
     strategy = body.get("strategy", "margin")
     if not isinstance(strategy, str):
         raise ApiError(400, f"strategy must be one of: {', '.join(list_strategies())}")
@@ -41,7 +41,7 @@ def start_round() -> tuple[Response, int]:
         raise ApiError(409, "a round is running already; wait for it to finish")
     try:
         job = state.rounds.start(
-            strategy=strategy, query_size=query_size, started_by=require_admin().name
+            strategy=strategy, query_size=query_size, started_by=get_user().name
         )
     except RoundBusyError as error:
         raise ApiError(409, str(error)) from None

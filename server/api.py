@@ -17,6 +17,7 @@ from labeler.store.database import LEASE_HELD, QueueItem
 from labeler.store.project_status import get_status
 from server.auth import get_user, require_user
 from server.errors import ApiError
+from server.request_body import get_json_object
 from server.state import ServerState, get_state
 from server.stats import get_annotator_stats, get_conflicts
 
@@ -45,12 +46,14 @@ def get_next() -> Response:
     state = get_state()
     n = _get_int_arg("n", default=1, minimum=1, maximum=state.max_tasks_per_call)
     items = state.store.lease_next(get_user().name, n, lease_seconds=state.lease_seconds)
-    return jsonify({"tasks": [_describe_task(state, item) for item in items], **_queue(state)})
+    guesses = state.get_guesses()
+    tasks = [_describe_task(state, item, guesses) for item in items]
+    return jsonify({"tasks": tasks, **_queue(state)})
 
 
 @bp.post("/labels")
 def submit_label() -> Response:
-    body = _get_json_object()
+    body = get_json_object()
     state = get_state()
     sample_id = _get_sample_id(state, body)
     label = body.get("label")
@@ -80,7 +83,7 @@ def submit_label() -> Response:
 
 @bp.post("/skip")
 def skip() -> Response:
-    body = _get_json_object()
+    body = get_json_object()
     state = get_state()
     sample_id = _get_sample_id(state, body)
     request_id = _get_request_id(body)
@@ -94,7 +97,7 @@ def skip() -> Response:
 @bp.post("/undo")
 def undo() -> Response:
     """Take back the caller's last label; the image comes back to them as the next task."""
-    body = _get_json_object()
+    body = get_json_object()
     state = get_state()
     request_id = _get_request_id(body)
     event = state.store.undo_last_label(
@@ -106,7 +109,7 @@ def undo() -> Response:
     return jsonify(
         {
             "undone": {"sample_id": event.sample_id, "label": event.label_name},
-            "task": None if item is None else _describe_task(state, item),
+            "task": None if item is None else _describe_task(state, item, state.get_guesses()),
         }
     )
 
@@ -166,8 +169,10 @@ def get_openapi() -> Response:
     return send_file(OPENAPI_FILE, mimetype="application/json")
 
 
-def _describe_task(state: ServerState, item: QueueItem) -> dict[str, Any]:
-    guess = state.get_guess(item.sample_id)
+def _describe_task(
+    state: ServerState, item: QueueItem, guesses: dict[int, tuple[int, float]]
+) -> dict[str, Any]:
+    guess = guesses.get(item.sample_id)
     return {
         "sample_id": item.sample_id,
         "image_url": f"/api/images/{item.sample_id}.png",
@@ -183,15 +188,6 @@ def _describe_task(state: ServerState, item: QueueItem) -> dict[str, Any]:
 def _queue(state: ServerState) -> dict[str, Any]:
     waiting, leased = state.store.count_queue(now=time.time())
     return {"queue": {"waiting": waiting, "leased": leased}}
-
-
-def _get_json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(
-            400, "the request body must be a JSON object (Content-Type: application/json)"
-        )
-    return body
 
 
 def _get_sample_id(state: ServerState, body: dict[str, Any]) -> int:

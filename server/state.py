@@ -42,15 +42,15 @@ class ServerState:
     def store(self) -> ProjectStore:
         return self.project.store
 
-    def get_guess(self, sample_id: int) -> tuple[int, float] | None:
-        """The last done round's guess ``(class index, confidence)`` for a sample, if any."""
+    def get_guesses(self) -> dict[int, tuple[int, float]]:
+        """The last done round's guesses, ``{sample_id: (class index, confidence)}``."""
         last = self.store.get_last_done_round()
         round_id = None if last is None else last.id
         with self._guesses_lock:
             if self._guesses.round_id != round_id:
                 folder = None if last is None or last.folder is None else last.folder
                 self._guesses = ModelGuesses(round_id, _load_guesses(self.project.path, folder))
-            return self._guesses.by_sample.get(sample_id)
+            return self._guesses.by_sample
 
     def close(self) -> None:
         self.project.close()

@@ -907,12 +907,12 @@ class ProjectStore:
                 previous = self._find_request(db, request_id)
                 if previous is not None:
                     event = self._get_event(db, previous)
-                    asked = (self._check_sample_id(sample_id), self._check_label(label_name))
-                    if (event.sample_id, event.label) != asked:
-                        raise ValueError(
-                            f"request id {request_id!r} was already used to label sample "
-                            f"{event.sample_id} as {event.label_name!r}; use a new request id"
-                        )
+                    _check_same_request(
+                        event,
+                        self._check_sample_id(sample_id),
+                        self._check_label(label_name),
+                        request_id,
+                    )
                     return Submission(event, *self._get_lease_conflict(db, event.id), True)
             index = self._check_sample_id(sample_id)
             row = db.execute(
@@ -1157,11 +1157,7 @@ class ProjectStore:
                 ).fetchone()
                 if row is not None:
                     event = self._make_event(row)
-                    if (event.sample_id, event.label) != (sample_id, label_id):
-                        raise ValueError(
-                            f"request id {request_id!r} was already used to label sample "
-                            f"{event.sample_id} as {event.label_name!r}; use a new request id"
-                        )
+                    _check_same_request(event, sample_id, label_id, request_id)
                     events.append(event)
                     continue
             cursor = db.execute(
@@ -1297,6 +1293,15 @@ _ROUND_SELECT = (
 )
 _QUEUE_SELECT = "SELECT sample_id, round_id, position, score, leased_by, lease_expires FROM queue"
 _TOKEN_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_same_request(event: LabelEvent, sample_id: int, label: int, request_id: str) -> None:
+    """A request id seen before must come with the sample and label it first came with."""
+    if (event.sample_id, event.label) != (sample_id, label):
+        raise ValueError(
+            f"request id {request_id!r} was already used to label sample "
+            f"{event.sample_id} as {event.label_name!r}; use a new request id"
+        )
 
 
 def _classify_lease(
