@@ -23,6 +23,7 @@ from labeler.commands import (
     label,
     oracle,
     preview,
+    prune,
     round,
     simulate,
     status,
@@ -43,6 +44,7 @@ _COMMANDS = (
     round,
     simulate,
     annotators,
+    prune,
 )
 EXIT_BAD_INPUT = 2
 # Packages add commands through this entry-point group (the annotation server adds `serve`),

@@ -1,8 +1,8 @@
 """The layering of the sources: imports point one way and no import cycle remains.
 
 ``generators`` <- ``labeler.engines`` <- ``labeler.data`` <- ``store`` <- ``learning`` <-
-``selection`` <- ``loop`` <- ``commands`` and ``cli`` <- ``server``. Lazy imports inside
-functions count like the others.
+``selection`` and ``pruning`` <- ``loop`` <- ``commands`` and ``cli`` <- ``server``. Lazy
+imports inside functions count like the others.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ LAYERS = {
     "labeler.store": 3,
     "labeler.learning": 4,
     "labeler.selection": 5,
+    "labeler.pruning": 5,  # analyses and trims models; rounds score with its trimmed model
     "labeler.loop": 6,
     "labeler.commands": 7,
     "labeler.cli": 7,

@@ -14,6 +14,7 @@ from labeler.commands.model_options import (
     get_train_config,
 )
 from labeler.loop.rounds import INITIAL_STRATEGY, RoundConfig, run_round
+from labeler.pruning.trimmed_model import SCORING_MODELS
 from labeler.selection.strategies import SelectionConfig
 from labeler.store.project import open_project
 
@@ -43,6 +44,14 @@ def add_parser(subparsers: Any) -> None:
         help="with too few labels to train, queue this many random images instead",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of selection (default 0)")
+    parser.add_argument(
+        "--scoring-model",
+        default="full",
+        choices=SCORING_MODELS,
+        help="full: score with the trained model (default); pruned: cut the blocks that "
+        "`labeler prune apply` chose from it, fine-tune briefly, score with that (faster on "
+        "big pools)",
+    )
     add_selection_arguments(parser)
     add_model_arguments(parser)
     add_engine_arguments(parser)
@@ -65,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             initial=args.initial,
             score_subset=args.score_subset,
             seed=args.seed,
+            scoring_model=args.scoring_model,
         )
         with make_engine_from_args(args) as engine:
             summary = run_round(project, config=config, engine=engine)

@@ -59,13 +59,14 @@ def format_status(status: dict[str, Any]) -> str:
                 _or_dash(record["n_labels"]),
                 _format_accuracy(record["val_accuracy"]),
                 _format_accuracy(record["test_accuracy"]),
+                _describe_scoring(record["scoring_model"]),
                 time.strftime("%Y-%m-%d %H:%M", time.localtime(record["started_at"])),
                 record["error"] or "",
             ]
             for record in status["rounds"]
         ]
         headers = ["round", "status", "strategy", "query size", "labels", "val acc",
-                   "test acc", "started", "error"]  # fmt: skip
+                   "test acc", "scored by", "started", "error"]  # fmt: skip
         lines.append(format_table(headers, rows))
     else:
         lines.append("rounds: none yet (run `labeler round PROJECT`)")
@@ -84,8 +85,24 @@ def format_status(status: dict[str, Any]) -> str:
                 f"last validation accuracy: {trained[-1]['val_accuracy']:.3f} "
                 f"(round {trained[-1]['id']}; no test split)"
             )
+    scored = [r for r in status["rounds"] if r["status"] == "done" and r["scoring_model"]]
+    if scored:
+        lines.append(
+            f"round {scored[-1]['id']} scored the pool with the "
+            f"{_describe_scoring(scored[-1]['scoring_model'])} model"
+        )
     lines.append(f"queue: {status['n_queued']} waiting, {status['n_leased']} leased")
     return "\n".join(lines)
+
+
+def _describe_scoring(scoring: dict[str, Any] | None) -> str:
+    """ "full" or "pruned 7/15 blocks": which model scored a round's pool."""
+    if not scoring:
+        return "-"
+    kind = str(scoring.get("kind", "full"))
+    if kind == "pruned" and scoring.get("n_blocks") is not None:
+        return f"pruned {scoring['n_blocks']}/{scoring.get('n_blocks_unpruned', '?')} blocks"
+    return kind
 
 
 def _format_accuracy(value: float | None) -> str:

@@ -10,8 +10,9 @@ Registered models (``list_models()``):
 
 - ``resnet``: a stem conv (stride ``stem_stride``) and three stages of basic residual blocks
   (widths ``width``, ``2 * width``, ``4 * width``; stages 2 and 3 halve the resolution), with
-  ``depth`` blocks per stage. Blocks live in ``model.stages[i]`` (``nn.Sequential``), so an
-  identity block (any but the first of a stage) can be removed by pruning.
+  ``depth`` blocks per stage (or ``stage_depths``, which pruning sets). Blocks live in
+  ``model.stages[i]`` (``nn.Sequential``), so an identity block (any but the first of a stage)
+  can be removed by pruning (``labeler.pruning.surgery``).
 - ``plain``: the same network without the skip connections.
 - ``resnet18``: torchvision's ResNet-18 (random weights) with a one-channel first conv; ``depth``,
   ``width`` and ``stem_stride`` do not apply to it.
@@ -36,6 +37,8 @@ ModelBuilder = Callable[["ModelConfig", int], "Classifier"]
 _B = TypeVar("_B", bound=ModelBuilder)
 
 _MODELS: dict[str, ModelBuilder] = {}
+# Stages of the small residual and plain networks (widths w, 2w, 4w).
+N_STAGES = 3
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,9 @@ class ModelConfig:
     channels of the first stage (doubled in each later stage); ``image_size``: side S of the
     square input in pixels (images of another size are resized to it); ``dropout``: drop
     probability of the head (also used for MC-dropout draws when scoring); ``stem_stride``:
-    stride of the first conv (2 halves the resolution at once, about 4x less compute).
+    stride of the first conv (2 halves the resolution at once, about 4x less compute);
+    ``stage_depths``: blocks in each of the three stages when they differ (a pruned network;
+    0 empties a stage); None: ``depth`` in each.
     """
 
     name: str = "resnet"
@@ -55,6 +60,7 @@ class ModelConfig:
     image_size: int = DEFAULT_IMAGE_SIZE
     dropout: float = 0.2
     stem_stride: int = 1
+    stage_depths: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         for field in ("depth", "width", "image_size", "stem_stride"):
@@ -67,6 +73,21 @@ class ModelConfig:
             raise ValueError(f"ModelConfig.stem_stride must be 1 or 2, got {self.stem_stride!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if self.stage_depths is not None:
+            depths = tuple(self.stage_depths)
+            if len(depths) != N_STAGES or any(
+                isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in depths
+            ):
+                raise ValueError(
+                    f"ModelConfig.stage_depths must be {N_STAGES} integers of 0 or more, "
+                    f"got {self.stage_depths!r}"
+                )
+            # JSON gives a list; keep a tuple so that configs stay hashable and comparable.
+            object.__setattr__(self, "stage_depths", depths)
+
+    def get_stage_depths(self) -> tuple[int, ...]:
+        """Blocks in each of the three stages."""
+        return self.stage_depths if self.stage_depths is not None else (self.depth,) * N_STAGES
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -235,7 +256,8 @@ class SmallResNet(Classifier):
         )
         stages = []
         n_in = width
-        for index, n_out in enumerate((width, 2 * width, 4 * width)):
+        widths = (width, 2 * width, 4 * width)
+        for index, (n_out, depth) in enumerate(zip(widths, config.get_stage_depths(), strict=True)):
             blocks = [
                 BasicBlock(
                     n_in if block == 0 else n_out,
@@ -243,10 +265,11 @@ class SmallResNet(Classifier):
                     stride=2 if index > 0 and block == 0 else 1,
                     residual=residual,
                 )
-                for block in range(config.depth)
+                for block in range(depth)
             ]
             stages.append(nn.Sequential(*blocks))
-            n_in = n_out
+            if blocks:  # an emptied stage (pruning) passes its input on unchanged
+                n_in = n_out
         self.stages = nn.Sequential(*stages)
         self._init_head(config, n_in, n_classes)
         for module in self.modules():

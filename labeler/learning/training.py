@@ -25,7 +25,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,6 +282,9 @@ def get_class_weights(counts: NDArray[np.int64], *, weighting: str) -> NDArray[n
     return weights
 
 
+EpochCallback = Callable[["EpochRecord", Classifier], bool]
+
+
 def train_model(
     images: NDArray[np.uint8],
     labels: NDArray[np.integer[Any]],
@@ -289,14 +293,25 @@ def train_model(
     model_config: ModelConfig = DEFAULT_MODEL_CONFIG,
     train_config: TrainConfig | None = None,
     progress: bool = True,
+    initial_model: Classifier | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
     """Train a new ``model_config`` model on ``images`` uint8 ``[n, H, W]`` with ``labels``
     int ``[n]`` (class indices in ``0..n_classes-1``). See the module docstring for the schedule.
+
+    ``initial_model``: fine-tune a copy of this model (its config must be ``model_config``)
+    instead of starting from random weights; the model passed in is left as it was.
+    ``on_epoch(record, model)``: called after every epoch (the model may be switched to eval
+    mode and back); returning True stops training there, as early stopping would.
 
     Raises ValueError on bad shapes, labels outside the classes, fewer than 2 classes, or a class
     with fewer than ``train_config.min_labels_per_class`` labels.
     """
     config = train_config or TrainConfig()
+    if initial_model is not None and initial_model.config != model_config:
+        raise ValueError(
+            f"initial_model is a {initial_model.config} but model_config is {model_config}"
+        )
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise ValueError(f"images must be uint8 [n, H, W], got {images.dtype} {images.shape}")
@@ -317,6 +332,8 @@ def train_model(
             config=config,
             device=device,
             progress=progress,
+            initial_model=initial_model,
+            on_epoch=on_epoch,
         )
 
 
@@ -330,6 +347,8 @@ def _train_model(
     config: TrainConfig,
     device: torch.device,
     progress: bool,
+    initial_model: Classifier | None,
+    on_epoch: EpochCallback | None,
 ) -> TrainResult:
     started = time.perf_counter()
 
@@ -370,11 +389,12 @@ def _train_model(
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)
-        model = (
+        fresh = (
             _make_model(model_config, n_classes=n_classes)
-            .to(device)
-            .to(memory_format=torch.channels_last)
+            if initial_model is None
+            else deepcopy(initial_model)
         )
+        model = fresh.to(device).to(memory_format=torch.channels_last)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
@@ -423,6 +443,9 @@ def _train_model(
                     )
                 )
                 bar.set_postfix(loss=f"{train_loss:.3f}", val=f"{val_accuracy:.3f}")
+                if on_epoch is not None and on_epoch(history[-1], model):
+                    logger.info("stopped at epoch %d by the epoch callback", epoch)
+                    break
                 if len(val_ids):
                     key = (val_accuracy, -val_loss)
                     if key > best_key:

@@ -27,6 +27,13 @@ from labeler.learning.checkpoints import save_checkpoint
 from labeler.learning.models import ModelConfig
 from labeler.learning.sharded_scoring import ScoringCluster
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
+from labeler.pruning.trimmed_model import (
+    SCORING_MODELS,
+    PruningPlan,
+    check_plan_fits,
+    load_pruning_plan,
+    make_scoring_model,
+)
 from labeler.selection.pool_query import query_pool
 from labeler.selection.selectors import sample_subset
 from labeler.selection.strategies import SelectionConfig
@@ -40,6 +47,7 @@ from labeler.store.project import (
     ROUNDS_FOLDER,
     SCORED_IDS_FILE,
     SCORES_FILE,
+    SCORING_CHECKPOINT_FILE,
     Project,
 )
 
@@ -56,6 +64,9 @@ class RoundConfig:
     ``initial``: when the labels are too few to train on, queue this many random unlabeled
     samples instead (0: refuse with an error that says what to label). ``score_subset``: score
     only this many random unlabeled samples (None: all). ``seed``: selection randomness.
+    ``scoring_model``: "full" scores with the trained model; "pruned" cuts the blocks that
+    ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that
+    (``labeler.pruning.trimmed_model``).
     """
 
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -64,8 +75,14 @@ class RoundConfig:
     initial: int = 0
     score_subset: int | None = None
     seed: int = 0
+    scoring_model: str = "full"
 
     def __post_init__(self) -> None:
+        if self.scoring_model not in SCORING_MODELS:
+            raise ValueError(
+                f"unknown scoring model {self.scoring_model!r}; valid ones: "
+                f"{', '.join(SCORING_MODELS)}"
+            )
         if self.initial < 0:
             raise ValueError(f"initial must be 0 or positive, got {self.initial}")
         if self.score_subset is not None and self.score_subset < self.selection.query_size:
@@ -135,6 +152,10 @@ def run_round(
             f"query size {query_size} is larger than the pool of {unlabeled.shape[0]} "
             "unlabeled images"
         )
+    plan = None
+    if config.scoring_model == "pruned":  # checked before any training starts
+        plan = load_pruning_plan(project.path)
+        check_plan_fits(plan, config.model)
 
     round_id = store.start_round(
         strategy=config.selection.strategy, query_size=query_size, config=config.to_dict()
@@ -157,6 +178,7 @@ def run_round(
             progress=progress,
             started=started,
             engine=engine,
+            plan=plan,
         )
     except BaseException as error:
         # KeyboardInterrupt included: the round must not stay 'running' in this process.
@@ -179,6 +201,7 @@ def _train_score_select(
     progress: bool,
     started: float,
     engine: Engine | None = None,
+    plan: PruningPlan | None = None,
 ) -> RoundSummary:
     store = project.store
     images = project.load_images()
@@ -200,9 +223,34 @@ def _train_score_select(
         class_names=project.class_names,
         extra={"round_id": round_id, "n_labels": int(labeled_ids.shape[0])},
     )
+    scoring_model, scoring_checkpoint = model, temp / CHECKPOINT_FILE
+    scoring: dict[str, Any] = {"kind": "full", "n_blocks": _count_blocks(config.model)}
+    if plan is not None:
+        scoring_model = make_scoring_model(
+            model,
+            np.asarray(images[labeled_ids]),
+            labels,
+            plan=plan,
+            n_threads=config.train.n_threads,
+            device=config.train.device,
+        )
+        scoring_checkpoint = temp / SCORING_CHECKPOINT_FILE
+        save_checkpoint(
+            scoring_checkpoint,
+            scoring_model,
+            model_config=scoring_model.config,
+            n_classes=n_classes,
+            class_names=project.class_names,
+            extra={"round_id": round_id, "pruned_from": CHECKPOINT_FILE},
+        )
+        scoring = {
+            **plan.describe(),
+            "checkpoint": SCORING_CHECKPOINT_FILE,
+            "test_accuracy": _get_test_accuracy(project, scoring_model, config.train.device),
+        }
 
     query = query_pool(
-        model,
+        scoring_model,
         images,
         unlabeled,
         labeled_ids,
@@ -214,7 +262,7 @@ def _train_score_select(
         progress=progress,
         cluster=None
         if engine is None or engine.name == "local"
-        else ScoringCluster(engine, temp / CHECKPOINT_FILE, project.path / IMAGES_FILE),
+        else ScoringCluster(engine, scoring_checkpoint, project.path / IMAGES_FILE),
     )
     scored, selected = query.scored_ids, query.selected
 
@@ -236,6 +284,7 @@ def _train_score_select(
         "train_seconds": trained.seconds,
         "n_epochs": trained.n_epochs,
         "seconds": seconds,
+        "scoring_model": scoring,
         "config": config.to_dict(),
     }
     write_json_atomic(temp / REPORT_FILE, report)
@@ -312,6 +361,13 @@ def _get_test_accuracy(project: Project, model: Any, device: str) -> float | Non
         return None
     images = project.load_images()
     return float(evaluate_accuracy(model, np.asarray(images[test_ids]), test_labels, device=device))
+
+
+def _count_blocks(model_config: ModelConfig) -> int | None:
+    """Blocks of the small residual and plain networks (None for the others)."""
+    if model_config.name not in ("resnet", "plain"):
+        return None
+    return sum(model_config.get_stage_depths())
 
 
 def _remove_abandoned_round_folders(project: Project) -> None:

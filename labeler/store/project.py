@@ -52,6 +52,8 @@ IMAGES_FILE = "pool_images.npy"
 ROUNDS_FOLDER = "rounds"
 # The files of a round folder (rounds/round-NNNN/).
 CHECKPOINT_FILE = "model.pt"
+# The trimmed model a round scored with, when it did not score with its own (prune apply).
+SCORING_CHECKPOINT_FILE = "scoring-model.pt"
 REPORT_FILE = "report.json"
 SCORES_FILE = "scores.npy"
 SCORED_IDS_FILE = "scored_ids.npy"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import numpy as np
 
-from labeler.store.project import Project
+from labeler.store.project import REPORT_FILE, Project
 
 
 def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
             "started_at": record.started_at,
             "finished_at": record.finished_at,
             "error": record.error,
+            "scoring_model": _get_scoring_model(project, record.folder),
         }
         for record in store.get_rounds()
     ]
@@ -65,3 +67,16 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
         "n_queued": n_waiting + n_leased,
         "n_leased": n_leased,
     }
+
+
+def _get_scoring_model(project: Project, folder: str | None) -> dict[str, Any] | None:
+    """Which model scored a round's pool (from its report), or None for rounds without one."""
+    if not folder:
+        return None
+    try:
+        report = json.loads((project.path / folder / REPORT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    # Rounds from before pruning existed scored with their own model.
+    scoring = report.get("scoring_model") or {"kind": "full"}
+    return scoring if isinstance(scoring, dict) else None

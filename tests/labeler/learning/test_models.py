@@ -164,3 +164,20 @@ def test_inference_copy_folds_batch_norm_and_keeps_outputs() -> None:
     x = torch.rand(4, 1, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_stage_depths_set_each_stage_and_survive_json() -> None:
+    config = ModelConfig(depth=3, width=4, image_size=16, stage_depths=[0, 2, 1])
+    assert config.stage_depths == (0, 2, 1)  # a tuple, whatever came in
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    torch.manual_seed(0)
+    model = make_model(config, n_classes=2)
+    assert [len(stage) for stage in model.stages] == [0, 2, 1]
+    assert model(torch.zeros(2, 1, 16, 16)).shape == (2, 2)
+    assert ModelConfig(depth=2).get_stage_depths() == (2, 2, 2)
+
+
+@pytest.mark.parametrize("depths", [(1, 2), (1, -1, 1), (1, 1.5, 1), (True, 1, 1)])
+def test_bad_stage_depths_are_refused(depths) -> None:
+    with pytest.raises(ValueError, match="stage_depths must be 3 integers of 0 or more"):
+        ModelConfig(stage_depths=depths)

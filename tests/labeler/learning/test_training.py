@@ -283,3 +283,43 @@ def test_thread_setting_is_applied_and_restored() -> None:
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="n_threads"):
         TrainConfig(n_threads=0)
+
+
+def test_the_epoch_callback_sees_every_epoch_and_can_stop_training() -> None:
+    images, labels = make_dots(40, seed=1)
+    config = TrainConfig(**{**QUICK.to_dict(), "max_epochs": 6, "patience": 100})
+    seen: list[int] = []
+
+    def stop_after_three(record, model) -> bool:
+        seen.append(record.epoch)
+        assert isinstance(model, torch.nn.Module)
+        return record.epoch == 3
+
+    result = train_model(
+        images, labels, n_classes=2, model_config=TINY_MODEL, train_config=config,
+        progress=False, on_epoch=stop_after_three,
+    )  # fmt: skip
+    assert seen == [1, 2, 3]
+    assert result.n_epochs == 3
+
+
+def test_fine_tuning_starts_from_the_initial_model_and_leaves_it_alone() -> None:
+    images, labels = make_dots(40, seed=2)
+    first = train_model(images, labels, n_classes=2, model_config=TINY_MODEL,
+                        train_config=QUICK, progress=False).model  # fmt: skip
+    before = {name: value.clone() for name, value in first.state_dict().items()}
+    one_step = TrainConfig(**{**QUICK.to_dict(), "min_steps": 1, "max_steps": 1, "max_epochs": 1,
+                              "lr": 1e-3, "val_fraction": 0.0})  # fmt: skip
+    tuned = train_model(
+        images, labels, n_classes=2, model_config=TINY_MODEL, train_config=one_step,
+        progress=False, initial_model=first,
+    ).model  # fmt: skip
+    for name, value in first.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    weight = "stem.0.weight"
+    # one step at a small learning rate: close to the start, not to a fresh initialisation
+    assert torch.allclose(tuned.state_dict()[weight], before[weight], atol=1e-3)
+    assert not torch.equal(tuned.state_dict()[weight], before[weight])
+    with pytest.raises(ValueError, match="initial_model is a"):
+        train_model(images, labels, n_classes=2, model_config=ModelConfig(width=8),
+                    train_config=QUICK, progress=False, initial_model=first)  # fmt: skip

@@ -1,0 +1,2 @@
+"""Pruning analysis: conflicting bundles, auto-tuned depth, block lesions and greedy layer
+pruning, and the trimmed model that rounds can score with."""
