@@ -70,6 +70,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/server_load.py --servers waitress,gunicorn
 	$(BIN)/python bench/page_speed.py
 	$(BIN)/python bench/ray_engine.py
+	$(BIN)/python bench/bundle_entropy.py
+	$(BIN)/python bench/pruning.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,7 +20,6 @@ import numpy as np
 from labeler.commands.model_options import add_model_arguments, get_train_config
 from labeler.commands.prune_inputs import (
     PruningData,
-    SourceModel,
     get_model,
     get_out_folder,
     get_pruning_model_config,
@@ -30,7 +29,7 @@ from labeler.commands.prune_inputs import (
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import Classifier, count_parameters, make_model
 from labeler.learning.training import evaluate_accuracy, train_model
-from labeler.pruning import baselines, plots
+from labeler.pruning import plots
 from labeler.pruning.analysis import (
     DEFAULT_N_SAMPLES,
     analyze_model,
@@ -38,12 +37,13 @@ from labeler.pruning.analysis import (
     pick_samples,
 )
 from labeler.pruning.autotune import AutotuneConfig, run_autotune
-from labeler.pruning.fine_tuning import FineTuneConfig, fine_tune
+from labeler.pruning.baselines import compare_rules
+from labeler.pruning.fine_tuning import FineTuneConfig
 from labeler.pruning.greedy import PruneTarget, run_greedy_pruning
 from labeler.pruning.layer_outputs import check_layer_names
 from labeler.pruning.lesion import run_lesion_study
 from labeler.pruning.speed import measure_scoring_speed
-from labeler.pruning.surgery import list_blocks, remove_blocks
+from labeler.pruning.surgery import list_blocks
 from labeler.pruning.trimmed_model import get_pruned_path, load_pruning_plan, save_pruned_model
 
 GREEDY_MODEL_FILE = "greedy-model.pt"
@@ -356,11 +356,21 @@ def run_greedy(args: argparse.Namespace) -> int:
     ]
     compared_at = time.perf_counter()
     if k:
-        comparison += _compare_rules(
-            source, data, result.fine_tune_ids, result.selection_ids, k=k,
-            fine_tune_config=fine_tune_config, n_steps=n_steps, n_random=args.n_random,
-            n_samples=args.n_samples, seed=args.seed,
-        )  # fmt: skip
+        comparison += compare_rules(
+            source.model,
+            data.train_images,
+            data.train_labels,
+            n_classes=data.n_classes,
+            split=(result.fine_tune_ids, result.selection_ids),
+            k=k,
+            fine_tune_config=fine_tune_config,
+            n_steps=n_steps,
+            n_random=args.n_random,
+            n_samples=args.n_samples,
+            train_config=source.train_config,
+            seed=args.seed,
+            evaluate=lambda model: _test_accuracy(model, data),
+        )
     speed_images = (data.test_images if len(data.test_labels) else data.train_images)[:SPEED_IMAGES]
     speed = measure_scoring_speed({"unpruned": source.model, "pruned": result.model}, speed_images)
     model_path = save_pruned_model(
@@ -436,54 +446,6 @@ def run_apply(args: argparse.Namespace) -> int:
         f"--depth {src.depth} --width {src.width} --image-size {src.image_size}"
     )
     return 0
-
-
-def _compare_rules(
-    source: SourceModel,
-    data: PruningData,
-    tune_ids: np.ndarray,
-    select_ids: np.ndarray,
-    *,
-    k: int,
-    fine_tune_config: FineTuneConfig,
-    n_steps: int,
-    n_random: int,
-    n_samples: int,
-    seed: int,
-) -> list[dict[str, Any]]:
-    """Test accuracy of each fixed rule's ``k`` blocks, cut at once and fine-tuned for as many
-    steps as greedy's kept path had."""
-    model = source.model
-    picked = tune_ids[pick_samples(data.train_labels[tune_ids], n_samples=n_samples, seed=seed)]
-    stats = analyze_model(
-        model, data.train_images[picked], data.train_labels[picked],
-        lr=source.train_config.lr, batch_size=source.train_config.batch_size,
-    ).layers  # fmt: skip
-    lesion_accuracy = baselines.rank_by_lesion(
-        model, data.train_images[select_ids], data.train_labels[select_ids]
-    )
-    rng = np.random.default_rng(seed)
-    choices = [("last", baselines.choose_last(model, k))]
-    choices += [
-        (f"random-{draw + 1}", baselines.choose_random(model, k, rng=rng))
-        for draw in range(n_random)
-    ]
-    choices += [
-        ("entropy", baselines.choose_by_entropy(model, stats, k)),
-        ("lesion", baselines.choose_by_lesion(lesion_accuracy, model, k)),
-    ]
-    rows = []
-    for rule, names in choices:
-        tuned = fine_tune(
-            remove_blocks(model, names),
-            data.train_images[tune_ids],
-            data.train_labels[tune_ids],
-            n_classes=data.n_classes,
-            config=fine_tune_config,
-            n_steps=n_steps,
-        )
-        rows.append({"rule": rule, "removed": names, "test_accuracy": _test_accuracy(tuned, data)})
-    return rows
 
 
 def _test_accuracy(model: Classifier, data: PruningData) -> float | None:

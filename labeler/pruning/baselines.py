@@ -10,16 +10,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from labeler.learning.models import Classifier
-from labeler.learning.training import evaluate_accuracy
+from labeler.learning.training import TrainConfig, evaluate_accuracy
+from labeler.pruning.analysis import analyze_model, pick_samples
 from labeler.pruning.bundles import BundleStats
+from labeler.pruning.fine_tuning import FineTuneConfig, fine_tune
 from labeler.pruning.layer_outputs import BRANCH_SUFFIX
-from labeler.pruning.surgery import lesion_blocks, list_blocks
+from labeler.pruning.surgery import lesion_blocks, list_blocks, remove_blocks
 
 BASELINE_RULES = ("last", "random", "entropy", "lesion")
 
@@ -76,3 +79,57 @@ def choose_by_lesion(lesion_accuracy: dict[str, float], model: Classifier, k: in
     order = {name: position for position, name in enumerate(names)}
     ranked = sorted(names, key=lambda name: (-lesion_accuracy[name], -order[name]))
     return sorted(ranked[:k], key=order.__getitem__)
+
+
+def compare_rules(
+    model: Classifier,
+    images: NDArray[np.uint8],
+    labels: NDArray[np.integer[Any]],
+    *,
+    n_classes: int,
+    split: tuple[NDArray[np.int64], NDArray[np.int64]],
+    k: int,
+    fine_tune_config: FineTuneConfig,
+    n_steps: int,
+    n_random: int,
+    n_samples: int,
+    train_config: TrainConfig,
+    seed: int,
+    evaluate: Callable[[Classifier], float | None],
+) -> list[dict[str, Any]]:
+    """Each fixed rule's ``k`` blocks of trained ``model``, cut at once and fine-tuned for
+    ``n_steps`` (as many as greedy's kept path had) on the fine-tuning part of ``split``
+    (``(fine_tune_ids, selection_ids)`` into ``images``/``labels``), then scored by
+    ``evaluate`` (e.g. test accuracy). Bundles are measured on ``n_samples`` of the
+    fine-tuning part at the training lr and batch; lesions are ranked on the selection part.
+    Rows: ``{"rule", "removed", "test_accuracy"}``, random draws named ``random-1``...
+    """
+    tune_ids, select_ids = split
+    labels = np.asarray(labels)
+    picked = tune_ids[pick_samples(labels[tune_ids], n_samples=n_samples, seed=seed)]
+    stats = analyze_model(
+        model, images[picked], labels[picked], lr=train_config.lr,
+        batch_size=train_config.batch_size,
+    ).layers  # fmt: skip
+    lesion_accuracy = rank_by_lesion(model, images[select_ids], labels[select_ids])
+    rng = np.random.default_rng(seed)
+    choices = [("last", choose_last(model, k))]
+    choices += [
+        (f"random-{draw + 1}", choose_random(model, k, rng=rng)) for draw in range(n_random)
+    ]
+    choices += [
+        ("entropy", choose_by_entropy(model, stats, k)),
+        ("lesion", choose_by_lesion(lesion_accuracy, model, k)),
+    ]
+    rows = []
+    for rule, names in choices:
+        tuned = fine_tune(
+            remove_blocks(model, names),
+            images[tune_ids],
+            labels[tune_ids],
+            n_classes=n_classes,
+            config=fine_tune_config,
+            n_steps=n_steps,
+        )
+        rows.append({"rule": rule, "removed": names, "test_accuracy": evaluate(tuned)})
+    return rows

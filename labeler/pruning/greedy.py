@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,11 +124,14 @@ def run_greedy_pruning(
     fine_tune_config: FineTuneConfig,
     seed: int = 0,
     progress: bool = True,
+    on_step: Callable[[GreedyStep, Classifier], None] | None = None,
 ) -> GreedyResult:
     """Greedy layer pruning of trained ``model`` on its training ``images`` uint8 ``[n, H, W]``
     and ``labels [n]`` (see the module docstring). ``model`` is left as it was.
 
     Ties between candidates go to the later block (the first layers tend to matter most).
+    ``on_step(step, model)`` is called after each removal with the pruned, fine-tuned model
+    (e.g. to follow its test accuracy; it must not change the model).
     Raises ValueError when the target would remove every removable block.
     """
     network = check_prunable(model)
@@ -202,6 +206,8 @@ def run_greedy_pruning(
                 )
             )
             logger.info("removed %s: selection accuracy %.4f", name, accuracy)
+            if on_step is not None:
+                on_step(steps[-1], current)
             bar.update(1)
             bar.set_postfix(removed=name, acc=f"{accuracy:.3f}")
         else:
