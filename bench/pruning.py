@@ -84,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--autotune-n-train", type=int, default=1500)
     parser.add_argument("--autotune-seeds", default="0,1,2")
     parser.add_argument("--skip-autotune", action="store_true")
+    parser.add_argument(
+        "--only-autotune",
+        action="store_true",
+        help="run auto-tune alone and replace its part of the saved results",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true", help="tiny settings, to check it runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -106,8 +111,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": vars(args) | {"out": str(args.out)},
         "problems": {},
     }
+    if args.only_autotune:
+        name = "pruning-smoke" if args.smoke else "pruning"
+        saved = json.loads((args.out / f"{name}.json").read_text())
+        results["problems"] = saved["problems"]
+        results["problems_machine"] = saved.get("problems_machine", saved["machine"])
+        # The first run used an earlier rule (a conflict at every check restarts): keep it.
+        if "autotune_every_check_rule" in saved or "autotune" in saved:
+            results["autotune_every_check_rule"] = saved.get(
+                "autotune_every_check_rule", saved.get("autotune")
+            )
+        args.problems = ""
     with tempfile.TemporaryDirectory() as temp:
-        for name in args.problems.split(","):
+        for name in filter(None, args.problems.split(",")):
             data = make_data(name, Path(temp), args)
             results["problems"][name] = run_problem(name, data, args, plot_dir)
             save(results, args)
@@ -388,7 +404,13 @@ def make_markdown(results: dict[str, Any]) -> str:
         f"accuracy on {settings['n_test']} test images. Greedy pruning: max drop "
         f"{settings['max_drop']} on the selection part (15% of the labels), "
         f"{settings['fine_tune_steps']} fine-tuning steps per candidate. Load average at the "
-        f"start {machine['load_average'][0]:.1f}.",
+        f"start {machine['load_average'][0]:.1f}."
+        + (
+            f" The problems were measured on {results['problems_machine']['date']}, auto-tune "
+            "in a later run."
+            if "problems_machine" in results
+            else ""
+        ),
         "",
         "| problem | blocks | test acc | conflicting blocks | lesion: k within 1 pt "
         "| greedy removed "
@@ -468,6 +490,20 @@ def make_markdown(results: dict[str, Any]) -> str:
                 + " |"
             )
         lines.append("")
+        earlier = results.get("autotune_every_check_rule")
+        if earlier:
+            lines += [
+                "With the earlier rule (restart only when the logits conflict at every check "
+                "of the window), the same seeds gave:",
+                "",
+            ]
+            for run in earlier["runs"]:
+                n = run["networks"]["autotuned"]
+                lines.append(
+                    f"- seed {run['seed']}: {run['n_restarts']} restart(s), depths "
+                    f"{n['stage_depths']}, test accuracy {n['test_accuracy']:.3f}"
+                )
+            lines.append("")
         for run in auto["runs"]:
             rules = "; ".join(
                 f"{a['stage_depths']}: {a['cut_rule'] or 'kept'}" for a in run["attempts"]

@@ -74,7 +74,7 @@ def add_parser(subparsers: Any) -> None:
         "--check-epochs",
         type=int,
         default=AutotuneConfig().check_epochs,
-        help="a conflict at the end of each of the first N epochs restarts (default %(default)s)",
+        help="logits that still conflict after N epochs restart the search (default %(default)s)",
     )
     autotune.add_argument("--max-restarts", type=int, default=AutotuneConfig().max_restarts)
     autotune.set_defaults(run=run_autotune_command, model="plain", depth=DEFAULT_AUTOTUNE_DEPTH)
