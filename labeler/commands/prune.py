@@ -47,7 +47,7 @@ from labeler.pruning.surgery import list_blocks
 from labeler.pruning.trimmed_model import get_pruned_path, load_pruning_plan, save_pruned_model
 
 GREEDY_MODEL_FILE = "greedy-model.pt"
-# Residual networks deep enough that pruning means something: 12 removable blocks.
+# Residual networks deep enough that pruning means something: 13 removable blocks of 15.
 DEFAULT_PRUNING_DEPTH = 5
 DEFAULT_AUTOTUNE_DEPTH = 10
 SPEED_IMAGES = 2000
