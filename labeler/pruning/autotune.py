@@ -48,8 +48,8 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AutotuneConfig:
     """``check_epochs``: epochs at whose end the last layer is measured (a conflict after the
-    last of them restarts); ``n_check_samples``: training samples measured; ``max_restarts``: restarts
-    allowed before training the last architecture to the end anyway."""
+    last of them restarts); ``n_check_samples``: training samples measured; ``max_restarts``:
+    restarts allowed before training the last architecture to the end anyway."""
 
     check_epochs: int = 5
     n_check_samples: int = 256
