@@ -7,6 +7,9 @@
 #   scripts/labelstudio.sh start DATA_DIR start on a free loopback port; prints URL and token
 #   scripts/labelstudio.sh stop DATA_DIR  stop the server started with that data folder
 #
+# Webhooks and models on this machine need LABEL_STUDIO_SSRF_PROTECTION_ENABLED=false and
+# LABEL_STUDIO_ML_BLOCK_LOCAL_IP=false (Label Studio refuses loopback addresses otherwise).
+#
 # `start` prints three lines, `url=...`, `token=...` (the legacy API token of the known user) and
 # `pid=...`, once /health answers. The user is $LABEL_STUDIO_USERNAME (default
 # labeler@example.com) with password $LABEL_STUDIO_PASSWORD; the token is
@@ -63,6 +66,7 @@ start() {
         LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true \
         LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT="$data/files" \
         LABEL_STUDIO_SSRF_PROTECTION_ENABLED=false \
+        LABEL_STUDIO_ML_BLOCK_LOCAL_IP=false \
         LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK=true \
         COLLECT_ANALYTICS=false \
         LATEST_VERSION_CHECK=false \

@@ -198,9 +198,13 @@ def _print_pull(result: PullResult) -> None:
         f"{len(changes.updated)} changed, {len(changes.deleted)} deleted, "
         f"{len(changes.skipped)} skips, {changes.n_unchanged} as before"
     )
-    if changes.rejected:
-        listed = ", ".join(f"annotation {i}: {v!r}" for i, v in sorted(changes.rejected.items()))
-        print(f"  not stored (not one of our classes): {listed}", file=sys.stderr)
+    if result.rejected:
+        listed = ", ".join(f"annotation {i}: {v!r}" for i, v in sorted(result.rejected.items()))
+        print(
+            f"labeler: warning: not stored, not one of our classes: {listed} (fix them in "
+            "Label Studio; the next pull takes the fix)",
+            file=sys.stderr,
+        )
     if result.ignored:
         print(f"  ignored {len(result.ignored)} annotations on tasks that are not ours")
 

@@ -49,7 +49,12 @@ def pull(project: Project, client: LabelStudioClient) -> PullResult:
     changes = store.apply_remote_annotations(
         link.remote, annotations, deleted_ids=deleted, source=SOURCE
     )
-    return PullResult(changes, n_tasks=len(raw_tasks), ignored=ignored)
+    rejected = {
+        annotation_id: str(annotation.value)
+        for annotation_id, annotation in store.get_remote_annotations(link.remote).items()
+        if annotation.kind == "rejected"
+    }
+    return PullResult(changes, n_tasks=len(raw_tasks), ignored=ignored, rejected=rejected)
 
 
 def _unknown_user(annotation: object) -> str:

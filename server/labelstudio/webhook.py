@@ -15,12 +15,15 @@ from server.labelstudio.link import SOURCE, Link, check_sample_key
 class PullResult:
     """What a pull or webhook stored (``changes``), and what it left alone: annotations on
     tasks that are not ours (``ignored``, annotation ids) and those whose annotator is not
-    known yet (``deferred``: the next pull names them)."""
+    known yet (``deferred``: the next pull names them). ``rejected``: every annotation
+    whose label is not one of our classes (annotation id -> label), new or not: a pull
+    reports them until someone fixes them in Label Studio."""
 
     changes: RemoteChanges
     n_tasks: int = 0
     ignored: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
+    rejected: dict[int, str] = field(default_factory=dict)
 
 
 def apply_webhook(store: ProjectStore, link: Link, event: format.WebhookEvent) -> PullResult:
