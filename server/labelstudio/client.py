@@ -183,6 +183,12 @@ class LabelStudioClient:
             lambda: self._sdk.webhooks.update(webhook_id, **hook),
         )
 
+    def delete_webhook(self, webhook_id: int) -> None:
+        with contextlib.suppress(NotFoundError):
+            self._call(
+                f"deleting webhook {webhook_id}", lambda: self._sdk.webhooks.delete(webhook_id)
+            )
+
     # --- retries and errors ----------------------------------------------------------------
 
     def _call(self, what: str, call: Callable[[], T], *, repeatable: bool = True) -> T:

@@ -154,12 +154,15 @@ def _ensure_webhook(client: LabelStudioClient, link: Link) -> list[str]:
     assert link.project_id is not None
     hook = format.make_webhook(link.webhook_url, link.secret)
     hooks = client.list_webhooks(link.project_id)
+    repairs = []
+    for stale in format.find_stale_webhooks(hooks, link.webhook_url, link.secret):
+        client.delete_webhook(stale)
+        repairs.append(f"removed webhook {stale}, which posted to our old address")
     found = format.find_webhook(hooks, link.webhook_url, link.secret)
     if found is None:
         client.create_webhook(link.project_id, hook)
-        return [f"added the webhook {link.webhook_url}"]
-    webhook_id, up_to_date = found
-    if not up_to_date:
-        client.update_webhook(webhook_id, hook)
-        return [f"updated the webhook {link.webhook_url}"]
-    return []
+        repairs.append(f"added the webhook {link.webhook_url}")
+    elif not found[1]:
+        client.update_webhook(found[0], hook)
+        repairs.append(f"updated the webhook {link.webhook_url}")
+    return repairs

@@ -329,6 +329,15 @@ def find_webhook(
     return None
 
 
+def find_stale_webhooks(hooks: Iterable[Mapping[str, Any]], url: str, secret: str) -> list[int]:
+    """Ids of our webhooks (our secret) that post elsewhere than ``url``: our server moved."""
+    return [
+        int(hook["id"])
+        for hook in hooks
+        if hook.get("url") != url and (hook.get("headers") or {}).get(SECRET_HEADER) == secret
+    ]
+
+
 def get_webhook_secret(headers: Any) -> str | None:
     """The secret a webhook call carries (``headers``: the request's, with ``get``)."""
     value = headers.get(SECRET_HEADER)

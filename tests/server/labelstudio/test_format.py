@@ -150,6 +150,10 @@ def test_our_webhook_is_found_and_a_stale_one_is_seen() -> None:
     assert format.find_webhook([hook], "http://us/labelstudio/webhook", "s3cret") == (4, True)
     assert format.find_webhook([hook], "http://us/labelstudio/webhook", "new") == (4, False)
     assert format.find_webhook([hook], "http://elsewhere/", "s3cret") is None
+    moved = {"id": 5, **format.make_webhook("http://old/labelstudio/webhook", "s3cret")}
+    theirs = {"id": 6, **format.make_webhook("http://old/labelstudio/webhook", "other")}
+    hooks = [hook, moved, theirs]
+    assert format.find_stale_webhooks(hooks, "http://us/labelstudio/webhook", "s3cret") == [5]
 
 
 def test_predict_requests_and_answers_keep_the_task_order() -> None:

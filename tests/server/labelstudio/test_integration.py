@@ -370,3 +370,34 @@ def test_8_a_push_cut_off_midway_is_completed_by_the_next_sync(bridge: Bridge) -
     code, out, err = bridge.labeler("sync")
     assert code == 0 and "0 tasks imported" in out, err
     assert np.array_equal(sorted(after), sorted(bridge.tasks_by_sample()))
+
+
+# --- and: the project changed or deleted by hand in Label Studio ----------------------------
+
+
+def test_9_a_changed_config_or_a_deleted_project_is_named_and_force_rebuilds(
+    bridge: Bridge,
+) -> None:
+    link = bridge.link()
+    with open_project(bridge.project) as project:
+        class_names = project.class_names
+    changed = format.make_label_config((*class_names, "wolf"))
+    bridge.sdk.projects.update(link.project_id, label_config=changed)
+    code, _, err = bridge.labeler("pull")
+    assert code == 2 and "offers the classes" in err and "'wolf'" in err and "--force" in err
+    url = bridge.label_studio.url
+    code, out, err = bridge.labeler("connect", "--url", url, "--force")
+    assert code == 0 and "put our labeling config back" in out, err
+    assert bridge.labeler("pull")[0] == 0
+
+    bridge.sdk.projects.delete(link.project_id)
+    code, _, err = bridge.labeler("push")
+    assert code == 2 and f"project {link.project_id}" in err and "is gone" in err
+    code, out, err = bridge.labeler("connect", "--url", url, "--force")
+    assert code == 0 and "made Label Studio project" in out, err
+    assert bridge.link().project_id != link.project_id
+    code, out, err = bridge.labeler("push")
+    assert code == 0, err
+    with open_project(bridge.project) as project:
+        queue = {item.sample_id for item in project.store.get_queue()}
+    assert set(bridge.tasks_by_sample()) == queue
