@@ -87,11 +87,13 @@ def push(
         tasks = _adopt(project, client, link, round_id, result, counting=False)
 
     queued = set(scores)
+    labeled = set(store.get_current_labels()[0].tolist())
     for sample_id, (record, task) in sorted(tasks.items()):
         if sample_id in queued:
             _refresh(project, client, link, record, task, guesses, round_id, result)
         else:
-            _retire(project, client, link, record, task, round_id, result)
+            reason = "labeled" if sample_id in labeled else f"not selected by round {round_id}"
+            _retire(project, client, link, record, task, reason, result)
     if result.model_version is not None and view.model_version != result.model_version:
         client.update_project(
             link.project_id, format.make_project_settings(model_version=result.model_version)
@@ -191,10 +193,11 @@ def _retire(
     link: Link,
     record: RemoteTask,
     task: format.TaskView,
-    round_id: int | None,
+    reason: str,
     result: PushResult,
 ) -> None:
-    """A task whose sample left the queue: removed when nobody annotated it, else marked."""
+    """A task whose sample left the queue: removed when nobody annotated it, else marked with
+    ``reason``."""
     store = project.store
     if not task.annotations:
         client.delete_task(task.task_id)
@@ -203,12 +206,6 @@ def _retire(
         return
     if record.state == "marked":
         return
-    labeled, _ = store.get_current_labels()
-    reason = (
-        "labeled"
-        if record.sample_id in set(labeled.tolist())
-        else f"not selected by round {round_id}"
-    )
     client.update_task(task.task_id, format.make_queue_update(reason))
     store.save_remote_tasks(
         link.remote, [RemoteTask(record.sample_id, record.task_id, record.round_id, "marked")]

@@ -87,8 +87,9 @@ def bridge(
     project = make_trained_project(tmp_path_factory.mktemp("bridge"))
     server = start_server(project)
     sdk = LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
-    yield Bridge(project, label_studio, server, sdk)
-    server.stop()
+    shared = Bridge(project, label_studio, server, sdk)
+    yield shared
+    shared.server.stop()  # the one running now (test 3 restarts it)
 
 
 def get_label_log(project: Path) -> list[tuple[int, str, str, str]]:
