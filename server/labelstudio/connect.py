@@ -15,6 +15,9 @@ from server.labelstudio.link import Link, load_link, make_link, save_link, updat
 
 logger = logging.getLogger(__name__)
 
+# Where `labeler serve` listens by default.
+DEFAULT_SERVER_URL = "http://127.0.0.1:8000/"
+
 
 @dataclass
 class ConnectResult:
@@ -49,7 +52,8 @@ def connect(
         link = make_link(url=url, server_url=server_url or DEFAULT_SERVER_URL)
         save_link(store, link)
     else:
-        link = update_link(store, link, url=url, server_url=server_url or link.server_url)
+        # Saved once the project is found or made: a mistyped --url changes nothing.
+        link = replace(link, url=url, server_url=server_url or link.server_url)
     found = _find_project(client, link)
     created = False
     if found is None:
@@ -73,7 +77,8 @@ def connect(
         logger.info("made Label Studio project %d at %s", view.project_id, client.url)
     else:
         view = found
-        link = update_link(store, link, project_id=view.project_id)
+        link = replace(link, project_id=view.project_id)
+        save_link(store, link)
     result = ConnectResult(link, created)
     problem = check_project(view, project.class_names)
     if problem is not None:
@@ -82,17 +87,12 @@ def connect(
                 f"{problem}; `labeler ls connect {project.path} --url {client.url} --force` "
                 "puts our labeling config back"
             )
-        client.update_project(
-            view.project_id, {"label_config": format.make_label_config(project.class_names)}
-        )
+        client.update_project(view.project_id, format.make_config_update(project.class_names))
         result.repairs.append("put our labeling config back")
     result.repairs += _ensure_webhook(client, link)
     users = format.read_users(client.list_users())
     result.link = update_link(store, link, users=users)
     return result
-
-
-DEFAULT_SERVER_URL = "http://127.0.0.1:8000/"
 
 
 def check_project(view: format.ProjectView, class_names: tuple[str, ...]) -> str | None:

@@ -81,6 +81,11 @@ def make_label_config(class_names: Sequence[str]) -> str:
     )
 
 
+def make_config_update(class_names: Sequence[str]) -> dict[str, Any]:
+    """The project update that puts our labeling config back."""
+    return {"label_config": make_label_config(class_names)}
+
+
 def describe_label_config(label_config: str) -> tuple[str, ...] | str:
     """The classes of a labeling config of our shape, or a message saying what it holds
     instead."""
@@ -424,6 +429,11 @@ def make_ml_backend(url: str, *, user: str, password: str, title: str) -> dict[s
 
 def make_setup_response(model_version: str) -> dict[str, Any]:
     return {"model_version": model_version}
+
+
+def make_ml_webhook_response() -> dict[str, Any]:
+    """The answer to the training events Label Studio posts to a model (we train on our own)."""
+    return {"status": "ignored"}
 
 
 def make_health_response(model_version: str | None) -> dict[str, Any]:

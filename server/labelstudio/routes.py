@@ -110,7 +110,7 @@ def predict() -> Response:
 def receive_ml_webhook() -> Response:
     """Label Studio posts every event of a project here once our model is added to it (it
     offers to train the model); our rounds train on their own, so nothing is done."""
-    return jsonify({"status": "ignored"})
+    return jsonify(format.make_ml_webhook_response())
 
 
 @bp.get("/images/<int:sample_id>.png")
