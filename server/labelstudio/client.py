@@ -19,13 +19,12 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
+from server.labelstudio.defaults import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, TOKEN_ENV
+
 logger = logging.getLogger(__name__)
 
-TOKEN_ENV = "LABEL_STUDIO_API_KEY"
 PAT_KIND = "personal access token (JWT)"
 LEGACY_KIND = "legacy token"
-DEFAULT_ATTEMPTS = 5
-DEFAULT_BACKOFF = 0.5  # seconds before the first retry; doubles each time
 DEFAULT_TIMEOUT = 30.0
 PAGE_SIZE = 100
 # Answers that mean "busy or restarting, try again".

@@ -14,21 +14,20 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labeler.store.project import Project, open_project
 from server.config import INSTANCE_FOLDER
-from server.labelstudio.client import (
-    DEFAULT_ATTEMPTS,
-    TOKEN_ENV,
-    LabelStudioClient,
-)
-from server.labelstudio.connect import connect
+from server.labelstudio.defaults import DEFAULT_ATTEMPTS, DEFAULT_BATCH_SIZE, TOKEN_ENV
 from server.labelstudio.link import ML_USER, load_link, normalize_url
-from server.labelstudio.pull import pull
-from server.labelstudio.push import DEFAULT_BATCH_SIZE, PushResult, push
 from server.labelstudio.webhook import PullResult
 
+if TYPE_CHECKING:
+    from server.labelstudio.client import LabelStudioClient
+    from server.labelstudio.push import PushResult
+
+# label-studio-sdk (and so the modules that call Label Studio) is imported only when an `ls`
+# action runs: importing it costs every `labeler` command a second or more.
 LOCK_FILE = "labelstudio.lock"
 
 
@@ -101,6 +100,8 @@ def run_connect(args: argparse.Namespace) -> int:
     if args.server_url is not None:
         server_url = normalize_url(args.server_url, what="--server-url")
     url = normalize_url(args.url, what="--url")
+    from server.labelstudio.connect import connect
+
     with _open(args) as project:
         client = _make_client(args, url)
         result = connect(project, client, server_url=server_url, title=args.title, force=args.force)
@@ -118,6 +119,8 @@ def run_connect(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    from server.labelstudio.push import push
+
     with _open(args) as project:
         client = _make_client(args, _get_url(args, project))
         _print_push(push(project, client, batch_size=args.batch_size))
@@ -125,12 +128,17 @@ def run_push(args: argparse.Namespace) -> int:
 
 
 def run_pull(args: argparse.Namespace) -> int:
+    from server.labelstudio.pull import pull
+
     with _open(args) as project:
         _print_pull(pull(project, _make_client(args, _get_url(args, project))))
     return 0
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    from server.labelstudio.pull import pull
+    from server.labelstudio.push import push
+
     with _open(args) as project:
         client = _make_client(args, _get_url(args, project))
         _print_pull(pull(project, client))
@@ -160,6 +168,8 @@ def _open(args: argparse.Namespace) -> Iterator[Project]:
 
 
 def _make_client(args: argparse.Namespace, url: str) -> LabelStudioClient:
+    from server.labelstudio.client import LabelStudioClient
+
     if not args.verbose:
         # The SDK's HTTP client logs every request at INFO; our own lines say what happened.
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -16,12 +16,11 @@ from labeler.store.project import Project
 from server.labelstudio import format
 from server.labelstudio.client import LabelStudioClient
 from server.labelstudio.connect import get_linked_project
+from server.labelstudio.defaults import DEFAULT_BATCH_SIZE
 from server.labelstudio.link import Link, check_sample_key, make_sample_key
 from server.state import load_guesses
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_BATCH_SIZE = 100
 
 
 @dataclass

@@ -47,3 +47,19 @@ def test_a_second_run_at_once_is_refused(run_cli, project: Path) -> None:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         result = run_cli("ls", "pull", project, "--token", "t" * 40)
     assert result.code == 2 and "another `labeler ls` run is working on" in result.err
+
+
+def test_the_command_line_does_not_import_the_sdk_until_an_ls_action_runs() -> None:
+    import subprocess
+    import sys
+
+    from tests.server.labelstudio.conftest import REPO_ROOT
+
+    code = (
+        "import sys; from labeler.cli import make_parser; make_parser(); "
+        "print('label_studio_sdk' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+    )
+    assert done.stdout.strip() == "False"
