@@ -22,12 +22,12 @@ from server.labelstudio.defaults import DEFAULT_ATTEMPTS, DEFAULT_BATCH_SIZE, TO
 from server.labelstudio.link import ML_USER, load_link, normalize_url
 from server.labelstudio.webhook import PullResult
 
+# label-studio-sdk (and so the modules that call Label Studio) is imported only when an `ls`
+# action runs: importing it costs every `labeler` command a second or more.
 if TYPE_CHECKING:
     from server.labelstudio.client import LabelStudioClient
     from server.labelstudio.push import PushResult
 
-# label-studio-sdk (and so the modules that call Label Studio) is imported only when an `ls`
-# action runs: importing it costs every `labeler` command a second or more.
 LOCK_FILE = "labelstudio.lock"
 
 
