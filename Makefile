@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run simulate test test-quick lint typecheck browser bench clean
+.PHONY: venv run simulate test test-quick lint typecheck browser labelstudio bench clean
 
 venv: $(STAMP)
 
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml requirements-torch.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-torch.txt
-	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	$(BIN)/pip install --quiet -e '.[dev,ray,labelstudio]'
 	touch $(STAMP)
 
 # The main job: generate a dataset, start a project on it, run rounds of guided labeling with the
@@ -48,6 +48,11 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Label Studio 1.23.2 in its own venv, cached under ~/.cache/guided-labeler (its pins clash with
+# ours), for the bridge's integration tests; scripts/labelstudio.sh also starts and stops it.
+labelstudio:
+	scripts/labelstudio.sh install
+
 lint: $(STAMP)
 	$(BIN)/ruff check labeler generators server tests bench
 	$(BIN)/ruff format --check labeler generators server tests bench
@@ -55,7 +60,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck browser
+test: lint typecheck browser labelstudio
 	$(BIN)/pytest -q
 
 test-quick: lint typecheck

@@ -13,6 +13,7 @@ from labeler.store.project import open_project
 from server import admin, api, errors, pages, security
 from server.config import load_config
 from server.images import ImageCache
+from server.labelstudio import routes as labelstudio_routes
 from server.round_runner import RoundRunner
 from server.state import EXTENSION_KEY, ServerState
 from server.throttle import LoginThrottle
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(pages.bp)
         app.register_blueprint(api.bp)
         app.register_blueprint(admin.bp)
+        app.register_blueprint(labelstudio_routes.bp)
     except BaseException:
         project.close()
         raise

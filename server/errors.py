@@ -8,7 +8,8 @@ import math
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-API_PREFIX = "/api/"
+# Paths whose errors are JSON: the annotators' API and what Label Studio calls.
+JSON_PREFIXES = ("/api/", "/labelstudio/")
 
 
 class ApiError(Exception):
@@ -48,6 +49,6 @@ def _handle_http_error(error: HTTPException) -> Response | tuple[str, int]:
         405: f"method {request.method} not allowed here",
         413: "request body too large",
     }.get(status, error.description or error.name)
-    if request.path.startswith(API_PREFIX):
+    if request.path.startswith(JSON_PREFIXES):
         return make_json_error(status, message)
     return render_template("error.html", status=status, message=message), status

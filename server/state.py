@@ -49,7 +49,7 @@ class ServerState:
         with self._guesses_lock:
             if self._guesses.round_id != round_id:
                 folder = None if last is None or last.folder is None else last.folder
-                self._guesses = ModelGuesses(round_id, _load_guesses(self.project.path, folder))
+                self._guesses = ModelGuesses(round_id, load_guesses(self.project.path, folder))
             return self._guesses.by_sample
 
     def close(self) -> None:
@@ -62,7 +62,7 @@ def get_state() -> ServerState:
     return state
 
 
-def _load_guesses(project_path: Path, folder: str | None) -> dict[int, tuple[int, float]]:
+def load_guesses(project_path: Path, folder: str | None) -> dict[int, tuple[int, float]]:
     """A round folder's guesses (an initial random round, or an older one, has none)."""
     if folder is None:
         return {}

@@ -22,7 +22,15 @@ server) never block the writer (a round). Tables:
 - ``lease_conflicts``: label events submitted without holding the image's lease (kept, since
   human work is never thrown away, and shown to admins);
 - ``annotators(name, token_hash, is_admin, created_at)``: who may use the annotation server;
-  only a SHA-256 hash of each token is stored.
+  only a SHA-256 hash of each token is stored;
+- ``remote_tasks(remote, sample_id, task_id, round_id, state, created_at)``: the tasks of an
+  external annotation tool (``remote`` names the linked project there, e.g. a Label Studio
+  project), one per sample, so that no sample is sent twice; ``round_id`` is the round whose
+  prediction the task carries, ``state`` 'open' or 'marked' (left the queue while annotated);
+- ``remote_annotations(remote, annotation_id, sample_id, kind, value, annotator, event_id,
+  updated_at)``: what each external annotation last said (``kind`` 'label', 'skip',
+  'rejected' for a label that is not a class, or 'deleted'), and the label event it made, so
+  that reading the same annotation again changes nothing.
 
 Samples and classes never change after ``ProjectStore.create``.
 """
@@ -41,7 +49,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,7 +64,7 @@ except ImportError:  # pragma: no cover - Windows
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "project.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SPLITS = ("pool", "test")
 ROUND_STATUSES = ("running", "done", "failed")
 DEFAULT_LEASE_SECONDS = 600.0
@@ -172,6 +180,31 @@ CREATE TABLE annotators (
     created_at REAL NOT NULL
 );
 """
+# Added in schema version 3: the link to an external annotation tool (Label Studio).
+_SCHEMA_V3 = """
+CREATE TABLE remote_tasks (
+    remote TEXT NOT NULL,
+    sample_id INTEGER NOT NULL REFERENCES samples (id),
+    task_id INTEGER NOT NULL,
+    round_id INTEGER NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'marked')),
+    created_at REAL NOT NULL,
+    PRIMARY KEY (remote, sample_id)
+);
+CREATE UNIQUE INDEX remote_tasks_by_task ON remote_tasks (remote, task_id);
+CREATE TABLE remote_annotations (
+    remote TEXT NOT NULL,
+    annotation_id INTEGER NOT NULL,
+    sample_id INTEGER NOT NULL REFERENCES samples (id),
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'skip', 'rejected', 'deleted')),
+    value TEXT NULL,
+    annotator TEXT NOT NULL,
+    event_id INTEGER NULL REFERENCES label_events (id),
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (remote, annotation_id)
+);
+"""
+_UPGRADES = {1: _SCHEMA_V2, 2: _SCHEMA_V3}
 
 Ids = NDArray[np.int64]
 
@@ -205,6 +238,8 @@ class NewLabel:
     annotator: str
     source: str
     request_id: str | None = None
+    # When the label was given (unix seconds), if not now: an external tool's own time.
+    created_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -291,6 +326,58 @@ class LabelConflict:
 
     sample_id: int
     labels: dict[str, str]
+
+
+REMOTE_KINDS = ("label", "skip", "rejected")
+
+
+@dataclass(frozen=True)
+class RemoteTask:
+    """A sample's task in an external tool: ``round_id`` is the round whose prediction it
+    carries (None: none), ``state`` 'open' or 'marked'."""
+
+    sample_id: int
+    task_id: int
+    round_id: int | None
+    state: str
+
+
+@dataclass(frozen=True)
+class RemoteAnnotation:
+    """What an external annotation says now: ``kind`` 'label' (``value`` a class name),
+    'skip' (``value`` None) or 'rejected' (``value`` the label given, not one of ours);
+    ``updated_at`` unix seconds, the tool's time of this version."""
+
+    annotation_id: int
+    sample_id: int
+    kind: str
+    value: str | None
+    annotator: str
+    updated_at: float
+
+
+@dataclass
+class RemoteChanges:
+    """What applying remote annotations did, by annotation id: new labels, changed labels
+    (a new event), skips, rejected ones (annotation id -> label given), deletions followed,
+    and how many were as before."""
+
+    labeled: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    rejected: dict[int, str] = field(default_factory=dict)
+    deleted: list[int] = field(default_factory=list)
+    n_unchanged: int = 0
+
+    @property
+    def n_changes(self) -> int:
+        return (
+            len(self.labeled)
+            + len(self.updated)
+            + len(self.skipped)
+            + len(self.rejected)
+            + len(self.deleted)
+        )
 
 
 @dataclass(frozen=True)
@@ -404,8 +491,8 @@ class ProjectStore:
             application_id, version = _read_header(connection)
             if application_id != _APPLICATION_ID:
                 raise ValueError(f"{target} is an SQLite database but not a labeler project")
-            if version == 1:
-                _upgrade_from_version_1(connection)
+            if version in _UPGRADES:
+                _upgrade(connection)
                 version = SCHEMA_VERSION
             if version != SCHEMA_VERSION:
                 raise ValueError(
@@ -1077,6 +1164,210 @@ class ProjectStore:
         )
         return None if row is None else Annotator(str(row[0]), bool(row[1]), float(row[2]))
 
+    # --- an external annotation tool (Label Studio) -------------------------------------
+
+    def get_remote_tasks(self, remote: str) -> list[RemoteTask]:
+        """The tasks recorded for the linked project ``remote``, by sample id."""
+        rows = self._query(
+            "SELECT sample_id, task_id, round_id, state FROM remote_tasks WHERE remote = ? "
+            "ORDER BY sample_id",
+            (_check_name("remote", remote),),
+        )
+        return [RemoteTask(int(s), int(t), r, str(state)) for s, t, r, state in rows]
+
+    def save_remote_tasks(self, remote: str, tasks: Sequence[RemoteTask]) -> None:
+        """Record ``tasks`` (new, or replacing the record of the same sample) in one
+        transaction."""
+        remote = _check_name("remote", remote)
+        rows = []
+        for task in tasks:
+            if task.state not in ("open", "marked"):
+                raise ValueError(f"task state must be 'open' or 'marked', got {task.state!r}")
+            sample_id = self._check_sample_id(task.sample_id)
+            rows.append(
+                (remote, sample_id, int(task.task_id), task.round_id, task.state, time.time())
+            )
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO remote_tasks (remote, sample_id, task_id, round_id, state, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (remote, sample_id) DO UPDATE "
+                "SET task_id = excluded.task_id, round_id = excluded.round_id, "
+                "state = excluded.state",
+                rows,
+            )
+
+    def remove_remote_tasks(self, remote: str, sample_ids: Sequence[int]) -> None:
+        """Forget the tasks of ``sample_ids`` (removed from the remote project)."""
+        remote = _check_name("remote", remote)
+        with self._transaction() as db:
+            db.executemany(
+                "DELETE FROM remote_tasks WHERE remote = ? AND sample_id = ?",
+                ((remote, int(sample)) for sample in sample_ids),
+            )
+
+    def get_remote_annotations(self, remote: str) -> dict[int, RemoteAnnotation]:
+        """What each remote annotation last said, by annotation id (deleted ones left out)."""
+        rows = self._query(
+            "SELECT annotation_id, sample_id, kind, value, annotator, updated_at "
+            "FROM remote_annotations WHERE remote = ? AND kind != 'deleted' "
+            "ORDER BY annotation_id",
+            (_check_name("remote", remote),),
+        )
+        return {int(row[0]): RemoteAnnotation(int(row[0]), int(row[1]), *row[2:]) for row in rows}
+
+    def apply_remote_annotations(
+        self,
+        remote: str,
+        annotations: Sequence[RemoteAnnotation],
+        *,
+        deleted_ids: Sequence[int] = (),
+        source: str,
+    ) -> RemoteChanges:
+        """Bring the label log in line with what remote annotations say now, in one
+        transaction; idempotent: applying the same annotations again changes nothing.
+
+        A new label annotation appends a label event (``source``, the annotator, the tool's
+        time); a changed one appends a new event and retracts the one it replaces; a skip is
+        recorded as a skip, never a label; a 'rejected' one (a label that is not a class) is
+        kept for the report only. ``deleted_ids``: annotations deleted remotely; their label
+        event is retracted, and a sample left with no live label goes back to the front of
+        the queue. Raises ValueError (storing nothing) on a bad sample or kind.
+        """
+        remote = _check_name("remote", remote)
+        source = _check_name("source", source)
+        for annotation in annotations:
+            self._check_remote_annotation(annotation)
+        changes = RemoteChanges()
+        with self._transaction() as db:
+            for annotation in annotations:
+                row = db.execute(
+                    "SELECT kind, value, event_id FROM remote_annotations "
+                    "WHERE remote = ? AND annotation_id = ?",
+                    (remote, annotation.annotation_id),
+                ).fetchone()
+                if row is not None and (row[0], row[1]) == (annotation.kind, annotation.value):
+                    changes.n_unchanged += 1
+                    continue
+                if row is not None and row[2] is not None:
+                    self._retract_remote_event(db, int(row[2]), annotation.annotator)
+                event_id = self._record_remote_annotation(db, annotation, source)
+                if annotation.kind == "label":
+                    was_label = row is not None and row[0] == "label"
+                    (changes.updated if was_label else changes.labeled).append(
+                        annotation.annotation_id
+                    )
+                elif annotation.kind == "skip":
+                    changes.skipped.append(annotation.annotation_id)
+                else:
+                    changes.rejected[annotation.annotation_id] = str(annotation.value)
+                db.execute(
+                    "INSERT INTO remote_annotations (remote, annotation_id, sample_id, kind, "
+                    "value, annotator, event_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (remote, annotation_id) DO UPDATE SET kind = excluded.kind, "
+                    "value = excluded.value, annotator = excluded.annotator, "
+                    "event_id = excluded.event_id, updated_at = excluded.updated_at",
+                    (
+                        remote,
+                        annotation.annotation_id,
+                        annotation.sample_id,
+                        annotation.kind,
+                        annotation.value,
+                        annotation.annotator,
+                        event_id,
+                        float(annotation.updated_at),
+                    ),
+                )
+                self._requeue_if_unlabeled(db, annotation.sample_id)
+            for annotation_id in deleted_ids:
+                row = db.execute(
+                    "SELECT sample_id, annotator, event_id FROM remote_annotations "
+                    "WHERE remote = ? AND annotation_id = ? AND kind != 'deleted'",
+                    (remote, int(annotation_id)),
+                ).fetchone()
+                if row is None:
+                    continue
+                sample_id, annotator, event_id = row
+                if event_id is not None:
+                    self._retract_remote_event(db, int(event_id), str(annotator))
+                db.execute(
+                    "UPDATE remote_annotations SET kind = 'deleted', event_id = NULL, "
+                    "updated_at = ? WHERE remote = ? AND annotation_id = ?",
+                    (time.time(), remote, int(annotation_id)),
+                )
+                self._requeue_if_unlabeled(db, int(sample_id))
+                changes.deleted.append(int(annotation_id))
+        return changes
+
+    def _check_remote_annotation(self, annotation: RemoteAnnotation) -> None:
+        where = f"annotation {annotation.annotation_id!r}: "
+        try:
+            if isinstance(annotation.annotation_id, bool) or not isinstance(
+                annotation.annotation_id, int
+            ):
+                raise ValueError(f"the id must be an integer, got {annotation.annotation_id!r}")
+            sample_id = self._check_sample_id(annotation.sample_id)
+            if self._is_test[sample_id]:
+                raise ValueError(f"sample {sample_id} is in the test split")
+            if annotation.kind not in REMOTE_KINDS:
+                raise ValueError(
+                    f"unknown kind {annotation.kind!r}; the kinds are: {', '.join(REMOTE_KINDS)}"
+                )
+            if annotation.kind == "label":
+                self._check_label(annotation.value)
+            _check_name("annotator", annotation.annotator)
+            if not math.isfinite(float(annotation.updated_at)):
+                raise ValueError(f"updated_at must be unix seconds, got {annotation.updated_at}")
+        except ValueError as error:
+            raise ValueError(f"{where}{error}") from None
+
+    def _record_remote_annotation(
+        self, db: sqlite3.Connection, annotation: RemoteAnnotation, source: str
+    ) -> int | None:
+        """Write what a new or changed annotation says: the id of its label event, if any."""
+        if annotation.kind == "label":
+            label = NewLabel(
+                annotation.sample_id,
+                str(annotation.value),
+                annotation.annotator,
+                source,
+                created_at=annotation.updated_at,
+            )
+            (event,) = self._insert_labels(db, [label])
+            return event.id
+        if annotation.kind == "skip":
+            db.execute(
+                "INSERT INTO skips (sample_id, annotator, created_at) VALUES (?, ?, ?)",
+                (annotation.sample_id, annotation.annotator, float(annotation.updated_at)),
+            )
+        return None
+
+    @staticmethod
+    def _retract_remote_event(db: sqlite3.Connection, event_id: int, annotator: str) -> None:
+        db.execute(
+            "INSERT OR IGNORE INTO retractions (event_id, annotator, created_at) VALUES (?, ?, ?)",
+            (event_id, annotator, time.time()),
+        )
+
+    @staticmethod
+    def _requeue_if_unlabeled(db: sqlite3.Connection, sample_id: int) -> None:
+        """Put a sample that has lost its last live label back at the front of the queue (a
+        label taken back remotely: the image still needs one)."""
+        labeled = db.execute(
+            "SELECT 1 FROM live_label_events WHERE sample_id = ? LIMIT 1", (sample_id,)
+        ).fetchone()
+        queued = db.execute("SELECT 1 FROM queue WHERE sample_id = ?", (sample_id,)).fetchone()
+        was_labeled = db.execute(
+            "SELECT 1 FROM label_events WHERE sample_id = ? LIMIT 1", (sample_id,)
+        ).fetchone()
+        last_round = db.execute("SELECT MAX(id) FROM rounds").fetchone()[0]
+        if labeled or queued or not was_labeled or last_round is None:
+            return
+        db.execute(
+            "INSERT INTO queue (sample_id, round_id, position, score, leased_by, lease_expires) "
+            "VALUES (?, ?, (SELECT COALESCE(MIN(position), 0) - 1 FROM queue), NULL, NULL, NULL)",
+            (sample_id, last_round),
+        )
+
     # --- internals -----------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -1146,9 +1437,11 @@ class ProjectStore:
                 raise ValueError(f"{where}{error}") from None
             checked.append((sample_id, label_id, annotator, source, request_id))
 
-        now = time.time()
         events: list[LabelEvent] = []
-        for sample_id, label_id, annotator, source, request_id in checked:
+        for (sample_id, label_id, annotator, source, request_id), label in zip(
+            checked, labels, strict=True
+        ):
+            now = time.time() if label.created_at is None else float(label.created_at)
             if request_id is not None:
                 row = db.execute(
                     "SELECT id, sample_id, label, annotator, source, created_at, request_id "
@@ -1343,7 +1636,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _run_schema(connection: sqlite3.Connection, schema: str = _SCHEMA + _SCHEMA_V2) -> None:
+def _run_schema(
+    connection: sqlite3.Connection, schema: str = _SCHEMA + _SCHEMA_V2 + _SCHEMA_V3
+) -> None:
     # executescript() would commit the open transaction first; run statement by statement.
     statement = ""
     for line in schema.splitlines(keepends=True):
@@ -1353,13 +1648,17 @@ def _run_schema(connection: sqlite3.Connection, schema: str = _SCHEMA + _SCHEMA_
             statement = ""
 
 
-def _upgrade_from_version_1(connection: sqlite3.Connection) -> None:
-    """Add the tables of version 2 (skips, retractions, lease conflicts, annotators)."""
+def _upgrade(connection: sqlite3.Connection) -> None:
+    """Add the tables of each later version in turn (2: skips, retractions, lease conflicts,
+    annotators; 3: the remote tool's tasks and annotations), in one transaction."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        if _read_header(connection)[1] == 1:  # another process may have upgraded it meanwhile
-            _run_schema(connection, _SCHEMA_V2)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Read again inside the transaction: another process may have upgraded it meanwhile.
+        version = _read_header(connection)[1]
+        while version in _UPGRADES:
+            _run_schema(connection, _UPGRADES[version])
+            version += 1
+        connection.execute(f"PRAGMA user_version = {version}")
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:

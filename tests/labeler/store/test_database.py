@@ -14,6 +14,7 @@ import pytest
 
 from labeler.store.database import (
     DATABASE_NAME,
+    SCHEMA_VERSION,
     NewLabel,
     NewSample,
     ProjectStore,
@@ -602,6 +603,8 @@ def test_a_version_1_database_is_upgraded_on_open(tmp_path: Path) -> None:
     ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
     raw = sqlite3.connect(path, isolation_level=None)
     for statement in (
+        "DROP TABLE remote_tasks",
+        "DROP TABLE remote_annotations",
         "DROP VIEW live_label_events",
         "DROP TABLE skips",
         "DROP TABLE retractions",
@@ -619,4 +622,4 @@ def test_a_version_1_database_is_upgraded_on_open(tmp_path: Path) -> None:
         assert upgraded.count_labels()["dog"] == 1
         assert upgraded.undo_last_label("old") is not None
         assert upgraded.count_labels()["dog"] == 0
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (2,)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

@@ -1,0 +1,227 @@
+"""``push``: make the Label Studio project hold exactly the current queue, each task once.
+
+Label Studio and our store cannot commit together, so a push first reads what Label Studio
+holds and adopts every task of ours it finds there (a task carries its sample id and the
+sample's key); only what is still missing is imported. A push cut off at any point is thus
+completed by the next one, never duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from labeler.store.database import RemoteTask
+from labeler.store.project import Project
+from server.labelstudio import format
+from server.labelstudio.client import LabelStudioClient
+from server.labelstudio.connect import get_linked_project
+from server.labelstudio.defaults import DEFAULT_BATCH_SIZE
+from server.labelstudio.link import Link, check_sample_key, make_sample_key
+from server.state import load_guesses
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PushResult:
+    """What a push did: tasks imported, adopted (found in Label Studio, unrecorded), given a
+    new round's prediction, removed (out of the queue, unannotated), marked (out of the
+    queue, annotated), reopened (back in the queue); ``model_version`` set on the project."""
+
+    n_queued: int = 0
+    n_created: int = 0
+    n_adopted: int = 0
+    n_predicted: int = 0
+    n_removed: int = 0
+    n_marked: int = 0
+    n_reopened: int = 0
+    n_without_prediction: int = 0
+    model_version: str | None = None
+
+
+def push(
+    project: Project, client: LabelStudioClient, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> PushResult:
+    """Import the queue as tasks (``batch_size`` per request), with the last done round's
+    predictions, and set the project's model version to that round."""
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
+    store = project.store
+    link, view = get_linked_project(project, client)
+    assert link.project_id is not None
+    result = PushResult()
+    last_round = store.get_last_done_round()
+    round_id = None if last_round is None else last_round.id
+    guesses = {} if last_round is None else load_guesses(project.path, last_round.folder)
+    if round_id is not None:
+        result.model_version = format.make_model_version(round_id)
+    queue = store.get_queue()
+    result.n_queued = len(queue)
+    scores = {item.sample_id: item.score for item in queue}
+
+    tasks = _adopt(project, client, link, round_id, result)
+    missing = [item.sample_id for item in queue if item.sample_id not in tasks]
+    for start in range(0, len(missing), batch_size):
+        batch = missing[start : start + batch_size]
+        payload = []
+        for sample_id in batch:
+            prediction = _make_prediction(project, guesses, sample_id, result.model_version)
+            result.n_without_prediction += prediction is None
+            payload.append(
+                format.make_task(
+                    sample_id,
+                    image_url=link.get_image_url(sample_id),
+                    sample_key=make_sample_key(link.secret, sample_id),
+                    acquisition_score=scores.get(sample_id),
+                    round_id=round_id or 0,
+                    prediction=prediction,
+                )
+            )
+        client.import_tasks(link.project_id, payload)
+        result.n_created += len(batch)
+        logger.info("imported %d of %d new tasks", start + len(batch), len(missing))
+    if missing:
+        # Record what landed, with the ids Label Studio gave the tasks.
+        tasks = _adopt(project, client, link, round_id, result, counting=False)
+
+    queued = set(scores)
+    labeled = set(store.get_current_labels()[0].tolist())
+    for sample_id, (record, task) in sorted(tasks.items()):
+        if sample_id in queued:
+            _refresh(project, client, link, record, task, guesses, round_id, result)
+        else:
+            reason = "labeled" if sample_id in labeled else f"not selected by round {round_id}"
+            _retire(project, client, link, record, task, reason, result)
+    if result.model_version is not None and view.model_version != result.model_version:
+        client.update_project(
+            link.project_id, format.make_project_settings(model_version=result.model_version)
+        )
+    return result
+
+
+def _adopt(
+    project: Project,
+    client: LabelStudioClient,
+    link: Link,
+    round_id: int | None,
+    result: PushResult,
+    *,
+    counting: bool = True,
+) -> dict[int, tuple[RemoteTask, format.TaskView]]:
+    """Read the project's tasks; record those of ours the store does not know (and forget
+    records of tasks that are gone). Returns ``{sample_id: (record, task)}``."""
+    assert link.project_id is not None
+    store = project.store
+    records = {task.sample_id: task for task in store.get_remote_tasks(link.remote)}
+    found: dict[int, format.TaskView] = {}
+    for raw in client.list_tasks(link.project_id):
+        task = format.read_task(raw)
+        if task.sample_id is None or not check_sample_key(
+            link.secret, task.sample_id, task.sample_key
+        ):
+            continue  # not made by us (someone imported it by hand)
+        if task.sample_id in found:
+            logger.warning(
+                "Label Studio holds two tasks of sample %d (%d and %d); using the first",
+                task.sample_id,
+                found[task.sample_id].task_id,
+                task.task_id,
+            )
+            continue
+        found[task.sample_id] = task
+    gone = [s for s, r in records.items() if s not in found or found[s].task_id != r.task_id]
+    if gone:
+        store.remove_remote_tasks(link.remote, gone)
+    version = None if round_id is None else format.make_model_version(round_id)
+    new = [
+        RemoteTask(
+            sample_id,
+            task.task_id,
+            round_id if version in task.prediction_versions else None,
+            "open",
+        )
+        for sample_id, task in found.items()
+        if sample_id not in records or sample_id in gone
+    ]
+    if new:
+        store.save_remote_tasks(link.remote, new)
+        if counting:
+            result.n_adopted += len(new)
+    by_sample = {task.sample_id: task for task in store.get_remote_tasks(link.remote)}
+    return {sample: (by_sample[sample], task) for sample, task in found.items()}
+
+
+def _refresh(
+    project: Project,
+    client: LabelStudioClient,
+    link: Link,
+    record: RemoteTask,
+    task: format.TaskView,
+    guesses: dict[int, tuple[int, float]],
+    round_id: int | None,
+    result: PushResult,
+) -> None:
+    """A queued sample's task: back in the queue, the latest prediction, the current URL."""
+    store = project.store
+    state, predicted = record.state, record.round_id
+    if record.state == "marked":
+        client.update_task(task.task_id, format.make_queue_update(None))
+        state = "open"
+        result.n_reopened += 1
+    if round_id is not None and record.round_id != round_id:
+        version = format.make_model_version(round_id)
+        if version not in task.prediction_versions:
+            prediction = _make_prediction(project, guesses, record.sample_id, version)
+            if prediction is not None:
+                client.create_prediction(task.task_id, prediction)
+                result.n_predicted += 1
+        predicted = round_id
+    image_url = link.get_image_url(record.sample_id)
+    if task.image_url != image_url:  # our server moved (connect --server-url)
+        client.update_task(task.task_id, format.make_image_update(task, image_url=image_url))
+    if (state, predicted) != (record.state, record.round_id):
+        store.save_remote_tasks(
+            link.remote, [RemoteTask(record.sample_id, record.task_id, predicted, state)]
+        )
+
+
+def _retire(
+    project: Project,
+    client: LabelStudioClient,
+    link: Link,
+    record: RemoteTask,
+    task: format.TaskView,
+    reason: str,
+    result: PushResult,
+) -> None:
+    """A task whose sample left the queue: removed when nobody annotated it, else marked with
+    ``reason``."""
+    store = project.store
+    if not task.annotations:
+        client.delete_task(task.task_id)
+        store.remove_remote_tasks(link.remote, [record.sample_id])
+        result.n_removed += 1
+        return
+    if record.state == "marked":
+        return
+    client.update_task(task.task_id, format.make_queue_update(reason))
+    store.save_remote_tasks(
+        link.remote, [RemoteTask(record.sample_id, record.task_id, record.round_id, "marked")]
+    )
+    result.n_marked += 1
+
+
+def _make_prediction(
+    project: Project,
+    guesses: dict[int, tuple[int, float]],
+    sample_id: int,
+    model_version: str | None,
+) -> dict[str, object] | None:
+    guess = guesses.get(sample_id)
+    if guess is None or model_version is None:
+        return None
+    label, confidence = guess
+    return format.make_prediction(
+        project.class_names[label], confidence, model_version=model_version
+    )
