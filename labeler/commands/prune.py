@@ -20,6 +20,7 @@ import numpy as np
 from labeler.commands.model_options import add_model_arguments, get_train_config
 from labeler.commands.prune_inputs import (
     PruningData,
+    SourceModel,
     get_model,
     get_out_folder,
     get_pruning_model_config,
@@ -32,6 +33,7 @@ from labeler.learning.training import evaluate_accuracy, train_model
 from labeler.pruning import plots
 from labeler.pruning.analysis import (
     DEFAULT_N_SAMPLES,
+    Analysis,
     analyze_model,
     analyze_training,
     pick_samples,
@@ -144,15 +146,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     out = get_out_folder(args, data)
     if args.round is not None:
         source = get_model(args, data)
-        picked = pick_samples(data.train_labels, n_samples=args.n_samples, seed=args.seed)
         check_layer_names(source.model, layers)
-        analysis = analyze_model(
-            source.model,
-            data.train_images[picked],
-            data.train_labels[picked],
-            lr=source.train_config.lr,
-            batch_size=source.train_config.batch_size,
-        )
+        analysis = _analyze_source(source, data, n_samples=args.n_samples, seed=args.seed)
         model, train_config, origin = source.model, source.train_config, source.origin
     else:
         train_config = get_train_config(args)
@@ -271,14 +266,7 @@ def run_lesion(args: argparse.Namespace) -> int:
     data.require_test("lesion")
     out = get_out_folder(args, data)
     source = get_model(args, data)
-    picked = pick_samples(data.train_labels, n_samples=args.n_samples, seed=args.seed)
-    analysis = analyze_model(
-        source.model,
-        data.train_images[picked],
-        data.train_labels[picked],
-        lr=source.train_config.lr,
-        batch_size=source.train_config.batch_size,
-    )
+    analysis = _analyze_source(source, data, n_samples=args.n_samples, seed=args.seed)
     intact, points = run_lesion_study(
         source.model,
         data.test_images,
@@ -446,6 +434,21 @@ def run_apply(args: argparse.Namespace) -> int:
         f"--depth {src.depth} --width {src.width} --image-size {src.image_size}"
     )
     return 0
+
+
+def _analyze_source(
+    source: SourceModel, data: PruningData, *, n_samples: int, seed: int
+) -> Analysis:
+    """Bundles of every layer of an already trained model on ``n_samples`` of the labels, at
+    the lr and batch size it was trained with."""
+    picked = pick_samples(data.train_labels, n_samples=n_samples, seed=seed)
+    return analyze_model(
+        source.model,
+        data.train_images[picked],
+        data.train_labels[picked],
+        lr=source.train_config.lr,
+        batch_size=source.train_config.batch_size,
+    )
 
 
 def _test_accuracy(model: Classifier, data: PruningData) -> float | None:

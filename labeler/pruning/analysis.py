@@ -81,6 +81,18 @@ def pick_samples(
     return np.sort(rng.permutation(len(labels))[:n_samples]).astype(np.int64)
 
 
+def pick_training_samples(
+    labels: NDArray[np.integer[Any]], *, train_config: TrainConfig, n_samples: int
+) -> NDArray[np.int64]:
+    """Up to ``n_samples`` indices into ``labels`` that ``train_model`` with ``train_config``
+    trains on (its own validation split left out), sorted."""
+    labels = np.asarray(labels)
+    train_ids, _ = split_validation(
+        labels, val_fraction=train_config.val_fraction, seed=train_config.seed
+    )
+    return train_ids[pick_samples(labels[train_ids], n_samples=n_samples, seed=train_config.seed)]
+
+
 def count_duplicate_conflicts(images: NDArray[np.uint8], labels: NDArray[np.integer[Any]]) -> int:
     """How many images have an exact duplicate (same pixels) with a different label: such
     pairs form a conflicting bundle at every layer, whatever the network."""
@@ -142,11 +154,7 @@ def analyze_training(
     ``n_samples`` of them after each epoch and at the end (at the training lr and batch)."""
     images = np.asarray(images)
     labels = np.asarray(labels)
-    # The same split as train_model's: measure on samples it trains on, not its validation.
-    train_ids, _ = split_validation(
-        labels, val_fraction=train_config.val_fraction, seed=train_config.seed
-    )
-    picked = train_ids[pick_samples(labels[train_ids], n_samples=n_samples, seed=train_config.seed)]
+    picked = pick_training_samples(labels, train_config=train_config, n_samples=n_samples)
     sample_x, sample_y = images[picked], labels[picked]
     epochs: list[EpochBundles] = []
 

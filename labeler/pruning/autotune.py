@@ -35,10 +35,9 @@ from labeler.learning.training import (
     EpochRecord,
     TrainConfig,
     TrainResult,
-    split_validation,
     train_model,
 )
-from labeler.pruning.analysis import pick_samples
+from labeler.pruning.analysis import pick_training_samples
 from labeler.pruning.layer_outputs import list_layers, measure_layers
 from labeler.pruning.surgery import list_blocks
 
@@ -146,12 +145,9 @@ def run_autotune(
         raise ValueError(f"auto-tune starts from a deep 'plain' network, got {start.name!r}")
     images = np.asarray(images)
     labels = np.asarray(labels)
-    train_ids, _ = split_validation(
-        labels, val_fraction=train_config.val_fraction, seed=train_config.seed
+    picked = pick_training_samples(
+        labels, train_config=train_config, n_samples=config.n_check_samples
     )
-    picked = train_ids[
-        pick_samples(labels[train_ids], n_samples=config.n_check_samples, seed=train_config.seed)
-    ]
     check_x, check_y = images[picked], labels[picked]
     attempts: list[Attempt] = []
     model_config = start
