@@ -41,12 +41,13 @@ from labeler.pruning.analysis import (
 from labeler.pruning.autotune import AutotuneConfig, run_autotune
 from labeler.pruning.baselines import compare_rules
 from labeler.pruning.fine_tuning import FineTuneConfig
-from labeler.pruning.greedy import PruneTarget, run_greedy_pruning
+from labeler.pruning.greedy import PruneTarget, check_target, run_greedy_pruning
 from labeler.pruning.layer_outputs import check_layer_names
 from labeler.pruning.lesion import run_lesion_study
 from labeler.pruning.speed import measure_scoring_speed
 from labeler.pruning.surgery import list_blocks
 from labeler.pruning.trimmed_model import get_pruned_path, load_pruning_plan, save_pruned_model
+from labeler.store.project import is_project
 
 GREEDY_MODEL_FILE = "greedy-model.pt"
 # Residual networks deep enough that pruning means something: 13 removable blocks of 15.
@@ -313,15 +314,8 @@ def run_greedy(args: argparse.Namespace) -> int:
         n_threads=args.threads,
         device=args.device,
     )
-    if target.n_blocks is not None:  # refuse an impossible target before training
-        probe = make_model(get_pruning_model_config(args, data), n_classes=2)
-        if args.round is None:
-            n_removable = sum(ref.removable for ref in list_blocks(probe))
-            if target.n_blocks >= n_removable:
-                raise ValueError(
-                    f"--blocks {target.n_blocks} would remove every removable block "
-                    f"({n_removable}) of the model; ask for at most {n_removable - 1}"
-                )
+    if args.round is None:  # refuse an impossible target before training
+        check_target(make_model(get_pruning_model_config(args, data), n_classes=2), target)
     out = get_out_folder(args, data)
     source = get_model(args, data)
     result = run_greedy_pruning(
@@ -409,7 +403,7 @@ def run_apply(args: argparse.Namespace) -> int:
     folder = Path(args.path)
     target = get_pruned_path(folder)
     source = Path(args.source) if args.source else folder / "pruning" / GREEDY_MODEL_FILE
-    if not (folder / "project.json").is_file():
+    if not is_project(folder):
         raise ValueError(f"{folder} is not a project folder: `prune apply` needs a project")
     if not source.is_file():
         raise ValueError(f"no pruned model at {source}: run `labeler prune greedy {folder}` first")

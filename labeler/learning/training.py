@@ -503,13 +503,7 @@ def evaluate_accuracy(
     The model is put in eval mode and moved to ``device``; images are resized to its input size
     batch by batch. Uses torch's current CPU thread setting. NaN for no images.
     """
-    images = np.asarray(images)
-    labels = np.asarray(labels)
-    if images.dtype != np.uint8 or images.ndim != 3 or labels.shape != (len(images),):
-        raise ValueError(
-            f"expected uint8 images [n, H, W] and labels [n], got {images.dtype} {images.shape} "
-            f"and {labels.shape}"
-        )
+    images, labels = check_images_and_labels(images, labels)
     if len(images) == 0:
         return float("nan")
     torch_device = resolve_device(device)
@@ -522,6 +516,21 @@ def evaluate_accuracy(
             predicted = model(x).argmax(dim=1).cpu().numpy()
         n_correct += int(np.count_nonzero(predicted == labels[start : start + batch_size]))
     return n_correct / len(images)
+
+
+def check_images_and_labels(
+    images: NDArray[np.uint8], labels: NDArray[np.integer[Any]]
+) -> tuple[NDArray[np.uint8], NDArray[np.integer[Any]]]:
+    """``(images, labels)`` as arrays, after checking they are uint8 ``[n, H, W]`` and
+    ``[n]``; ValueError naming both shapes otherwise."""
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.dtype != np.uint8 or images.ndim != 3 or labels.shape != (len(images),):
+        raise ValueError(
+            f"expected uint8 images [n, H, W] and labels [n], got {images.dtype} {images.shape} "
+            f"and {labels.shape}"
+        )
+    return images, labels
 
 
 def _to_inputs(images: NDArray[np.uint8], *, image_size: int, device: torch.device) -> torch.Tensor:

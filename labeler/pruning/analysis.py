@@ -71,7 +71,8 @@ class Analysis:
 def pick_samples(
     labels: NDArray[np.integer[Any]], *, n_samples: int, seed: int
 ) -> NDArray[np.int64]:
-    """Sorted indices of up to ``n_samples`` labels drawn at random, every class in proportion."""
+    """Sorted indices of up to ``n_samples`` labels drawn at random without repeats (classes
+    in about their share of the labels; no stratification)."""
     labels = np.asarray(labels)
     if n_samples < 1:
         raise ValueError(f"the number of samples to measure must be positive, got {n_samples}")

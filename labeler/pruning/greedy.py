@@ -114,6 +114,25 @@ def split_for_selection(
     return split_validation(labels, val_fraction=SELECTION_FRACTION, seed=seed)
 
 
+def check_target(model: Classifier, target: PruneTarget) -> int:
+    """The number of removable blocks of ``model`` (an untrained one of the same architecture
+    will do), after checking that ``target`` can be reached: ValueError when there is nothing
+    to remove or the target would remove every removable block."""
+    network = check_prunable(model)
+    n_removable = sum(ref.removable for ref in list_blocks(network))
+    if n_removable == 0:
+        raise ValueError(
+            f"the model has no removable block (depth {network.config.depth}); train one with "
+            "--depth 2 or more"
+        )
+    if target.n_blocks is not None and target.n_blocks >= n_removable:
+        raise ValueError(
+            f"removing {target.n_blocks} blocks would remove every removable block "
+            f"({n_removable}) of the model; ask for at most {n_removable - 1}"
+        )
+    return n_removable
+
+
 def run_greedy_pruning(
     model: Classifier,
     images: NDArray[np.uint8],
@@ -135,17 +154,7 @@ def run_greedy_pruning(
     Raises ValueError when the target would remove every removable block.
     """
     network = check_prunable(model)
-    n_removable = sum(ref.removable for ref in list_blocks(network))
-    if n_removable == 0:
-        raise ValueError(
-            f"the model has no removable block (depth {network.config.depth}); train one with "
-            "--depth 2 or more"
-        )
-    if target.n_blocks is not None and target.n_blocks >= n_removable:
-        raise ValueError(
-            f"removing {target.n_blocks} blocks would remove every removable block "
-            f"({n_removable}) of the model; ask for at most {n_removable - 1}"
-        )
+    n_removable = check_target(network, target)
     started = time.perf_counter()
     images = np.asarray(images)
     labels = np.asarray(labels)

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from labeler.learning.models import make_model_input
+from labeler.learning.training import check_images_and_labels
 from labeler.pruning.bundles import (
     BundleStats,
     assign_bundles,
@@ -124,13 +125,7 @@ def measure_layers(
     ``batch_size``. Eval mode, float32 (no autocast), on the model's device; the model's mode
     is restored. Layers are measured in groups whose z rows fit ``memory_budget`` float32
     values, one forward pass per group."""
-    images = np.asarray(images)
-    labels = np.asarray(labels)
-    if images.dtype != np.uint8 or images.ndim != 3 or labels.shape != (len(images),):
-        raise ValueError(
-            f"expected uint8 images [n, H, W] and labels [n], got {images.dtype} "
-            f"{images.shape} and {labels.shape}"
-        )
+    images, labels = check_images_and_labels(images, labels)
     if len(images) == 0:
         raise ValueError("no images to measure bundles on")
     network = check_prunable(model)

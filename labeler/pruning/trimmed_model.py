@@ -10,6 +10,7 @@ the pool with that: the cut stays the one pruning chose, the weights follow the 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,15 +141,10 @@ def make_scoring_model(
     if missing:
         raise ValueError(f"the pruning plan names blocks {missing} that the model lacks")
     config = plan.fine_tune
-    if n_threads is not None or device is not None:
-        config = FineTuneConfig(
-            n_steps=config.n_steps,
-            lr=config.lr,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            n_threads=n_threads if n_threads is not None else config.n_threads,
-            device=device if device is not None else config.device,
-        )
+    if n_threads is not None:
+        config = dataclasses.replace(config, n_threads=n_threads)
+    if device is not None:
+        config = dataclasses.replace(config, device=device)
     return fine_tune(
         remove_blocks(model, plan.removed_blocks),
         images,
