@@ -11,7 +11,7 @@ from collections import OrderedDict
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.data.png import encode_gray_png
+from labeler.data.png import encode_png
 
 
 class ImageCache:
@@ -31,7 +31,7 @@ class ImageCache:
             if png is not None:
                 self._cache.move_to_end(sample_id)
                 return png
-        png = encode_gray_png(np.ascontiguousarray(self._images[sample_id]))
+        png = encode_png(np.ascontiguousarray(self._images[sample_id]))
         with self._lock:
             self._cache[sample_id] = png
             while len(self._cache) > self._max_items:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from labeler.data.png import encode_gray_png
+from labeler.data.png import encode_png
 from labeler.store.atomic_files import fsync_folder, write_json_atomic, write_text_atomic
 from labeler.store.database import LabelEvent
 from labeler.store.project import Project, open_project
@@ -110,7 +110,7 @@ def export_imagefolder(project: Project, events: list[LabelEvent], out: Path) ->
                 shutil.copyfile(original, folder / f"{sample.id:06d}-{original.name}")
                 n_copied += 1
             else:
-                png = encode_gray_png(np.asarray(images[sample.id]))
+                png = encode_png(np.asarray(images[sample.id]))
                 (folder / f"{sample.id:06d}.png").write_bytes(png)
                 n_written += 1
         if out.is_dir():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import DEVICES, TrainConfig
 from labeler.selection.strategies import DIVERSITY_MODES, list_strategies
@@ -31,8 +32,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help=(
-            "model input side in px (default: the project's, else "
-            f"{DEFAULT_MODEL_CONFIG.image_size})"
+            f"model input side in px, {MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE} (default: the "
+            "project's; for a dataset, the size a project would choose for it)"
         ),
     )
     group.add_argument(
@@ -100,16 +101,21 @@ def describe_strategies() -> str:
     return ", ".join(list_strategies())
 
 
-def get_model_config(args: argparse.Namespace, *, image_size: int) -> ModelConfig:
+def get_model_config(
+    args: argparse.Namespace, *, image_size: int, in_channels: int = 1
+) -> ModelConfig:
+    """The model the flags ask for, seeing ``in_channels`` channels (1 or 3) of ``image_size``
+    (``--image-size`` when given, checked against the supported range)."""
     if args.model not in list_models():
         raise ValueError(f"unknown model {args.model!r}; valid ones: {', '.join(list_models())}")
     return ModelConfig(
         name=args.model,
         depth=args.depth,
         width=args.width,
-        image_size=image_size,
+        image_size=check_image_size(args.image_size or image_size),
         dropout=args.dropout,
         stem_stride=DEFAULT_MODEL_CONFIG.stem_stride,
+        in_channels=in_channels,
     )
 
 

@@ -16,13 +16,14 @@ from numpy.typing import NDArray
 
 from labeler.commands.model_options import get_model_config, get_train_config
 from labeler.data.dataset_format import INFO_FILE, load_dataset_info, load_split
+from labeler.data.image_arrays import get_channels
+from labeler.data.input_size import choose_image_size
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import TrainConfig, check_labels, train_model
 from labeler.store.atomic_files import write_json_atomic
 from labeler.store.project import (
     CHECKPOINT_FILE,
-    DEFAULT_IMAGE_SIZE,
     REPORT_FILE,
     is_project,
     open_project,
@@ -31,8 +32,8 @@ from labeler.store.project import (
 
 @dataclass(frozen=True)
 class PruningData:
-    """Training images uint8 ``[n, H, W]`` with labels ``[n]``, test images and labels
-    (``[0, H, W]`` when there are none), class names, the input size to train at, and
+    """Training images uint8 ``[n, H, W(, 3)]`` with labels ``[n]``, test images and labels
+    (none when there are none), class names, the input size to train at, and
     where they came from."""
 
     train_images: NDArray[np.uint8]
@@ -89,7 +90,7 @@ def load_pruning_data(path: str | os.PathLike[str]) -> PruningData:
             test_images=np.asarray(test_images),
             test_labels=np.asarray(test_labels).astype(np.int64),
             class_names=tuple(info.class_names),
-            image_size=DEFAULT_IMAGE_SIZE,
+            image_size=choose_image_size(folder),
             path=folder,
             is_project=False,
         )
@@ -179,7 +180,9 @@ def get_model(args: argparse.Namespace, data: PruningData, *, progress: bool = T
 
 
 def get_pruning_model_config(args: argparse.Namespace, data: PruningData) -> ModelConfig:
-    return get_model_config(args, image_size=args.image_size or data.image_size)
+    return get_model_config(
+        args, image_size=data.image_size, in_channels=get_channels(data.train_images)
+    )
 
 
 def get_out_folder(args: argparse.Namespace, data: PruningData) -> Path:

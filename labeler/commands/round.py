@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     with open_project(args.project) as project:
         config = RoundConfig(
             selection=selection,
-            model=get_model_config(args, image_size=args.image_size or project.image_size),
+            model=get_model_config(
+                args, image_size=project.image_size, in_channels=project.channels
+            ),
             train=get_train_config(args),
             initial=args.initial,
             score_subset=args.score_subset,

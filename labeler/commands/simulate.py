@@ -16,8 +16,9 @@ from labeler.commands.model_options import (
     get_model_config,
     get_train_config,
 )
+from labeler.data.image_arrays import COLOUR_MODES, get_channels
+from labeler.data.input_size import choose_image_size
 from labeler.data.labeled_data import load_labeled_data
-from labeler.learning.models import DEFAULT_MODEL_CONFIG
 from labeler.loop.simulation import SimulationConfig, run_simulation
 from labeler.loop.simulation_report import format_table, save_learning_curves, summarize
 from labeler.store.atomic_files import write_json_atomic, write_text_atomic
@@ -65,6 +66,12 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="for an ImageFolder tree without train/ and test/: share held out to test",
     )
+    parser.add_argument(
+        "--colour",
+        choices=COLOUR_MODES,
+        default="auto",
+        help="auto: colour when most images of a folder are colour; rgb or gray: convert all",
+    )
     add_selection_arguments(parser)
     add_model_arguments(parser)
     add_engine_arguments(parser)
@@ -86,11 +93,17 @@ def run(args: argparse.Namespace) -> int:
         pool_size=args.pool_size,
         score_subset=args.score_subset,
     )
-    image_size = args.image_size or DEFAULT_MODEL_CONFIG.image_size
-    model_config = get_model_config(args, image_size=image_size)
+    image_size = choose_image_size(args.dataset, args.image_size)
     train_config = get_train_config(args)
     data = load_labeled_data(
-        args.dataset, image_size=image_size, test_fraction=args.test_fraction, seed=args.first_seed
+        args.dataset,
+        image_size=image_size,
+        colour=args.colour,
+        test_fraction=args.test_fraction,
+        seed=args.first_seed,
+    )
+    model_config = get_model_config(
+        args, image_size=image_size, in_channels=get_channels(data.train_images)
     )
     if data.skipped:
         print(f"skipped {len(data.skipped)} unreadable images, e.g. {data.skipped[0][0]}")

@@ -39,7 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from generators.family import Family
-from labeler.data.png import encode_gray_png
+from labeler.data.png import encode_png
 from labeler.engines.base import Engine
 
 logger = logging.getLogger(__name__)
@@ -566,7 +566,7 @@ def _write_chunk(context: _WriteContext, chunk: _Chunk) -> _ChunkResult:
     ):
         relpath = get_image_relpath(chunk.split, family.class_names[label], index)
         with open(os.path.join(context.folder, relpath), "wb") as png:
-            png.write(encode_gray_png(image))
+            png.write(encode_png(image))
         record = {"index": index, "label": label}
         record.update((key, value) for key, value in metadata.items() if key not in record)
         lines.append(json.dumps(record, separators=(",", ":"), default=_to_json) + "\n")

@@ -6,8 +6,10 @@ Layouts ``scan_image_folder`` understands (hidden files and folders are ignored)
 - ImageFolder: ``ROOT/<class>/**/*.png`` — the class of each image is its top folder;
 - split folders: ``ROOT/train/...`` and optionally ``ROOT/test/...``, each flat or ImageFolder.
 
-Images are read as 8-bit grayscale (``[n, size, size]`` uint8, 0 black, 255 white), whatever
-their mode: colour is converted to luminance, transparency is laid over white.
+Images are read as 8-bit squares, grayscale ``[n, size, size]`` or colour ``[n, size, size, 3]``
+(uint8, 0 black, 255 white), whatever their mode: ``detect_channels`` tells which the folder
+mostly holds, the rest are converted; transparency is laid over white; non-square images are
+letterboxed (see ``labeler.data.image_arrays``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+from labeler.data.image_arrays import (
+    COLOUR_MODES,
+    WHITE,
+    check_channels,
+    get_channels,
+    image_shape,
+    letterbox_array,
+    letterbox_box,
+)
+
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -31,6 +43,8 @@ SPLIT_FOLDERS = ("train", "test")
 LAYOUTS = ("flat", "classes")
 # Images per torch call in resize_images: bounds the float32 copy to ~100 MB at 128 px.
 _RESIZE_CHUNK = 1024
+# Pillow modes that hold colour (palette images are judged by their palette).
+_COLOUR_IMAGE_MODES = frozenset({"RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"})
 
 
 @dataclass(frozen=True)
@@ -133,119 +147,214 @@ def scan_image_folder(root: str | os.PathLike[str]) -> FolderScan:
     return FolderScan(folder, layout, has_splits, class_names, images, n_other)
 
 
-def load_images(
-    paths: Sequence[str | os.PathLike[str]], *, image_size: int, progress: bool = False
-) -> tuple[NDArray[np.uint8], list[tuple[str, str]]]:
-    """Decode ``paths`` as grayscale ``image_size`` x ``image_size`` images.
+@dataclass(frozen=True)
+class DecodedImages:
+    """What ``load_images`` read.
 
-    Returns ``(images, skipped)``: ``images`` uint8 ``[n_loaded, image_size, image_size]``,
-    one row per readable path in the order given; ``skipped`` ``(path, reason)`` for each file
-    that could not be read (corrupt, truncated, not an image), which is never raised. Images
-    are stretched to a square: box filter when shrinking, bilinear when growing.
+    ``images``: uint8 ``[n_loaded, S, S]`` (grayscale) or ``[n_loaded, S, S, 3]`` (colour),
+    one row per readable path in the order given; ``skipped``: ``(path, reason)`` of each file
+    that could not be read; ``converted``: paths whose colour differed from the one asked for
+    (colour made grayscale, or grayscale made colour); ``upscaled``: ``(path, width, height)``
+    of images smaller than the square, enlarged to fill it.
+    """
+
+    images: NDArray[np.uint8]
+    skipped: list[tuple[str, str]]
+    converted: list[str]
+    upscaled: list[tuple[str, int, int]]
+
+
+def detect_channels(paths: Sequence[str | os.PathLike[str]]) -> int:
+    """3 when most readable ``paths`` (ties included) are colour images, else 1.
+
+    Reads only the file headers (and palettes): a palette image is colour unless every entry
+    of its palette is gray. Unreadable files do not count.
+    """
+    n_colour = n_gray = 0
+    for path in paths:
+        try:
+            with Image.open(path) as opened:
+                colour = _is_colour(opened)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            continue
+        n_colour += colour
+        n_gray += not colour
+    return 3 if n_colour and n_colour >= n_gray else 1
+
+
+def choose_channels(colour: str, paths: Sequence[str | os.PathLike[str]]) -> int:
+    """Channels for ``colour`` ("auto": what most of ``paths`` are, ``detect_channels``;
+    "rgb": 3; "gray": 1); ValueError naming the valid modes otherwise."""
+    if colour not in COLOUR_MODES:
+        raise ValueError(f"unknown colour mode {colour!r}; valid ones: {', '.join(COLOUR_MODES)}")
+    if colour == "auto":
+        return detect_channels(paths)
+    return 3 if colour == "rgb" else 1
+
+
+def load_images(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    image_size: int,
+    channels: int = 1,
+    progress: bool = False,
+) -> DecodedImages:
+    """Decode ``paths`` into ``image_size`` squares with ``channels`` channels (1 or 3).
+
+    Non-square images are letterboxed (``labeler.data.image_arrays``): scaled so that the longer
+    side fills the square, by a box filter when shrinking and bilinear when growing, and padded
+    with white. Transparency is laid over white; colour is converted to luminance for 1 channel,
+    grayscale copied into R, G, B for 3. Files that cannot be read are skipped (never raised).
     """
     size = _check_image_size(image_size)
-    images = np.empty((len(paths), size, size), dtype=np.uint8)
+    channels = check_channels(channels)
+    images = np.empty((len(paths), *image_shape(size, channels)), dtype=np.uint8)
     skipped: list[tuple[str, str]] = []
+    converted: list[str] = []
+    upscaled: list[tuple[str, int, int]] = []
     n_loaded = 0
     for path in tqdm(paths, desc="reading images", unit="img", disable=not progress):
         try:
-            images[n_loaded] = _load_one(Path(path), size)
+            pixels, was_colour, (width, height) = _load_one(Path(path), size, channels)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
             reason = f"{type(error).__name__}: {error}"
             logger.debug("skipping %s: %s", path, reason)
             skipped.append((str(path), reason))
             continue
+        images[n_loaded] = pixels
+        if was_colour != (channels == 3):
+            converted.append(str(path))
+        if max(width, height) < size:
+            upscaled.append((str(path), width, height))
         n_loaded += 1
-    return images[:n_loaded], skipped
+    if upscaled:
+        first, width, height = upscaled[0]
+        logger.warning(
+            "%d images are smaller than %d px and were enlarged to it, e.g. %s (%d x %d)",
+            len(upscaled),
+            size,
+            first,
+            width,
+            height,
+        )
+    return DecodedImages(images[:n_loaded], skipped, converted, upscaled)
 
 
 def load_scanned_images(
-    scan: FolderScan, *, image_size: int, progress: bool = False
-) -> tuple[NDArray[np.uint8], list[FolderImage], list[tuple[str, str]]]:
-    """Decode every image ``scan`` found, like ``load_images``.
-
-    Returns ``(images, kept, skipped)``: ``images`` uint8 ``[n_kept, S, S]`` and ``kept`` the
-    ``FolderImage`` of each row, in scan order; ``skipped`` ``(path, reason)`` for the files that
-    could not be read.
-    """
+    scan: FolderScan, *, image_size: int, channels: int = 1, progress: bool = False
+) -> tuple[DecodedImages, list[FolderImage]]:
+    """Decode every image ``scan`` found, like ``load_images``; also returns the
+    ``FolderImage`` of each row kept, in scan order."""
     paths = [scan.get_path(image) for image in scan.images]
-    images, skipped = load_images(paths, image_size=image_size, progress=progress)
-    skipped_paths = {path for path, _ in skipped}
+    decoded = load_images(paths, image_size=image_size, channels=channels, progress=progress)
+    skipped_paths = {path for path, _ in decoded.skipped}
     kept = [
         image
         for image, path in zip(scan.images, paths, strict=True)
         if str(path) not in skipped_paths
     ]
-    return images, kept, skipped
+    return decoded, kept
 
 
 def resize_images(images: Any, size: int) -> NDArray[np.uint8]:
-    """Resize uint8 ``[n, H, W]`` images to ``[n, size, size]`` uint8.
+    """Resize uint8 ``[n, H, W]`` or ``[n, H, W, 3]`` images to ``size`` squares.
 
-    Area averaging when shrinking, bilinear when growing, antialiased bilinear when one side
-    shrinks and the other grows. Returns ``images`` itself (not a copy) when the size already
-    matches. Works in chunks, so a memory-mapped input is never read whole into memory.
+    Non-square images are letterboxed first (padded with white to a square). Area averaging
+    when shrinking, bilinear when growing. Returns ``images`` itself (not a copy) when the size
+    already matches. Works in chunks, so a memory-mapped input is never read whole into memory.
     """
     import torch  # here, not at import: commands that never resize start faster
     import torch.nn.functional as functional
 
     size = _check_image_size(size)
     array = np.asarray(images) if not isinstance(images, np.ndarray) else images
-    if array.ndim != 3 or array.dtype != np.uint8:
-        raise ValueError(
-            f"expected uint8 images [n, height, width], got {array.dtype} {array.shape}"
-        )
-    n_images, height, width = array.shape
+    channels = get_channels(array)
+    n_images, height, width = array.shape[:3]
     if (height, width) == (size, size):
         return array
-    out = np.empty((n_images, size, size), dtype=np.uint8)
+    side = max(height, width)
+    out = np.empty((n_images, *image_shape(size, channels)), dtype=np.uint8)
     for start in range(0, n_images, _RESIZE_CHUNK):
         # A copy: the input may be a read-only memory map, which torch would warn about.
-        chunk = torch.from_numpy(np.array(array[start : start + _RESIZE_CHUNK]))
-        batch = chunk.unsqueeze(1).to(torch.float32)
-        if size <= min(height, width):
+        square = letterbox_array(np.array(array[start : start + _RESIZE_CHUNK]))
+        chunk = torch.from_numpy(np.ascontiguousarray(square))
+        batch = (chunk.unsqueeze(1) if channels == 1 else chunk.permute(0, 3, 1, 2)).float()
+        if size <= side:
             resized = functional.interpolate(batch, size=(size, size), mode="area")
         else:
             resized = functional.interpolate(
-                batch,
-                size=(size, size),
-                mode="bilinear",
-                align_corners=False,
-                antialias=size < max(height, width),
+                batch, size=(size, size), mode="bilinear", align_corners=False
             )
-        out[start : start + len(chunk)] = (
-            resized.squeeze(1).round().clamp(0, 255).to(torch.uint8).numpy()
-        )
+        pixels = resized.round().clamp(0, 255).to(torch.uint8)
+        pixels = pixels.squeeze(1) if channels == 1 else pixels.permute(0, 2, 3, 1)
+        out[start : start + len(chunk)] = pixels.numpy()
     return out
 
 
-def _load_one(path: Path, size: int) -> NDArray[np.uint8]:
+def _load_one(
+    path: Path, size: int, channels: int
+) -> tuple[NDArray[np.uint8], bool, tuple[int, int]]:
+    """``(pixels, was_colour, (width, height))`` of the image file at ``path``."""
     with Image.open(path) as opened:
+        was_colour = _is_colour(opened)
         # JPEG: let the decoder shrink by a power of two first (much faster for big photos).
-        opened.draft("L", (size, size))
+        opened.draft("RGB" if channels == 3 else "L", (size, size))
         image = ImageOps.exif_transpose(opened)
         image.load()  # decode now, so a truncated file fails here
-        gray = _to_gray(image)
-    if gray.size != (size, size):
-        shrinking = gray.width >= size and gray.height >= size
+        image = _to_rgb(image) if channels == 3 else _to_gray(image)
+    original_size = image.size
+    left, top, new_width, new_height = letterbox_box(image.width, image.height, size)
+    if (new_width, new_height) != image.size:
+        shrinking = new_width <= image.width and new_height <= image.height
         resample = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
-        gray = gray.resize((size, size), resample=resample)
-    return np.asarray(gray, dtype=np.uint8)
+        image = image.resize((new_width, new_height), resample=resample)
+    if image.size != (size, size):
+        white = (WHITE,) * 3 if channels == 3 else WHITE
+        square = Image.new(image.mode, (size, size), white)
+        square.paste(image, (left, top))
+        image = square
+    return np.asarray(image, dtype=np.uint8), was_colour, original_size
 
 
-def _to_gray(image: Image.Image) -> Image.Image:
+def _is_colour(image: Image.Image) -> bool:
+    """Whether ``image`` holds colour, judged from its mode (and palette)."""
+    if image.mode in ("P", "PA"):
+        palette = image.getpalette() or []
+        return any(
+            not palette[i] == palette[i + 1] == palette[i + 2]
+            for i in range(0, len(palette) - 2, 3)
+        )
+    return image.mode in _COLOUR_IMAGE_MODES
+
+
+def _flatten_alpha(image: Image.Image) -> Image.Image:
+    """``image`` with any transparency laid over white (palette images become RGB(A))."""
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        background = Image.new("RGBA", image.size, (WHITE, WHITE, WHITE, 255))
         background.alpha_composite(image.convert("RGBA"))
-        image = background
+        return background.convert("RGB")
+    return image
+
+
+def _to_gray(image: Image.Image) -> Image.Image:
+    image = _flatten_alpha(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit grayscale: convert("L") would clip; scale to 8 bits instead.
         wide = np.asarray(image, dtype=np.float64)
         top = 65535.0 if wide.max() > 255 else 255.0
         return Image.fromarray(np.round(wide * (255.0 / top)).astype(np.uint8), mode="L")
     return image.convert("L")
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    image = _flatten_alpha(image)
+    if image.mode in ("RGB",):
+        return image
+    if image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        return image.convert("RGB")
+    return _to_gray(image).convert("RGB")
 
 
 def _check_image_size(size: Any) -> int:

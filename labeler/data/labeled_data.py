@@ -7,6 +7,7 @@ drawn from a seed), resized to the model's input size.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
@@ -17,14 +18,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.data.dataset_format import INFO_FILE, load_dataset_info, load_split
-from labeler.data.image_folder import load_scanned_images, resize_images, scan_image_folder
+from labeler.data.image_arrays import COLOUR_MODES, convert_channels
+from labeler.data.image_folder import (
+    choose_channels,
+    load_scanned_images,
+    resize_images,
+    scan_image_folder,
+)
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class LabeledData:
-    """Images uint8 ``[n, S, S]`` (background 255, ink 0) with int64 labels ``[n]`` into
+    """Images uint8 ``[n, S, S]`` or ``[n, S, S, 3]`` (white 255) with int64 labels ``[n]`` into
     ``class_names``, for a train split (the simulated pool) and a test split."""
 
     class_names: tuple[str, ...]
@@ -50,21 +57,33 @@ def load_labeled_data(
     path: str | os.PathLike[str],
     *,
     image_size: int,
+    colour: str = "auto",
     test_fraction: float | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> LabeledData:
-    """Load ``path`` at ``image_size`` px.
+    """Load ``path`` at ``image_size`` px, grayscale or colour as ``colour`` says ("auto": a
+    dataset folder's own, the most common in an image folder; "rgb"; "gray").
 
     A dataset folder (it has ``dataset.json``) uses its ``train`` and ``test`` splits. An
     ImageFolder tree needs class subfolders; without ``train/`` and ``test/`` folders it needs
     ``test_fraction`` in (0, 1), and the test images are drawn per class from ``seed``.
     Unreadable images are skipped and listed in ``skipped``.
     """
+    if colour not in COLOUR_MODES:
+        raise ValueError(f"unknown colour mode {colour!r}; valid ones: {', '.join(COLOUR_MODES)}")
     folder = Path(path)
     if (folder / INFO_FILE).is_file():
-        return _load_dataset_folder(folder, image_size, test_fraction)
-    return _load_image_tree(folder, image_size, test_fraction, seed, progress)
+        data = _load_dataset_folder(folder, image_size, test_fraction)
+        if colour == "auto":
+            return data
+        channels = 3 if colour == "rgb" else 1
+        return dataclasses.replace(
+            data,
+            train_images=convert_channels(data.train_images, channels),
+            test_images=convert_channels(data.test_images, channels),
+        )
+    return _load_image_tree(folder, image_size, colour, test_fraction, seed, progress)
 
 
 def _load_dataset_folder(folder: Path, image_size: int, test_fraction: float | None) -> LabeledData:
@@ -90,7 +109,12 @@ def _load_dataset_folder(folder: Path, image_size: int, test_fraction: float | N
 
 
 def _load_image_tree(
-    folder: Path, image_size: int, test_fraction: float | None, seed: int, progress: bool
+    folder: Path,
+    image_size: int,
+    colour: str,
+    test_fraction: float | None,
+    seed: int,
+    progress: bool,
 ) -> LabeledData:
     scan = scan_image_folder(folder)
     if scan.layout != "classes" or len(scan.class_names) < 2:
@@ -99,7 +123,14 @@ def _load_image_tree(
             "true labels are the oracle"
         )
     class_index = {name: index for index, name in enumerate(scan.class_names)}
-    images, kept, skipped = load_scanned_images(scan, image_size=image_size, progress=progress)
+    channels = choose_channels(colour, [scan.get_path(image) for image in scan.images])
+    decoded, kept = load_scanned_images(
+        scan, image_size=image_size, channels=channels, progress=progress
+    )
+    images, skipped = decoded.images, decoded.skipped
+    if decoded.converted:
+        kind = "colour" if channels == 3 else "grayscale"
+        logger.warning("converted %d images of %s to %s", len(decoded.converted), folder, kind)
     labels = np.array([class_index[str(image.class_name)] for image in kept], dtype=np.int64)
     if scan.has_splits:
         if test_fraction is not None:

@@ -1,10 +1,10 @@
-"""Image classifiers: a registry of small CNNs for grayscale images, and their input format.
+"""Image classifiers: a registry of small CNNs for grayscale or colour images, and their input.
 
 Every model is a ``Classifier``: ``features(x) -> [n, n_features]`` (the penultimate layer, after
 global average pooling) and ``head`` = ``Dropout(p)`` + ``Linear``, with
 ``forward(x) = head(features(x))`` returning logits ``[n, n_classes]``. Input ``x`` is float32
-``[n, 1, S, S]`` with ink 1.0 and background 0.0 (``(255 - pixel) / 255``, see
-``make_model_input``), best in ``torch.channels_last`` memory format.
+``[n, C, S, S]`` (C = ``config.in_channels``: 1 grayscale, 3 RGB) with ink 1.0 and white 0.0
+(``(255 - pixel) / 255``, see ``make_model_input``), best in ``torch.channels_last`` format.
 
 Registered models (``list_models()``):
 
@@ -14,8 +14,8 @@ Registered models (``list_models()``):
   ``model.stages[i]`` (``nn.Sequential``), so an identity block (any but the first of a stage)
   can be removed by pruning (``labeler.pruning.surgery``).
 - ``plain``: the same network without the skip connections.
-- ``resnet18``: torchvision's ResNet-18 (random weights) with a one-channel first conv; ``depth``,
-  ``width`` and ``stem_stride`` do not apply to it.
+- ``resnet18``: torchvision's ResNet-18 (random weights) with a first conv for ``in_channels``;
+  ``depth``, ``width`` and ``stem_stride`` do not apply to it.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class ModelConfig:
     probability of the head (also used for MC-dropout draws when scoring); ``stem_stride``:
     stride of the first conv (2 halves the resolution at once, about 4x less compute);
     ``stage_depths``: blocks in each of the three stages when they differ (a pruned network;
-    0 empties a stage); None: ``depth`` in each.
+    0 empties a stage); None: ``depth`` in each; ``in_channels``: 1 (grayscale) or 3 (RGB).
     """
 
     name: str = "resnet"
@@ -61,6 +61,7 @@ class ModelConfig:
     dropout: float = 0.2
     stem_stride: int = 1
     stage_depths: tuple[int, ...] | None = None
+    in_channels: int = 1
 
     def __post_init__(self) -> None:
         for field in ("depth", "width", "image_size", "stem_stride"):
@@ -69,6 +70,11 @@ class ModelConfig:
                 raise ValueError(f"ModelConfig.{field} must be a positive integer, got {value!r}")
         if self.image_size < 8:
             raise ValueError(f"ModelConfig.image_size must be at least 8, got {self.image_size}")
+        if self.in_channels not in (1, 3) or isinstance(self.in_channels, bool):
+            raise ValueError(
+                f"ModelConfig.in_channels must be 1 (grayscale) or 3 (RGB), got "
+                f"{self.in_channels!r}"
+            )
         if self.stem_stride not in (1, 2):
             raise ValueError(f"ModelConfig.stem_stride must be 1 or 2, got {self.stem_stride!r}")
         if not 0.0 <= self.dropout < 1.0:
@@ -129,11 +135,11 @@ class Classifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(n_features, n_classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate features ``[n, n_features]`` of input ``[n, 1, S, S]``."""
+        """Penultimate features ``[n, n_features]`` of input ``[n, C, S, S]``."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``[n, n_classes]`` of input ``[n, 1, S, S]``."""
+        """Logits ``[n, n_classes]`` of input ``[n, C, S, S]``."""
         return self.head(self.features(x))
 
 
@@ -183,19 +189,22 @@ def make_model(config: ModelConfig, *, n_classes: int) -> Classifier:
 def make_model_input(
     pixels: torch.Tensor, *, image_size: int, device: torch.device | str | None = None
 ) -> torch.Tensor:
-    """Turn uint8 images ``[n, H, W]`` (background 255, ink 0) into model input.
+    """Turn uint8 images ``[n, H, W]`` or ``[n, H, W, 3]`` (white 255) into model input.
 
-    Returns float32 ``[n, 1, image_size, image_size]`` in channels_last format, ink 1.0 and
-    background 0.0, on ``device`` (default: where ``pixels`` are). Images of another size are
-    resized: shrinking averages areas (``mode="area"``), growing is bilinear.
+    Returns float32 ``[n, C, image_size, image_size]`` (C = 1 or 3) in channels_last format,
+    ink 1.0 and white 0.0, on ``device`` (default: where ``pixels`` are). Images of another size
+    are resized: shrinking averages areas (``mode="area"``), growing is bilinear. Non-square
+    images are stretched: projects store squares (letterboxed when made).
     """
-    if pixels.dtype != torch.uint8 or pixels.ndim != 3:
+    is_gray = pixels.ndim == 3
+    if pixels.dtype != torch.uint8 or not (is_gray or (pixels.ndim == 4 and pixels.shape[-1] == 3)):
         raise ValueError(
-            f"expected uint8 images [n, H, W], got {pixels.dtype} {tuple(pixels.shape)}"
+            "expected uint8 images [n, H, W] or [n, H, W, 3], got "
+            f"{pixels.dtype} {tuple(pixels.shape)}"
         )
     if device is not None:
         pixels = pixels.to(device, non_blocking=True)
-    x = pixels.unsqueeze(1).float()
+    x = (pixels.unsqueeze(1) if is_gray else pixels.permute(0, 3, 1, 2)).float()
     x = (255.0 - x).mul_(1.0 / 255.0)
     height, width = x.shape[-2:]
     if (height, width) != (image_size, image_size):
@@ -206,6 +215,16 @@ def make_model_input(
                 x, size=(image_size, image_size), mode="bilinear", align_corners=False
             )
     return x.contiguous(memory_format=torch.channels_last)
+
+
+def check_input_channels(config: ModelConfig, channels: int) -> None:
+    """ValueError when images with ``channels`` channels cannot go into a ``config`` model."""
+    if channels != config.in_channels:
+        kinds = {1: "grayscale", 3: "colour"}
+        raise ValueError(
+            f"the model takes {kinds[config.in_channels]} images ({config.in_channels} "
+            f"channel(s)) but got {kinds.get(channels, channels)} images ({channels})"
+        )
 
 
 def _conv_bn(n_in: int, n_out: int, *, stride: int = 1, kernel_size: int = 3) -> list[nn.Module]:
@@ -252,7 +271,8 @@ class SmallResNet(Classifier):
         super().__init__()
         width = config.width
         self.stem = nn.Sequential(
-            *_conv_bn(1, width, stride=config.stem_stride), nn.ReLU(inplace=True)
+            *_conv_bn(config.in_channels, width, stride=config.stem_stride),
+            nn.ReLU(inplace=True),
         )
         stages = []
         n_in = width
@@ -289,14 +309,16 @@ class SmallResNet(Classifier):
 
 
 class TorchvisionResNet18(Classifier):
-    """torchvision's ResNet-18 with random weights and a one-channel first conv."""
+    """torchvision's ResNet-18 with random weights and a first conv for ``in_channels``."""
 
     def __init__(self, config: ModelConfig, n_classes: int) -> None:
         super().__init__()
         from torchvision.models import resnet18  # imported here: torchvision loads slowly
 
         body = resnet18(weights=None)
-        body.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        body.conv1 = nn.Conv2d(
+            config.in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False
+        )
         nn.init.kaiming_normal_(body.conv1.weight, mode="fan_out", nonlinearity="relu")
         n_features = body.fc.in_features
         body.fc = nn.Identity()

@@ -23,7 +23,13 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from labeler.learning.models import Classifier, make_inference_copy, make_model_input
+from labeler.data.image_arrays import get_channels
+from labeler.learning.models import (
+    Classifier,
+    check_input_channels,
+    make_inference_copy,
+    make_model_input,
+)
 from labeler.learning.training import cpu_threads, resolve_device
 
 logger = logging.getLogger(__name__)
@@ -65,7 +71,7 @@ def score_pool(
     n_threads: int | None = None,
     progress: bool = True,
 ) -> PoolPredictions:
-    """Score ``images`` uint8 ``[n, H, W]`` (background 255, ink 0) with ``model``.
+    """Score ``images`` uint8 ``[n, H, W]`` or ``[n, H, W, 3]`` (white 255) with ``model``.
 
     ``indices`` (optional, ``[m]``): score only these rows, in this order (e.g. a random subset
     of a huge memory-mapped pool); rows are read in sorted runs so a memory map reads each page
@@ -78,8 +84,7 @@ def score_pool(
     otherwise left as it is (a copy with batch norms folded into the convs runs on ``device``).
     """
     images = np.asarray(images) if not isinstance(images, np.ndarray) else images
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(f"images must be uint8 [n, H, W], got {images.dtype} {images.shape}")
+    check_input_channels(model.config, get_channels(images))
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
         raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
     if batch_size is not None and (

@@ -1,6 +1,6 @@
 """Training a classifier from scratch on labeled images, with early stopping.
 
-``train_model`` takes the labeled images as uint8 ``[n, H, W]`` (background 255, ink 0) and
+``train_model`` takes the labeled images as uint8 ``[n, H, W]`` or ``[n, H, W, 3]`` (white 255) and
 their class indices, holds out a stratified validation split, and trains a fresh model:
 
 - for ``n_steps`` optimizer steps = at least ``min_steps`` and at least ``max_epochs`` epochs'
@@ -36,7 +36,14 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from labeler.learning.models import DEFAULT_MODEL_CONFIG, Classifier, ModelConfig, make_model_input
+from labeler.data.image_arrays import get_channels
+from labeler.learning.models import (
+    DEFAULT_MODEL_CONFIG,
+    Classifier,
+    ModelConfig,
+    check_input_channels,
+    make_model_input,
+)
 from labeler.learning.models import make_model as _make_model
 
 logger = logging.getLogger(__name__)
@@ -296,7 +303,7 @@ def train_model(
     initial_model: Classifier | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> TrainResult:
-    """Train a new ``model_config`` model on ``images`` uint8 ``[n, H, W]`` with ``labels``
+    """Train a new ``model_config`` model on ``images`` uint8 ``[n, H, W(, 3)]`` with ``labels``
     int ``[n]`` (class indices in ``0..n_classes-1``). See the module docstring for the schedule.
 
     ``initial_model``: fine-tune a copy of this model (its config must be ``model_config``)
@@ -312,14 +319,8 @@ def train_model(
         raise ValueError(
             f"initial_model is a {initial_model.config} but model_config is {model_config}"
         )
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(f"images must be uint8 [n, H, W], got {images.dtype} {images.shape}")
-    labels = np.asarray(labels)
-    if labels.shape != (len(images),):
-        raise ValueError(
-            f"labels must have one entry per image ({len(images)}), got shape {labels.shape}"
-        )
+    images, labels = check_images_and_labels(images, labels)
+    check_input_channels(model_config, get_channels(images))
     counts = check_labels(labels, n_classes=n_classes, min_per_class=config.min_labels_per_class)
     device = resolve_device(config.device)
     with cpu_threads(config.n_threads) if device.type == "cpu" else contextlib.nullcontext():
@@ -498,7 +499,7 @@ def evaluate_accuracy(
     batch_size: int = 512,
     device: str | torch.device = "auto",
 ) -> float:
-    """Share of ``images`` uint8 ``[n, H, W]`` whose predicted class equals ``labels`` ``[n]``.
+    """Share of ``images`` uint8 ``[n, H, W(, 3)]`` whose predicted class equals ``labels``.
 
     The model is put in eval mode and moved to ``device``; images are resized to its input size
     batch by batch. Uses torch's current CPU thread setting. NaN for no images.
@@ -521,14 +522,15 @@ def evaluate_accuracy(
 def check_images_and_labels(
     images: NDArray[np.uint8], labels: NDArray[np.integer[Any]]
 ) -> tuple[NDArray[np.uint8], NDArray[np.integer[Any]]]:
-    """``(images, labels)`` as arrays, after checking they are uint8 ``[n, H, W]`` and
-    ``[n]``; ValueError naming both shapes otherwise."""
+    """``(images, labels)`` as arrays, after checking they are uint8 ``[n, H, W]`` or
+    ``[n, H, W, 3]`` and ``[n]``; ValueError naming both shapes otherwise."""
     images = np.asarray(images)
     labels = np.asarray(labels)
-    if images.dtype != np.uint8 or images.ndim != 3 or labels.shape != (len(images),):
+    get_channels(images)
+    if labels.shape != (len(images),):
         raise ValueError(
-            f"expected uint8 images [n, H, W] and labels [n], got {images.dtype} {images.shape} "
-            f"and {labels.shape}"
+            f"expected one label per image: images {images.dtype} {images.shape}, labels "
+            f"{labels.shape}"
         )
     return images, labels
 

@@ -2,12 +2,14 @@
 
 A project folder holds:
 
-- ``project.json``: format version, class names, image size, where the images came from, when
-  it was made; written last by ``init_project``, so its presence means the project is complete;
+- ``project.json``: format version, class names, image size, channels (1 grayscale, 3 colour;
+  absent in projects made before colour: 1), where the images came from, when it was made;
+  written last by ``init_project``, so its presence means the project is complete;
 - ``project.sqlite``: the database (samples, label log, rounds, scores, queue), see
   ``labeler.store.database``;
 - ``pool_images.npy``: every sample's image, ``[n_samples, S, S]`` uint8 (0 black, 255 white),
-  row = sample id, pool and test samples alike; memory-mapped when read;
+  or ``[n_samples, S, S, 3]`` RGB in a colour project, row = sample id, pool and test samples
+  alike; memory-mapped when read;
 - ``rounds/round-0001/...``: what each round wrote (checkpoints, scores, reports).
 
 A project is made from a generated dataset folder (``labeler.data.dataset_format``: its train split
@@ -34,7 +36,19 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from labeler.data import dataset_format
-from labeler.data.image_folder import load_scanned_images, resize_images, scan_image_folder
+from labeler.data.image_arrays import (
+    COLOUR_MODES,
+    convert_channels,
+    get_channels,
+    image_shape,
+)
+from labeler.data.image_folder import (
+    choose_channels,
+    load_scanned_images,
+    resize_images,
+    scan_image_folder,
+)
+from labeler.data.input_size import choose_image_size
 from labeler.store.atomic_files import atomic_path, write_json_atomic
 from labeler.store.database import (
     DATABASE_NAME,
@@ -60,11 +74,8 @@ SCORED_IDS_FILE = "scored_ids.npy"
 # The model's guess (class index) and its confidence for each scored image, row for row.
 GUESSES_FILE = "guesses.npy"
 CONFIDENCES_FILE = "confidences.npy"
-MIN_IMAGE_SIZE = 8
-# Side of the packed images when none is asked for; the default model takes it as its input.
-# Chosen with bench/training.py (see bench/results/training.md): on SVRT problems images shrunk
-# to 24 px by area averaging, with a stride-1 stem, learned as well as or better than 32-64 px
-# with a stride-2 stem, at a fraction of the cost.
+# The model's input side when neither a project nor a dataset says otherwise (projects choose
+# theirs per dataset: ``labeler.data.input_size``).
 DEFAULT_IMAGE_SIZE = 24
 SOURCE_KINDS = ("dataset", "image_folder")
 # Label events made from known labels by ``init --use-folder-labels``.
@@ -82,7 +93,9 @@ class InitSummary:
 
     ``n_pool`` / ``n_test``: samples per split; ``n_known_pool``: pool samples whose label the
     source knew; ``n_labels_recorded``: label events made from them (``use_folder_labels``);
-    ``skipped``: ``(path, reason)`` of unreadable images left out; ``seconds``: wall time.
+    ``skipped``: ``(path, reason)`` of unreadable images left out; ``converted``: images whose
+    colour differed from the project's (converted); ``upscaled``: ``(path, width, height)`` of
+    images smaller than the image size (enlarged); ``seconds``: wall time.
     """
 
     path: Path
@@ -90,12 +103,15 @@ class InitSummary:
     source_kind: str
     class_names: tuple[str, ...]
     image_size: int
+    channels: int
     n_pool: int
     n_test: int
     n_known_pool: int
     n_labels_recorded: int
     skipped: tuple[tuple[str, str], ...]
     seconds: float
+    converted: tuple[str, ...] = ()
+    upscaled: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -107,19 +123,21 @@ class Project:
     """An open project; close it (or use ``with``) to close its database.
 
     ``source``: the image folder or dataset folder it was made from (sample paths are relative
-    to it); ``info``: the whole of ``project.json``.
+    to it); ``channels``: 1 (grayscale) or 3 (colour); ``info``: the whole of ``project.json``.
     """
 
     path: Path
     class_names: tuple[str, ...]
     image_size: int
+    channels: int
     source: Path
     source_kind: str
     store: ProjectStore
     info: dict[str, Any] = field(repr=False)
 
     def load_images(self) -> NDArray[np.uint8]:
-        """Every sample's image, ``[n_samples, S, S]`` uint8, a read-only memory map."""
+        """Every sample's image, uint8 ``[n_samples, S, S]`` or ``[n_samples, S, S, 3]``, a
+        read-only memory map."""
         images: NDArray[np.uint8] = np.load(self.path / IMAGES_FILE, mmap_mode="r")
         return images
 
@@ -177,6 +195,7 @@ def open_project(project_dir: str | os.PathLike[str]) -> Project:
             )
         class_names = tuple(str(name) for name in info["class_names"])
         image_size = int(info["image_size"])
+        channels = int(info.get("channels", 1))
         source = Path(info["source"])
         source_kind = str(info["source_kind"])
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -196,7 +215,7 @@ def open_project(project_dir: str | os.PathLike[str]) -> Project:
             images = np.load(images_path, mmap_mode="r")
         except (OSError, ValueError) as error:
             raise ValueError(f"cannot read {images_path}: {error}") from error
-        expected = (store.n_samples, image_size, image_size)
+        expected = (store.n_samples, *image_shape(image_size, channels))
         if images.shape != expected or images.dtype != np.uint8:
             raise ValueError(
                 f"{images_path} holds {images.dtype} {images.shape}, expected uint8 {expected}"
@@ -205,7 +224,7 @@ def open_project(project_dir: str | os.PathLike[str]) -> Project:
     except BaseException:
         store.close()
         raise
-    return Project(folder, class_names, image_size, source, source_kind, store, info)
+    return Project(folder, class_names, image_size, channels, source, source_kind, store, info)
 
 
 def init_project(
@@ -214,6 +233,7 @@ def init_project(
     images: str | os.PathLike[str],
     classes: Sequence[str] | None = None,
     image_size: int | None = None,
+    colour: str = "auto",
     use_folder_labels: bool = False,
     progress: bool = True,
 ) -> InitSummary:
@@ -222,7 +242,9 @@ def init_project(
     ``classes``: class names, needed for a flat image folder; for a folder with class folders
     or a dataset they may be given to fix their order (and add classes with no images yet),
     but must include every class the source has. ``image_size``: side in pixels of the square
-    images stored (default ``DEFAULT_IMAGE_SIZE``). ``use_folder_labels``:
+    images stored (default: chosen for the source, ``labeler.data.input_size``). ``colour``:
+    "auto" (colour when most of an image folder is colour; generated datasets are grayscale),
+    "rgb" or "gray"; images of the other kind are converted. ``use_folder_labels``:
     record the labels the source knows for pool samples as label events (source "folder"), as
     if annotators had given them. Unreadable images are skipped and listed in the summary.
 
@@ -232,26 +254,31 @@ def init_project(
     started = time.perf_counter()
     folder = Path(project_dir)
     source = Path(images)
-    size = _resolve_image_size(image_size)
+    if colour not in COLOUR_MODES:
+        raise ValueError(f"unknown colour mode {colour!r}; valid ones: {', '.join(COLOUR_MODES)}")
+    if image_size is not None:
+        choose_image_size(source, image_size)  # a bad size is refused before anything is made
     if classes is not None:
         classes = check_class_names(classes)
     _prepare_project_folder(folder)
     if not source.exists():
         raise ValueError(f"image source {source} does not exist")
     is_dataset = (source / dataset_format.INFO_FILE).is_file()
+    size = choose_image_size(source, image_size)
 
     created_folder = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
         if is_dataset:
-            plan = _plan_from_dataset(source, classes, size, folder, progress=progress)
+            plan = _plan_from_dataset(source, classes, size, colour, folder, progress=progress)
         else:
-            plan = _plan_from_image_folder(source, classes, size, folder, progress=progress)
+            plan = _plan_from_image_folder(source, classes, size, colour, folder, progress=progress)
         n_recorded = _write_database(folder, plan, use_folder_labels=use_folder_labels)
         info = {
             "format_version": FORMAT_VERSION,
             "class_names": list(plan.class_names),
             "image_size": size,
+            "channels": plan.channels,
             "source": str(source.resolve()),
             "source_kind": plan.source_kind,
             "n_pool": plan.n_pool,
@@ -270,6 +297,7 @@ def init_project(
         source_kind=plan.source_kind,
         class_names=plan.class_names,
         image_size=size,
+        channels=plan.channels,
         n_pool=plan.n_pool,
         n_test=plan.n_test,
         n_known_pool=sum(
@@ -280,6 +308,8 @@ def init_project(
         n_labels_recorded=n_recorded,
         skipped=tuple(plan.skipped),
         seconds=time.perf_counter() - started,
+        converted=tuple(plan.converted),
+        upscaled=tuple(plan.upscaled),
     )
     logger.info(
         "project %s: %d pool and %d test samples, %d skipped",
@@ -300,9 +330,12 @@ class _Plan:
 
     source_kind: str
     class_names: tuple[str, ...]
+    channels: int
     samples: list[NewSample]
     skipped: list[tuple[str, str]]
     extra_info: dict[str, Any]
+    converted: list[str] = field(default_factory=list)
+    upscaled: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def n_pool(self) -> int:
@@ -311,20 +344,6 @@ class _Plan:
     @property
     def n_test(self) -> int:
         return len(self.samples) - self.n_pool
-
-
-def _resolve_image_size(image_size: int | None) -> int:
-    if image_size is None:
-        return DEFAULT_IMAGE_SIZE
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, int)
-        or image_size < MIN_IMAGE_SIZE
-    ):
-        raise ValueError(
-            f"image size must be an integer of at least {MIN_IMAGE_SIZE} pixels, got {image_size!r}"
-        )
-    return image_size
 
 
 def _merge_classes(
@@ -386,7 +405,13 @@ def _remove_init_files(folder: Path, *, remove_folder: bool) -> None:
 
 
 def _plan_from_dataset(
-    source: Path, classes: tuple[str, ...] | None, size: int, folder: Path, *, progress: bool
+    source: Path,
+    classes: tuple[str, ...] | None,
+    size: int,
+    colour: str,
+    folder: Path,
+    *,
+    progress: bool,
 ) -> _Plan:
     info = dataset_format.load_dataset_info(source)
     if "train" not in info.splits:
@@ -404,10 +429,25 @@ def _plan_from_dataset(
 
     arrays = [dataset_format.load_split(source, split) for split, _ in splits]
     n_total = sum(len(labels) for _, labels in arrays)
+    native_channels = get_channels(arrays[0][0])
+    channels = 3 if colour == "rgb" else 1 if colour == "gray" else native_channels
+    upscaled = (
+        [(str(source), info.image_width, info.image_height)]
+        if max(info.image_width, info.image_height) < size
+        else []
+    )
+    if upscaled:
+        logger.warning(
+            "dataset %s is %d x %d px, smaller than %d px: its images are enlarged",
+            source,
+            info.image_width,
+            info.image_height,
+            size,
+        )
     samples: list[NewSample] = []
     with atomic_path(folder / IMAGES_FILE) as temp:
         out = np.lib.format.open_memmap(
-            temp, mode="w+", dtype=np.uint8, shape=(n_total, size, size)
+            temp, mode="w+", dtype=np.uint8, shape=(n_total, *image_shape(size, channels))
         )
         row = 0
         bar = tqdm(total=n_total, desc="copying images", unit="img", disable=not progress)
@@ -417,6 +457,7 @@ def _plan_from_dataset(
                     chunk = resize_images(
                         np.asarray(split_images[start : start + _COPY_CHUNK]), size
                     )
+                    chunk = convert_channels(chunk, channels)
                     out[row : row + len(chunk)] = chunk
                     row += len(chunk)
                     bar.update(len(chunk))
@@ -428,11 +469,19 @@ def _plan_from_dataset(
         out.flush()
         del out
     extra = {"dataset": {"family": info.family, "problem": info.problem, "seed": info.seed}}
-    return _Plan("dataset", class_names, samples, [], extra)
+    # Every image of the dataset was converted when the project's colour is not the dataset's.
+    converted = [str(source)] if channels != native_channels else []
+    return _Plan("dataset", class_names, channels, samples, [], extra, converted, upscaled)
 
 
 def _plan_from_image_folder(
-    source: Path, classes: tuple[str, ...] | None, size: int, folder: Path, *, progress: bool
+    source: Path,
+    classes: tuple[str, ...] | None,
+    size: int,
+    colour: str,
+    folder: Path,
+    *,
+    progress: bool,
 ) -> _Plan:
     scan = scan_image_folder(source)
     if scan.layout == "flat":
@@ -451,7 +500,9 @@ def _plan_from_image_folder(
         class_names = _merge_classes(scan.class_names, classes, source)
     class_index = {name: index for index, name in enumerate(class_names)}
 
-    pixels, kept, skipped = load_scanned_images(scan, image_size=size, progress=progress)
+    channels = choose_channels(colour, [scan.get_path(image) for image in scan.images])
+    decoded, kept = load_scanned_images(scan, image_size=size, channels=channels, progress=progress)
+    pixels, skipped = decoded.images, decoded.skipped
     samples = [
         NewSample(
             image.relpath,
@@ -460,7 +511,7 @@ def _plan_from_image_folder(
         )
         for image in kept
     ]
-    relative_skipped = [(Path(path).relative_to(source).as_posix(), why) for path, why in skipped]
+    relative_skipped = [(_relative(path, source), why) for path, why in skipped]
     if not samples:
         raise ValueError(
             f"none of the {scan.n_images} images in {source} could be read; first error: "
@@ -471,7 +522,20 @@ def _plan_from_image_folder(
     with atomic_path(folder / IMAGES_FILE) as temp, open(temp, "wb") as file:
         np.save(file, pixels, allow_pickle=False)
     extra = {"layout": scan.layout, "has_splits": scan.has_splits}
-    return _Plan("image_folder", class_names, samples, relative_skipped, extra)
+    return _Plan(
+        "image_folder",
+        class_names,
+        channels,
+        samples,
+        relative_skipped,
+        extra,
+        [_relative(path, source) for path in decoded.converted],
+        [(_relative(path, source), width, height) for path, width, height in decoded.upscaled],
+    )
+
+
+def _relative(path: str, source: Path) -> str:
+    return Path(path).relative_to(source).as_posix()
 
 
 def _write_database(folder: Path, plan: _Plan, *, use_folder_labels: bool) -> int:

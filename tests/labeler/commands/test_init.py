@@ -33,7 +33,7 @@ def test_init_from_an_image_folder_lists_skipped_files(
     assert "classes: ant, bee" in result.out
     assert "pool: 4 samples, 4 with known labels; test: 0 samples" in result.out
     assert "labels recorded from the folders: 4" in result.out
-    assert "skipped 1 unreadable files:" in result.out
+    assert "skipped as unreadable: 1 file" in result.out
     assert "bee/bad.png" in result.out
     assert read_labels(tmp_path / "proj") == {0: "ant", 1: "ant", 2: "bee", 3: "bee"}
 

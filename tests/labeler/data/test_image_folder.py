@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labeler.data.image_folder import load_images, resize_images, scan_image_folder
+from labeler.data.image_folder import (
+    detect_channels,
+    load_images,
+    resize_images,
+    scan_image_folder,
+)
 
 
 def write_image(path: Path, image: Image.Image) -> None:
@@ -105,8 +110,10 @@ def test_load_images_converts_resizes_and_skips_bad_files(tmp_path: Path) -> Non
     paths.append(tmp_path / "truncated.png")
     paths.append(tmp_path / "missing.png")
 
-    images, skipped = load_images(paths, image_size=4)
+    decoded = load_images(paths, image_size=4)
+    images, skipped = decoded.images, decoded.skipped
     assert images.shape == (3, 4, 4) and images.dtype == np.uint8
+    assert [Path(path).name for path in decoded.converted] == ["red.jpg", "clear.png"]
     np.testing.assert_array_equal(
         images[0], np.kron(np.array([[0, 200], [200, 0]]), np.ones((2, 2)))
     )
@@ -121,16 +128,66 @@ def test_load_images_converts_resizes_and_skips_bad_files(tmp_path: Path) -> Non
     assert all(reason for _, reason in skipped)
 
 
-def test_load_images_grows_small_images(tmp_path: Path) -> None:
-    write_image(tmp_path / "small.png", gray(77, (3, 5)))
-    images, skipped = load_images([tmp_path / "small.png"], image_size=10)
-    assert skipped == []
-    np.testing.assert_array_equal(images, np.full((1, 10, 10), 77))
+def test_load_images_grows_small_images_and_names_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_image(tmp_path / "small.png", gray(77, (5, 5)))
+    write_image(tmp_path / "big.png", gray(77, (12, 12)))
+    decoded = load_images([tmp_path / "small.png", tmp_path / "big.png"], image_size=10)
+    assert decoded.skipped == []
+    np.testing.assert_array_equal(decoded.images, np.full((2, 10, 10), 77))
+    assert decoded.upscaled == [(str(tmp_path / "small.png"), 5, 5)]
+    assert "small.png (5 x 5)" in caplog.text
 
 
-def test_load_images_rejects_a_bad_size(tmp_path: Path) -> None:
+def test_load_images_letterboxes_non_square_images(tmp_path: Path) -> None:
+    # A 20 x 10 black image fills the width of a 10 px square: 5 x 10 px of black, centred.
+    write_image(tmp_path / "wide.png", gray(0, (20, 10)))
+    write_image(tmp_path / "tall.png", gray(0, (4, 16)))
+    images = load_images([tmp_path / "wide.png", tmp_path / "tall.png"], image_size=8).images
+    wide, tall = images
+    assert wide.shape == (8, 8)
+    np.testing.assert_array_equal(wide[2:6], 0)
+    np.testing.assert_array_equal(wide[:2], 255)
+    np.testing.assert_array_equal(wide[6:], 255)
+    np.testing.assert_array_equal(tall[:, 3:5], 0)
+    np.testing.assert_array_equal(tall[:, :3], 255)
+    np.testing.assert_array_equal(tall[:, 5:], 255)
+
+
+def test_load_images_keeps_colour_when_asked(tmp_path: Path) -> None:
+    write_image(tmp_path / "red.png", Image.new("RGB", (6, 6), (255, 0, 0)))
+    write_image(tmp_path / "gray.png", gray(40, (6, 6)))
+    clear = Image.new("RGBA", (6, 6), (0, 0, 255, 0))
+    write_image(tmp_path / "clear.png", clear)
+    paths = [tmp_path / name for name in ("red.png", "gray.png", "clear.png")]
+    decoded = load_images(paths, image_size=6, channels=3)
+    assert decoded.images.shape == (3, 6, 6, 3)
+    np.testing.assert_array_equal(decoded.images[0], np.broadcast_to([255, 0, 0], (6, 6, 3)))
+    np.testing.assert_array_equal(decoded.images[1], 40)  # gray copied into R, G and B
+    np.testing.assert_array_equal(decoded.images[2], 255)  # transparency over white
+    assert [Path(path).name for path in decoded.converted] == ["gray.png"]
+
+
+def test_detect_channels_follows_most_images(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.png", Image.new("RGB", (4, 4), (0, 128, 0)))
+    write_image(tmp_path / "b.png", gray(9, (4, 4)))
+    write_image(tmp_path / "c.png", gray(9, (4, 4)))
+    gray_palette = Image.new("P", (4, 4))
+    gray_palette.putpalette([value for level in range(256) for value in (level,) * 3])
+    write_image(tmp_path / "d.png", gray_palette)
+    (tmp_path / "e.png").write_bytes(b"not an image")
+    paths = [tmp_path / name for name in ("a.png", "b.png", "c.png", "d.png", "e.png")]
+    assert detect_channels(paths) == 1  # one colour, three gray (the palette is gray)
+    assert detect_channels(paths[:2]) == 3  # a tie keeps colour
+    assert detect_channels([]) == 1
+
+
+def test_load_images_rejects_a_bad_size_or_channel_count(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="positive integer"):
         load_images([], image_size=0)
+    with pytest.raises(ValueError, match=r"1 \(grayscale\) or 3"):
+        load_images([], image_size=4, channels=2)
 
 
 # --- resizing ----------------------------------------------------------------------------------
@@ -151,7 +208,16 @@ def test_resize_images_identity_and_growing() -> None:
     grown = resize_images(images, 9)
     np.testing.assert_array_equal(grown, np.full((2, 9, 9), 42))
     wide = np.zeros((1, 4, 16), dtype=np.uint8)
-    assert resize_images(wide, 8).shape == (1, 8, 8)
+    letterboxed = resize_images(wide, 8)
+    assert letterboxed.shape == (1, 8, 8)
+    np.testing.assert_array_equal(letterboxed[0, 3:5], 0)  # 2 rows of black, centred
+    np.testing.assert_array_equal(letterboxed[0, :3], 255)
+    colour = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    colour[..., 1] = 200
+    shrunk = resize_images(colour, 4)
+    assert shrunk.shape == (2, 4, 4, 3)
+    np.testing.assert_array_equal(shrunk[..., 1], 200)
+    np.testing.assert_array_equal(shrunk[..., 0], 0)
     empty = resize_images(np.zeros((0, 4, 4), dtype=np.uint8), 2)
     assert empty.shape == (0, 2, 2)
 
@@ -159,5 +225,7 @@ def test_resize_images_identity_and_growing() -> None:
 def test_resize_images_checks_its_input() -> None:
     with pytest.raises(ValueError, match="uint8 images"):
         resize_images(np.zeros((4, 4), dtype=np.uint8), 2)
+    with pytest.raises(ValueError, match="uint8 images"):
+        resize_images(np.zeros((1, 4, 4, 2), dtype=np.uint8), 2)
     with pytest.raises(ValueError, match="uint8 images"):
         resize_images(np.zeros((1, 4, 4), dtype=np.float32), 2)

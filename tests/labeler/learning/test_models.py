@@ -49,7 +49,14 @@ def test_register_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"width": 0}, {"depth": -1}, {"image_size": 4}, {"stem_stride": 3}, {"dropout": 1.0}],
+    [
+        {"width": 0},
+        {"depth": -1},
+        {"image_size": 4},
+        {"stem_stride": 3},
+        {"dropout": 1.0},
+        {"in_channels": 2},
+    ],
 )
 def test_bad_config_values(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=next(iter(changes))):
@@ -129,6 +136,31 @@ def test_model_input_shrinks_by_area_averaging() -> None:
     inverted = (255.0 - pixels) / 255.0
     expected = inverted.reshape(3, 4, 2, 4, 2).mean(axis=(2, 4))
     np.testing.assert_allclose(x[:, 0].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["resnet", "plain", "resnet18"])
+def test_colour_models_take_three_channels(name: str) -> None:
+    torch.manual_seed(0)
+    config = dataclasses.replace(SMALL, name=name, in_channels=3)
+    model = make_model(config, n_classes=4).eval()
+    pixels = torch.randint(0, 256, (2, 20, 20, 3), dtype=torch.uint8)
+    x = make_model_input(pixels, image_size=16)
+    with torch.no_grad(), cpu_threads(1):
+        assert model(x).shape == (2, 4)
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    old = config.to_dict()
+    del old["in_channels"]  # checkpoints from before colour
+    assert ModelConfig.from_dict(old).in_channels == 1
+
+
+def test_colour_model_input_keeps_each_channel() -> None:
+    pixels = torch.zeros((1, 2, 2, 3), dtype=torch.uint8)
+    pixels[..., 0] = 255  # red: no ink in R, full ink in G and B
+    x = make_model_input(pixels, image_size=2)
+    assert x.shape == (1, 3, 2, 2) and x.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(x[0, :, 0, 0], torch.tensor([0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"\[n, H, W, 3\]"):
+        make_model_input(torch.zeros((1, 2, 2, 4), dtype=torch.uint8), image_size=2)
 
 
 def test_model_input_grows_bilinear_and_checks_dtype() -> None:

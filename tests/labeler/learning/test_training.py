@@ -107,7 +107,7 @@ def test_bad_shapes_are_refused() -> None:
     images, labels = make_dots(8, seed=0)
     with pytest.raises(ValueError, match="uint8"):
         train_model(images.astype(np.float32), labels, n_classes=2, train_config=QUICK)
-    with pytest.raises(ValueError, match="one entry per image"):
+    with pytest.raises(ValueError, match="one label per image"):
         train_model(images, labels[:-1], n_classes=2, train_config=QUICK)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import ModelConfig
@@ -20,6 +22,7 @@ from labeler.loop.rounds import RoundConfig, run_round
 from labeler.selection import pool_query
 from labeler.selection.strategies import SelectionConfig
 from labeler.store.project import Project, open_project
+from server.images import ImageCache
 
 # A model and schedule small enough for a round to take about a second on a CPU.
 FAST_FLAGS = ["--width", "4", "--min-steps", "20", "--max-epochs", "3", "--batch-size", "16"]
@@ -243,3 +246,32 @@ def test_a_round_scored_on_ray_equals_the_local_round(
     for name in (rounds.SCORED_IDS_FILE, rounds.SCORES_FILE, rounds.GUESSES_FILE):
         np.testing.assert_array_equal(np.load(remote / name), np.load(local / name))
     assert remote_queue == local_queue and len(local_queue) == 8
+
+
+def test_a_colour_project_trains_and_scores_a_colour_model(tmp_path: Path, run_cli) -> None:
+    # Red and blue squares of equal luminance would look alike in grayscale.
+    root = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for name, colour in (("red", (200, 40, 40)), ("blue", (40, 40, 255))):
+        (root / name).mkdir(parents=True)
+        for index in range(12):
+            pixels = np.full((14, 20, 3), 255, dtype=np.uint8)
+            top, left = rng.integers(0, 6), rng.integers(0, 12)
+            pixels[top : top + 8, left : left + 8] = colour
+            Image.fromarray(pixels).save(root / name / f"{index}.png")
+    project = tmp_path / "colour"
+    result = run_cli("init", project, "--images", root, "--image-size", "16")
+    assert result.code == 0, result.err
+    assert "16 x 16 px colour (RGB)" in result.out
+    assert run_cli("round", project, "--initial", "12", *FAST_FLAGS).code == 0
+    assert run_cli("oracle", project).code == 0
+    result = run_cli("round", project, "--query-size", "4", *FAST_FLAGS)
+    assert result.code == 0, result.err
+    with open_project(project) as opened:
+        done = opened.store.get_rounds()[-1]
+        assert done.status == "done" and done.folder is not None
+        model, _ = load_checkpoint(opened.path / done.folder / "model.pt")
+        png = ImageCache(opened.load_images(), max_items=2).get_png(0)
+    assert model.config.in_channels == 3
+    with Image.open(io.BytesIO(png)) as page_image:
+        assert page_image.mode == "RGB" and page_image.size == (16, 16)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from labeler.data.dataset_format import load_split
+from labeler.data.input_size import PHOTO_IMAGE_SIZE
 from labeler.store.database import DATABASE_NAME
 from labeler.store.project import (
     IMAGES_FILE,
@@ -107,9 +108,66 @@ def test_init_from_an_image_folder(class_folder: Path, tmp_path: Path):
         assert [sample.known_label for sample in samples] == [0, 0, 0, 1, 1]
         images = project.load_images()
         assert images.shape == (5, 8, 8)
-        np.testing.assert_array_equal(images[:, 0, 0], [0, 10, 20, 200, 220])
+        np.testing.assert_array_equal(images[:, 4, 4], [0, 10, 20, 200, 220])
+        assert images[4, 0, 0] == 255  # the 40 x 10 image is letterboxed: white above it
     info = json.loads((tmp_path / "proj" / PROJECT_FILE).read_text())
     assert info["n_skipped"] == 1 and info["layout"] == "classes"
+
+
+def test_a_colour_folder_makes_a_colour_project(tmp_path: Path):
+    root = tmp_path / "photos"
+    (root / "red").mkdir(parents=True)
+    (root / "blue").mkdir()
+    Image.new("RGB", (30, 20), (250, 10, 10)).save(root / "red" / "wide.png")
+    Image.new("RGB", (16, 16), (250, 10, 10)).save(root / "red" / "small.jpg", quality=95)
+    Image.new("RGB", (40, 40), (10, 10, 250)).save(root / "blue" / "a.png")
+    Image.new("L", (40, 40), 90).save(root / "blue" / "gray.png")
+    summary = init_project(tmp_path / "proj", images=root, image_size=24, progress=False)
+    assert summary.channels == 3
+    assert summary.converted == ("blue/gray.png",)
+    assert summary.upscaled == (("red/small.jpg", 16, 16),)
+    with open_project(tmp_path / "proj") as project:
+        assert project.channels == 3
+        images = project.load_images()
+        assert images.shape == (4, 24, 24, 3)
+        by_path = {sample.path: sample.id for sample in project.store.get_samples()}
+        wide = images[by_path["red/wide.png"]]
+        # 30 x 20 letterboxed into 24 px: 16 rows of red centred, 4 white rows above and below.
+        np.testing.assert_array_equal(wide[4:20, :, 0], 250)
+        np.testing.assert_array_equal(wide[:4], 255)
+        np.testing.assert_array_equal(wide[20:], 255)
+        np.testing.assert_array_equal(images[by_path["blue/gray.png"]], 90)
+    info = json.loads((tmp_path / "proj" / PROJECT_FILE).read_text())
+    assert info["channels"] == 3
+    gray = init_project(
+        tmp_path / "gray", images=root, image_size=24, colour="gray", progress=False
+    )
+    assert gray.channels == 1 and len(gray.converted) == 3
+    with open_project(tmp_path / "gray") as project:
+        assert project.load_images().shape == (4, 24, 24)
+
+
+def test_image_size_defaults_follow_the_source(tiny_dataset: Path, class_folder: Path, tmp_path):
+    from_dataset = init_project(tmp_path / "d", images=tiny_dataset, progress=False)
+    assert from_dataset.image_size == 16  # the dataset's own size, under the cap
+    from_folder = init_project(tmp_path / "f", images=class_folder, progress=False)
+    assert from_folder.image_size == PHOTO_IMAGE_SIZE
+    rgb = init_project(tmp_path / "rgb", images=tiny_dataset, colour="rgb", progress=False)
+    assert rgb.channels == 3 and rgb.converted == (str(tiny_dataset),)
+    with open_project(tmp_path / "rgb") as project:
+        images = project.load_images()
+        assert images.shape == (60, 16, 16, 3)
+        np.testing.assert_array_equal(images[..., 0], images[..., 2])
+
+
+def test_a_project_without_channels_in_its_file_is_grayscale(tiny_dataset: Path, tmp_path):
+    init_project(tmp_path / "old", images=tiny_dataset, progress=False)
+    info_path = tmp_path / "old" / PROJECT_FILE
+    info = json.loads(info_path.read_text())
+    del info["channels"]  # as projects made before colour were written
+    info_path.write_text(json.dumps(info))
+    with open_project(tmp_path / "old") as project:
+        assert project.channels == 1
 
 
 def test_init_from_split_folders(tmp_path: Path):
@@ -158,7 +216,9 @@ def test_classes_must_cover_the_folder_classes(class_folder: Path, tmp_path: Pat
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"image_size": 4}, "at least 8 pixels, got 4"),
+        ({"image_size": 4}, "from 8 to 256 pixels, got 4"),
+        ({"image_size": 257}, "from 8 to 256 pixels, got 257"),
+        ({"colour": "cmyk"}, "unknown colour mode 'cmyk'; valid ones: auto, rgb, gray"),
         ({"image_size": True}, "got True"),
         ({"classes": ["a"]}, "at least 2 classes"),
         ({"classes": "a,b"}, "got the string"),
