@@ -84,20 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["compare"] = describe(*compare[0]) if compare else None
     reusable = load_reusable(args.reuse, args)
     started = time.perf_counter()
-    for index, problem in enumerate(problems, start=1):
-        wanted: list[Candidate] = [chosen] + (compare if problem in compare_problems else [])
-        done = {row["label"] for row in results["rows"] if row["problem"] == problem}
-        todo = [c for c in wanted if describe(*c) not in done]
-        if not todo:
-            continue
-        data = None
-        for model_config, overrides in todo:
-            row = reusable.get((describe(model_config, overrides), problem))
+    # The chosen model on every problem first, then the comparison: a cut-short run keeps the
+    # figures that matter most.
+    passes: list[tuple[Candidate, list[str]]] = [(chosen, problems)]
+    passes += [(candidate, compare_problems) for candidate in compare]
+    for (model_config, overrides), wanted in passes:
+        label = describe(model_config, overrides)
+        for index, problem in enumerate(wanted, start=1):
+            if any(r["label"] == label and r["problem"] == problem for r in results["rows"]):
+                continue
+            row = reusable.get((label, problem))
             if row is None:
-                data = data or make_data(problem, args.n_train, args.n_test)
+                train, test = make_data(problem, args.n_train, args.n_test)
                 row = run_full_data(
                     problem,
-                    *data,
+                    train,
+                    test,
                     model_config,
                     overrides,
                     seed=args.seed,
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             save(results, json_path, md_path)
             flag = "BELOW range" if row["test_accuracy"] < low else "in range"
             print(
-                f"[{index}/{len(problems)}] svrt {problem} ({group}) {row['label']}: test "
+                f"[{index}/{len(wanted)}] svrt {problem} ({group}) {label}: test "
                 f"{row['test_accuracy']:.3f} vs {low:g}-{high:.2f} {flag}; "
                 f"{time.perf_counter() - started:.0f} s so far",
                 flush=True,
