@@ -326,8 +326,8 @@ def make_markdown(results: dict[str, Any]) -> str:
         "",
         f"Round = train from scratch on {settings['round_labels']} labels + score a pool of "
         f"{settings['n_pool']} images (128 px array, shrunk per batch), {settings['threads']} "
-        "thread(s), on the machine as shared (load average "
-        f"{machine['load_average'][0]:.1f} at the end).",
+        "thread(s), one run each on the machine as shared (load average "
+        f"{machine['load_average'][0]:.1f} at the end); rounds timed again, if any, are below.",
         "",
         "Test accuracy (steps of the full-data training in brackets):",
         "",
