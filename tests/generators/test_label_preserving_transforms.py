@@ -85,11 +85,41 @@ def test_declared_transforms_are_in_the_vocabulary(family_name: str, problem: st
 
 
 def test_each_family_declares_what_its_rules_allow() -> None:
+    assert get_family("counting").get_label_preserving_transforms("shapes") == (
+        "hflip", "vflip", "rot90", "shift",
+    )  # fmt: skip
     assert get_family("orientation").get_label_preserving_transforms("hv") == ("hflip", "vflip")
     svrt = get_family("svrt")
     for problem in svrt.list_problems():
         expected = ("hflip", "vflip") if problem in ("16", "18") else ("hflip", "vflip", "rot90")
         assert svrt.get_label_preserving_transforms(problem) == expected, problem
+
+
+# --- counting: the number of 8-connected ink components is the count ------------------------
+
+
+def _count_shapes(image: np.ndarray, meta: dict[str, Any]) -> int:
+    ink = image == 0
+    _, n_parts = ndimage.label(ink, structure=EIGHT_CONNECTED)
+    # No shape may lose ink at the edge either: the total stays as drawn.
+    assert ink.sum() == meta["total_ink"]
+    return n_parts - 1
+
+
+@pytest.mark.parametrize("overrides", [{}, {"preset": "hard"}, {"image_size": 64}])
+def test_counting_keeps_the_count(overrides: dict[str, Any]) -> None:
+    preset = overrides.pop("preset", "standard")
+    family = get_family("counting")
+    params = family.make_params("shapes", preset, **overrides)
+    # Six shapes reaching as close to the border as they may, before any shift.
+    batch = family.generate("shapes", params, split="test", seed=5, start=0, count=60)
+    _check_oracle(batch, _count_shapes, family.get_label_preserving_transforms("shapes"))
+    margins = [
+        min(x0, y0, params.image_size - 1 - x1, params.image_size - 1 - y1)
+        for meta in batch.metadata
+        for x0, y0, x1, y1 in (shape["bbox"] for shape in meta["shapes"])
+    ]
+    assert min(margins) >= params.get_border_px() > get_max_shift_px(params.image_size)
 
 
 # --- orientation: the ink's bounding box is wider than tall for horizontal objects -----------

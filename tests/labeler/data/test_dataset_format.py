@@ -334,6 +334,47 @@ def test_bad_arguments_are_refused_before_writing(tmp_path: Path, fake_family: F
     assert not out.exists()
 
 
+def test_six_classes_flow_through_the_folder_and_image_folder(tmp_path: Path) -> None:
+    from torchvision.datasets import ImageFolder
+
+    family = get_family("counting")
+    out = tmp_path / "counting"
+    params = family.make_params("shapes")
+    with pytest.raises(ValueError, match="multiple of the 6 classes"):
+        write_dataset(out, family, "shapes", params, n_per_split={"train": 8}, seed=0)
+    trees = []
+    for workers in (1, 2):
+        folder = tmp_path / f"counting-{workers}"
+        write_dataset(
+            folder,
+            family,
+            "shapes",
+            params,
+            n_per_split={"train": 24, "test": 12},
+            seed=1,
+            workers=workers,
+            chunk_size=5,  # chunks do not line up with the classes
+        )
+        trees.append(read_tree(folder))
+    assert trees[0] == trees[1]
+    out = tmp_path / "counting-1"
+    info = load_dataset_info(out)
+    assert info.class_names == ("1", "2", "3", "4", "5", "6")
+    assert info.splits["train"].n_per_class == {name: 4 for name in info.class_names}
+    assert info.splits["test"].n_per_class == {name: 2 for name in info.class_names}
+    _, labels = load_split(out, "train")
+    np.testing.assert_array_equal(labels, np.arange(24) % 6)
+    metadata = load_metadata(out, "train")
+    assert [record["count"] for record in metadata] == (labels + 1).tolist()
+    folder = ImageFolder(str(out / "train"))
+    assert folder.class_to_idx == {name: index for index, name in enumerate(info.class_names)}
+    for path, target in folder.samples:
+        index = int(Path(path).stem.split("-")[-1])
+        assert target == labels[index]
+        assert Path(path).parent.name == str(labels[index] + 1)
+    verify_dataset(out)
+
+
 def test_dataset_json_records_the_label_preserving_transforms(
     tmp_path: Path, fake_family: Family
 ) -> None:
