@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from generators.rng import get_stream_key
+
+# Whole-image transforms that a family may declare label-preserving for a problem (see
+# ``Family.get_label_preserving_transforms``); ``generators.transforms`` applies them:
+# - "hflip": mirror left-right; "vflip": mirror top-bottom;
+# - "rot90": rotate a square image by 90, 180 or 270 degrees;
+# - "shift": translate by at most ``MAX_SHIFT_FRACTION`` of the side along each axis (4 px at
+#   128 px), filling the uncovered pixels with background; ink pushed past the edge is lost.
+TRANSFORMS = ("hflip", "vflip", "rot90", "shift")
+MAX_SHIFT_FRACTION = 1.0 / 32.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,15 @@ class Family(abc.ABC):
         self.check_problem(problem)
         return ""
 
+    def get_label_preserving_transforms(self, problem: str) -> tuple[str, ...]:
+        """The names in ``TRANSFORMS`` that never change the label of an image of ``problem``.
+
+        Training may augment with these and no others. None unless a family declares them:
+        a transform is left out wherever it might change a label.
+        """
+        self.check_problem(problem)
+        return ()
+
     def check_problem(self, problem: str) -> str:
         problems = self.list_problems()
         if problem not in problems:
@@ -76,3 +95,19 @@ class Family(abc.ABC):
 
     def get_stream_key(self, problem: str, split: str, seed: int) -> int:
         return get_stream_key(self.name, self.version, problem, split, seed)
+
+
+def check_transforms(names: Iterable[str]) -> tuple[str, ...]:
+    """Return ``names`` as a tuple if each is in ``TRANSFORMS`` once, else raise ValueError."""
+    if isinstance(names, str):
+        raise ValueError(f"transforms must be a sequence of names, got the string {names!r}")
+    checked = tuple(names)
+    for name in checked:
+        if name not in TRANSFORMS:
+            raise ValueError(
+                f"unknown transform {name!r}; valid transforms: {', '.join(TRANSFORMS)}"
+            )
+    duplicates = sorted({name for name in checked if checked.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"transforms are named twice: {', '.join(duplicates)}")
+    return checked

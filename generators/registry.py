@@ -16,6 +16,7 @@ _FAMILIES: dict[str, Family] = {}
 
 # Built-in families: name -> (module, class). Each class builds its family with no arguments.
 _BUILTIN_FAMILIES = {
+    "counting": ("generators.counting.family", "CountingFamily"),
     "orientation": ("generators.orientation.family", "OrientationFamily"),
     "svrt": ("generators.svrt.family", "SVRTFamily"),
 }

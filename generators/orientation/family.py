@@ -35,6 +35,11 @@ from generators.orientation.params import (
 
 PROBLEMS = ("hv",)
 
+# A mirror keeps the long axis's tilt from horizontal (and from vertical), so the class; a
+# quarter turn swaps the classes. No "shift": objects keep only a 1-px margin, and a thin one
+# along the edge could leave the image.
+_TRANSFORMS = ("hflip", "vflip")
+
 
 class OrientationFamily(Family):
     """Horizontal (class 0) vs vertical (class 1) long axes of elongated objects.
@@ -60,6 +65,10 @@ class OrientationFamily(Family):
             "0: the object's long axis is horizontal | 1: vertical (with angular jitter); "
             f"object families: {', '.join(OBJECT_FAMILIES)}"
         )
+
+    def get_label_preserving_transforms(self, problem: str) -> tuple[str, ...]:
+        self.check_problem(problem)
+        return _TRANSFORMS
 
     def make_params(
         self, problem: str, preset: str = "standard", **overrides: Any

@@ -26,7 +26,7 @@ from generators.canvas import (
 from generators.family import Batch, Family
 from generators.svrt.common import make_buffers
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
-from generators.svrt.problems import KERNELS, RULES, WITNESS_NAMES
+from generators.svrt.problems import KERNELS, LABEL_PRESERVING_TRANSFORMS, RULES, WITNESS_NAMES
 
 
 class SVRTFamily(Family):
@@ -44,6 +44,9 @@ class SVRTFamily(Family):
 
     def describe_problem(self, problem: str) -> str:
         return RULES[int(self.check_problem(problem))]
+
+    def get_label_preserving_transforms(self, problem: str) -> tuple[str, ...]:
+        return LABEL_PRESERVING_TRANSFORMS[int(self.check_problem(problem))]
 
     def make_params(self, problem: str, preset: str = "standard", **overrides: Any) -> SVRTParams:
         return make_svrt_params(int(self.check_problem(problem)), preset, **overrides)

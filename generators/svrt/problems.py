@@ -1,4 +1,4 @@
-"""The table of SVRT problems: kernel, rule text and witness names for each number."""
+"""The table of SVRT problems: kernel, rule text, witness names, label-preserving transforms."""
 
 from __future__ import annotations
 
@@ -41,4 +41,42 @@ RULES: dict[int, str] = {
     21: "0: two different shapes | 1: the same shape up to scale and rotation",
     22: "0: three collinear different shapes | 1: three collinear identical shapes",
     23: "0: two small shapes both inside or both outside the big one | 1: one in, one out",
+}
+
+# The transforms (generators.family.TRANSFORMS) that keep each problem's label, with why.
+# A flip or quarter turn of the whole image maps every shape by the same isometry of the pixel
+# grid, so relations between shapes survive it: translated copies stay pixel-identical copies
+# and different shapes stay different, a copy at another scale or rotation stays one (a global
+# mirror mirrors both shapes), a mirrored pair stays mirrored (the axis moves with the image),
+# and inside/outside, contact, distances, alignment, squares and circles are all kept. Only
+# problems 16 and 18 refer to the image's own frame, its vertical midline: flips keep that
+# line, a quarter turn makes it horizontal. No problem takes "shift": shapes keep only a 1-px
+# margin, so a shift can cut a shape at the edge (opening its contour, or making one of two
+# copies differ from the other).
+_TURNS_AND_FLIPS = ("hflip", "vflip", "rot90")
+_FLIPS = ("hflip", "vflip")
+LABEL_PRESERVING_TRANSFORMS: dict[int, tuple[str, ...]] = {
+    1: _TURNS_AND_FLIPS,  # identical stays identical, different stays different
+    2: _TURNS_AND_FLIPS,  # inside, and the distance to the big contour (16 px vs 1-2 px), kept
+    3: _TURNS_AND_FLIPS,  # contact and the 16 px between pairs kept: a chain stays a chain
+    4: _TURNS_AND_FLIPS,  # inside stays inside, outside stays outside
+    5: _TURNS_AND_FLIPS,  # which shapes are copies of which is kept
+    6: _TURNS_AND_FLIPS,  # both within-pair distances, hence their difference, kept
+    7: _TURNS_AND_FLIPS,  # pairs of copies stay pairs, triplets stay triplets
+    8: _TURNS_AND_FLIPS,  # a half-scale copy stays one (scaling commutes); inside/outside kept
+    9: _TURNS_AND_FLIPS,  # collinearity and which shape lies in the middle kept
+    10: _TURNS_AND_FLIPS,  # a square's corners map to a square's corners
+    11: _TURNS_AND_FLIPS,  # touching vs at least 10 px apart kept
+    12: _TURNS_AND_FLIPS,  # the circle and which shapes are close to which kept
+    13: _TURNS_AND_FLIPS,  # both (big, small) offsets turn alike: equal stays equal, 32 px kept
+    14: _TURNS_AND_FLIPS,  # the distance to the segment joining the other two (6.4 px) kept
+    15: _TURNS_AND_FLIPS,  # square corners stay square corners; copies stay copies
+    16: _FLIPS,  # flips keep left-right symmetry about the vertical midline; a turn does not
+    17: _TURNS_AND_FLIPS,  # the circumcentre moves with the shapes; the 21 px offset kept
+    18: _FLIPS,  # flips keep equal heights and mirrored x; a turn makes heights into x
+    19: _TURNS_AND_FLIPS,  # one shape at two scales stays one shape at two scales
+    20: _TURNS_AND_FLIPS,  # a mirror image across the centres' bisector stays one
+    21: _TURNS_AND_FLIPS,  # equal up to scale and rotation stays so (mirrors hit both)
+    22: _TURNS_AND_FLIPS,  # collinear stays collinear; copies stay copies
+    23: _TURNS_AND_FLIPS,  # inside/outside of each small shape kept
 }

@@ -2,8 +2,9 @@
 
 A dataset folder holds, for a generator problem and every split (e.g. ``train``, ``test``):
 
-- ``dataset.json``: format version, generator (family, version, problem, parameters), seed,
-  class names, image size, and per split its counts and the sha256 of its files; written last;
+- ``dataset.json``: format version, generator (family, version, problem, parameters, and the
+  label-preserving transforms the family declares for the problem), seed, class names, image
+  size, and per split its counts and the sha256 of its files; written last;
 - ``<split>/<class_name>/<split>-<index:06d>.png``: 8-bit grayscale PNGs in the layout that
   torchvision's ``ImageFolder`` loads as is (background 255, ink 0);
 - ``<split>_images.npy``: the same images packed as ``[n_images, height, width]`` uint8,
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from generators.family import Family
+from generators.family import Family, check_transforms
 from labeler.data.png import encode_png
 from labeler.engines.base import Engine
 
@@ -84,6 +85,9 @@ class DatasetInfo:
     image_width: int
     splits: dict[str, SplitInfo]
     config: dict[str, Any]
+    # Names from generators.family.TRANSFORMS that keep every label; none in folders written
+    # before they were recorded.
+    label_preserving_transforms: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -201,6 +205,7 @@ def write_dataset(
     """
     out = Path(out)
     family.check_problem(problem)
+    check_transforms(family.get_label_preserving_transforms(problem))
     check_split_counts(n_per_split, n_classes=len(family.class_names))
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -482,6 +487,7 @@ def _fill_folder(
             "version": family.version,
             "problem": problem,
             "params": dataclasses.asdict(params),
+            "label_preserving_transforms": list(family.get_label_preserving_transforms(problem)),
         },
         "seed": seed,
         "class_names": list(class_names),
@@ -699,7 +705,23 @@ def _parse_info(folder: Path, raw: dict[str, Any]) -> DatasetInfo:
         image_width=int(raw["image_size"]["width"]),
         splits=splits,
         config=dict(raw.get("config") or {}),
+        label_preserving_transforms=_parse_transforms(folder, generator),
     )
+
+
+def _parse_transforms(folder: Path, generator: dict[str, Any]) -> tuple[str, ...]:
+    """The generator's label-preserving transforms; none when the key is missing (older
+    folders), a ValueError naming the file when they are not a list of known names."""
+    names = generator.get("label_preserving_transforms", [])
+    if not isinstance(names, list):
+        raise ValueError(
+            f"{folder / INFO_FILE}: label_preserving_transforms must be a list of names, "
+            f"got {names!r}"
+        )
+    try:
+        return check_transforms(names)
+    except ValueError as error:
+        raise ValueError(f"{folder / INFO_FILE}: {error}") from None
 
 
 def _get_split_info(info: DatasetInfo, split: str) -> SplitInfo:

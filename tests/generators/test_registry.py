@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 
 from generators import registry
+from generators.counting.family import CountingFamily
 from generators.orientation.family import OrientationFamily
 from generators.svrt.family import SVRTFamily
 
 
 def test_the_built_in_families_are_listed_and_found() -> None:
-    assert {"orientation", "svrt"} <= set(registry.list_families())
+    assert {"counting", "orientation", "svrt"} <= set(registry.list_families())
     assert isinstance(registry.get_family("svrt"), SVRTFamily)
+    assert isinstance(registry.get_family("counting"), CountingFamily)
     assert isinstance(registry.get_family("orientation"), OrientationFamily)
 
 
@@ -35,4 +37,4 @@ def test_a_family_registered_by_decorator_is_found(monkeypatch: pytest.MonkeyPat
         name = "renamed"
 
     assert isinstance(registry.get_family("renamed"), Renamed)
-    assert registry.list_families() == ["orientation", "renamed", "svrt"]
+    assert registry.list_families() == ["counting", "orientation", "renamed", "svrt"]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from labeler.data.dataset_format import find_datasets, load_dataset_info
+from labeler.data.dataset_format import find_datasets, load_dataset_info, load_metadata
+from labeler.store.project import open_project
 
 pytestmark = pytest.mark.usefixtures("registered_fake")
 
@@ -242,3 +243,43 @@ def test_orientation_with_held_out_families(run_cli, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.code == 0, result.err
     assert load_dataset_info(out).config["holdout_families"] == ["arrow", "letter"]
+
+
+def test_counting_gives_a_six_class_dataset_and_project(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "counting"
+    result = run_cli(
+        "generate", "counting", "--n-train", "36", "--n-test", "12", "--preset", "hard",
+        "--out", out,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "train 36 (1 6, 2 6, 3 6, 4 6, 5 6, 6 6)" in result.out
+    info = load_dataset_info(out)
+    assert (info.family, info.problem, info.config["preset"]) == ("counting", "shapes", "hard")
+    assert info.label_preserving_transforms == ("hflip", "vflip", "rot90", "shift")
+    assert_bad_input(
+        run_cli(
+            "generate", "counting", "--n-train", "10", "--n-test", "6", "--out", tmp_path / "x"
+        ),
+        "multiple of the 6 classes",
+    )
+    assert_bad_input(
+        run_cli("generate", "counting", "--n-train", "6", "--n-test", "6", "--mode", "balanced",
+                "--out", tmp_path / "x"),
+        "mode",
+    )  # fmt: skip
+    audit = run_cli("audit", out)
+    assert audit.code == 0, audit.err
+    assert "chance 0.167" in audit.out
+
+    project = tmp_path / "project"
+    result = run_cli("init", project, "--images", out, "--image-size", "64")
+    assert result.code == 0, result.err
+    assert "classes: 1, 2, 3, 4, 5, 6" in result.out
+    assert "pool: 36 samples, 36 with known labels; test: 12 samples" in result.out
+    with open_project(project) as opened:
+        assert opened.class_names == ("1", "2", "3", "4", "5", "6")
+        _, known = opened.store.get_known_labels("pool")
+        counts = [record["count"] for record in load_metadata(out, "train")]
+        assert [opened.class_names[label] for label in known.tolist()] == [
+            str(count) for count in counts
+        ]

@@ -332,3 +332,85 @@ def test_bad_arguments_are_refused_before_writing(tmp_path: Path, fake_family: F
     with pytest.raises(ValueError, match="workers"):
         write_dataset(out, family, "a", params, n_per_split={"train": 2}, seed=0, workers=0)
     assert not out.exists()
+
+
+def test_six_classes_flow_through_the_folder_and_image_folder(tmp_path: Path) -> None:
+    from torchvision.datasets import ImageFolder
+
+    family = get_family("counting")
+    out = tmp_path / "counting"
+    params = family.make_params("shapes")
+    with pytest.raises(ValueError, match="multiple of the 6 classes"):
+        write_dataset(out, family, "shapes", params, n_per_split={"train": 8}, seed=0)
+    trees = []
+    for workers in (1, 2):
+        folder = tmp_path / f"counting-{workers}"
+        write_dataset(
+            folder,
+            family,
+            "shapes",
+            params,
+            n_per_split={"train": 24, "test": 12},
+            seed=1,
+            workers=workers,
+            chunk_size=5,  # chunks do not line up with the classes
+        )
+        trees.append(read_tree(folder))
+    assert trees[0] == trees[1]
+    out = tmp_path / "counting-1"
+    info = load_dataset_info(out)
+    assert info.class_names == ("1", "2", "3", "4", "5", "6")
+    assert info.splits["train"].n_per_class == {name: 4 for name in info.class_names}
+    assert info.splits["test"].n_per_class == {name: 2 for name in info.class_names}
+    _, labels = load_split(out, "train")
+    np.testing.assert_array_equal(labels, np.arange(24) % 6)
+    metadata = load_metadata(out, "train")
+    assert [record["count"] for record in metadata] == (labels + 1).tolist()
+    folder = ImageFolder(str(out / "train"))
+    assert folder.class_to_idx == {name: index for index, name in enumerate(info.class_names)}
+    for path, target in folder.samples:
+        index = int(Path(path).stem.split("-")[-1])
+        assert target == labels[index]
+        assert Path(path).parent.name == str(labels[index] + 1)
+    verify_dataset(out)
+
+
+def test_dataset_json_records_the_label_preserving_transforms(
+    tmp_path: Path, fake_family: Family
+) -> None:
+    family = get_family("svrt")
+    out = tmp_path / "svrt-16"
+    write_dataset(out, family, "16", family.make_params("16"), n_per_split={"train": 4}, seed=0)
+    raw = json.loads((out / INFO_FILE).read_text())
+    assert raw["generator"]["label_preserving_transforms"] == ["hflip", "vflip"]
+    assert load_dataset_info(out).label_preserving_transforms == ("hflip", "vflip")
+    # A family that declares none writes an empty list.
+    write_fake(tmp_path / "fake", fake_family)
+    assert load_dataset_info(tmp_path / "fake").label_preserving_transforms == ()
+
+
+def test_a_folder_written_before_transforms_were_recorded_still_loads(tmp_path: Path) -> None:
+    family = get_family("svrt")
+    out = tmp_path / "old"
+    write_dataset(out, family, "1", family.make_params("1"), n_per_split={"train": 4}, seed=0)
+    raw = json.loads((out / INFO_FILE).read_text())
+    del raw["generator"]["label_preserving_transforms"]
+    (out / INFO_FILE).write_text(json.dumps(raw))
+    assert load_dataset_info(out).label_preserving_transforms == ()
+    verify_dataset(out)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("hflip", "must be a list of names"), (["hflip", "blur"], "unknown transform 'blur'")],
+)
+def test_bad_transforms_in_dataset_json_are_named(
+    tmp_path: Path, fake_family: Family, value: object, message: str
+) -> None:
+    out = tmp_path / "ds"
+    write_fake(out, fake_family)
+    raw = json.loads((out / INFO_FILE).read_text())
+    raw["generator"]["label_preserving_transforms"] = value
+    (out / INFO_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=rf"{INFO_FILE}: .*{message}"):
+        load_dataset_info(out)

@@ -1,0 +1,206 @@
+"""Placing shapes apart from each other and from the edge, and measuring how far apart.
+
+The ``taken`` plane (``uint8 [height, width]``) marks every pixel within ``gap`` px
+(Chebyshev) of a placed shape's filled area; a shape fits where none of its filled pixels is
+taken, so any two shapes keep at least ``gap`` clear pixels between them and never nest (a
+shape placed around another would cover it with its interior). Positions are integer pixel
+centres (x, y).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from generators.canvas import round_px
+from generators.rng import integer
+from generators.sprites import CONTOUR, FILL, get_extent
+
+# Positions tried per shape in one layout, layouts per window, and the window's growth when
+# they all fail.
+_N_PLACE_TRIES = 200
+_N_LAYOUTS_PER_WINDOW = 5
+_WINDOW_GROWTH = 1.05
+
+
+@njit(cache=True)
+def dilate_fill(sprite: np.ndarray, gap: int) -> np.ndarray:
+    """The sprite's filled pixels grown by ``gap`` px (a square), as a ``uint8`` 0/1 mask.
+
+    The mask has side ``side + 2 * gap`` and the same centre pixel as the sprite.
+    """
+    side = sprite.shape[0]
+    grown = side + 2 * gap
+    rows = np.zeros((grown, grown), dtype=np.uint8)
+    # A square dilation is a dilation along x, then along y.
+    for y in range(side):
+        for x in range(side):
+            if sprite[y, x] & FILL:
+                for xx in range(x, x + 2 * gap + 1):
+                    rows[y + gap, xx] = 1
+    out = np.zeros((grown, grown), dtype=np.uint8)
+    for y in range(grown):
+        for x in range(grown):
+            if rows[y, x]:
+                for yy in range(y - gap, y + gap + 1):
+                    if 0 <= yy < grown:
+                        out[yy, x] = 1
+    return out
+
+
+@njit(cache=True)
+def get_span(sprite: np.ndarray) -> int:
+    """The larger of the filled shape's width and height, in px."""
+    x_min, x_max, y_min, y_max = get_extent(sprite, FILL)
+    return max(x_max - x_min, y_max - y_min) + 1
+
+
+@njit(cache=True)
+def get_centre_box(sprite: np.ndarray, size: int, border: int) -> tuple[int, int, int, int]:
+    """Centres (x_lo, x_hi, y_lo, y_hi) keeping every filled pixel ``border`` px inside."""
+    x_min, x_max, y_min, y_max = get_extent(sprite, FILL)
+    return border - x_min, size - 1 - border - x_max, border - y_min, size - 1 - border - y_max
+
+
+@njit(cache=True)
+def fits(taken: np.ndarray, sprite: np.ndarray, cx: int, cy: int) -> bool:
+    """Whether no filled pixel of the sprite at (cx, cy) is taken (the box check is done)."""
+    c = sprite.shape[0] // 2
+    if sprite[c, c] & FILL and taken[cy, cx]:
+        return False  # most rejections land on another shape: the centre says so at once
+    for my in range(sprite.shape[0]):
+        for mx in range(sprite.shape[1]):
+            if sprite[my, mx] & FILL and taken[cy + my - c, cx + mx - c]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def take(taken: np.ndarray, grown: np.ndarray, cx: int, cy: int) -> None:
+    """Mark the grown mask of a shape placed at (cx, cy) (clipped at the edge)."""
+    c = grown.shape[0] // 2
+    height, width = taken.shape
+    for my in range(grown.shape[0]):
+        y = cy + my - c
+        if y < 0 or y >= height:
+            continue
+        for mx in range(grown.shape[1]):
+            x = cx + mx - c
+            if 0 <= x < width and grown[my, mx]:
+                taken[y, x] = 1
+
+
+@njit(cache=True)
+def place_all(
+    state: np.ndarray,
+    taken: np.ndarray,
+    sprites: list[np.ndarray],
+    grown: list[np.ndarray],
+    border: int,
+    window_fraction: float,
+    xs: np.ndarray,
+    ys: np.ndarray,
+) -> bool:
+    """Place every sprite, in order, inside a square window; centres go to ``xs``, ``ys``.
+
+    The window's side is ``window_fraction`` of the side left inside the ``border`` (at least
+    the largest sprite's span), at a uniform position. How far the shapes spread is then
+    drawn independently of how many there are, so the ink's bounding box hardly tells the
+    count. When the shapes do not fit, the window grows by 5% and the layout starts again.
+    Returns False only when they do not fit in the whole image either.
+    """
+    size = taken.shape[0]
+    usable = size - 2 * border
+    span = 0
+    for sprite in sprites:
+        span = max(span, get_span(sprite))
+    if span > usable:
+        return False
+    side = min(usable, max(span, round_px(window_fraction * usable)))
+    while True:
+        x0 = integer(state, border, border + usable - side)
+        y0 = integer(state, border, border + usable - side)
+        for _ in range(_N_LAYOUTS_PER_WINDOW):
+            if _place_in_window(state, taken, sprites, grown, x0, y0, side, xs, ys):
+                return True
+        if side == usable:
+            return False
+        side = min(usable, round_px(side * _WINDOW_GROWTH) + 1)
+
+
+@njit(cache=True)
+def _place_in_window(
+    state: np.ndarray,
+    taken: np.ndarray,
+    sprites: list[np.ndarray],
+    grown: list[np.ndarray],
+    x0: int,
+    y0: int,
+    side: int,
+    xs: np.ndarray,
+    ys: np.ndarray,
+) -> bool:
+    """One layout: each sprite at the first of ``_N_PLACE_TRIES`` uniform positions that fits
+    in the window [x0, x0 + side) x [y0, y0 + side)."""
+    taken[:, :] = 0
+    for i in range(len(sprites)):
+        x_lo, x_hi, y_lo, y_hi = get_centre_box(sprites[i], side, 0)
+        placed = False
+        for _ in range(_N_PLACE_TRIES):
+            cx = x0 + integer(state, x_lo, x_hi)
+            cy = y0 + integer(state, y_lo, y_hi)
+            if fits(taken, sprites[i], cx, cy):
+                take(taken, grown[i], cx, cy)
+                xs[i] = cx
+                ys[i] = cy
+                placed = True
+                break
+        if not placed:
+            return False
+    return True
+
+
+@njit(cache=True)
+def get_clearance(
+    sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray
+) -> tuple[int, int, int]:
+    """The fewest clear pixels between two placed shapes' filled areas (their Chebyshev
+    distance less one), and which two (ids); (-1, -1, -1) for a single shape.
+
+    Only contour pixels are compared: for two filled shapes apart, an interior pixel always
+    has a 4-neighbour in its own shape that is no farther from the other shape, and strictly
+    nearer unless that neighbour is on the contour, so the nearest pair lies on the contours.
+    """
+    best = -1
+    best_i = -1
+    best_j = -1
+    contours = [np.argwhere(sprite & CONTOUR) for sprite in sprites]
+    for i in range(len(sprites)):
+        for j in range(i + 1, len(sprites)):
+            ci = sprites[i].shape[0] // 2
+            cj = sprites[j].shape[0] // 2
+            d = _get_chebyshev_distance(
+                contours[i], xs[i] - ci, ys[i] - ci, contours[j], xs[j] - cj, ys[j] - cj
+            )
+            if best < 0 or d - 1 < best:
+                best = d - 1
+                best_i = i
+                best_j = j
+    return best, best_i, best_j
+
+
+@njit(cache=True)
+def _get_chebyshev_distance(
+    a: np.ndarray, ax: int, ay: int, b: np.ndarray, bx: int, by: int
+) -> int:
+    """Smallest Chebyshev distance (px) between pixels ``a`` + (ax, ay) and ``b`` + (bx, by),
+    each given as ``[n, 2]`` (row, column) offsets."""
+    best = 1 << 30
+    for i in range(a.shape[0]):
+        ya = a[i, 0] + ay
+        xa = a[i, 1] + ax
+        for j in range(b.shape[0]):
+            d = max(abs(xa - b[j, 1] - bx), abs(ya - b[j, 0] - by))
+            if d < best:
+                best = d
+    return best
