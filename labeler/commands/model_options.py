@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from generators.family import TRANSFORMS
+from labeler.data.augmentation import PHOTO_AUGMENTATION
 from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import DEVICES, TrainConfig
@@ -58,6 +60,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lr", type=float, default=_TRAIN_DEFAULTS.lr, help="peak learning rate")
     group.add_argument(
         "--train-seed", type=int, default=_TRAIN_DEFAULTS.seed, help="seed of training"
+    )
+    group.add_argument(
+        "--augment",
+        default="auto",
+        help=(
+            "label-preserving transforms to train with: auto (a generated dataset's own, "
+            f"{','.join(PHOTO_AUGMENTATION)} for photos), none, or a list of "
+            f"{','.join(TRANSFORMS)} (default auto)"
+        ),
     )
     group.add_argument(
         "--threads",
@@ -119,8 +130,10 @@ def get_model_config(
     )
 
 
-def get_train_config(args: argparse.Namespace) -> TrainConfig:
+def get_train_config(args: argparse.Namespace, *, augment: tuple[str, ...] = ()) -> TrainConfig:
+    """The training the flags ask for, with ``augment`` (``--augment`` resolved for the data)."""
     return TrainConfig(
+        augment=augment,
         max_epochs=args.max_epochs,
         min_steps=args.min_steps,
         batch_size=args.batch_size,

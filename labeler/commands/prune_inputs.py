@@ -136,7 +136,7 @@ def get_round_train_config(checkpoint: Path) -> TrainConfig | None:
     """The TrainConfig a round trained with (from its report), when it says."""
     try:
         report = json.loads((checkpoint.parent / REPORT_FILE).read_text())
-        return TrainConfig(**report["config"]["train"])
+        return TrainConfig.from_dict(report["config"]["train"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

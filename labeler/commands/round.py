@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             model=get_model_config(
                 args, image_size=project.image_size, in_channels=project.channels
             ),
-            train=get_train_config(args),
+            train=get_train_config(args, augment=project.get_augmentation(args.augment)),
             initial=args.initial,
             score_subset=args.score_subset,
             seed=args.seed,
@@ -86,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
             f"{summary.n_queued} random images to label first"
         )
         return 0
-    accuracy = f"validation accuracy {summary.val_accuracy:.3f}"
+    accuracy = (
+        f"validation accuracy {summary.val_accuracy:.3f}"
+        if summary.val_accuracy is not None and math.isfinite(summary.val_accuracy)
+        else "too few labels for a validation split: trained on all"
+    )
     if summary.test_accuracy is not None:
         accuracy += f", test accuracy {summary.test_accuracy:.3f}"
     print(

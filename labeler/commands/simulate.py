@@ -16,6 +16,7 @@ from labeler.commands.model_options import (
     get_model_config,
     get_train_config,
 )
+from labeler.data.augmentation import choose_augmentation
 from labeler.data.image_arrays import COLOUR_MODES, get_channels
 from labeler.data.input_size import choose_image_size
 from labeler.data.labeled_data import load_labeled_data
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         score_subset=args.score_subset,
     )
     image_size = choose_image_size(args.dataset, args.image_size)
-    train_config = get_train_config(args)
+    train_config = get_train_config(args, augment=choose_augmentation(args.dataset, args.augment))
     data = load_labeled_data(
         args.dataset,
         image_size=image_size,

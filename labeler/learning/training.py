@@ -1,13 +1,20 @@
-"""Training a classifier from scratch on labeled images, with early stopping.
+"""Training a classifier from scratch on labeled images, with early stopping when labels allow.
 
-``train_model`` takes the labeled images as uint8 ``[n, H, W]`` or ``[n, H, W, 3]`` (white 255) and
-their class indices, holds out a stratified validation split, and trains a fresh model:
+``train_model`` takes the labeled images as uint8 ``[n, H, W]`` or ``[n, H, W, 3]`` (white 255)
+and their class indices, and trains a fresh model:
 
+- **Validation.** When every class has at least ``min_val_per_class`` labels, a stratified
+  ``val_fraction`` of them is held out; after ``min_steps`` training stops early when the
+  validation accuracy has not improved for ``patience`` epochs, and the best weights (by
+  validation accuracy, then loss) are restored. With fewer labels (the cold start of guided
+  labeling) nothing is held out: a split of a handful of labels costs the model a large share of
+  what it could learn from and is too small to choose an epoch by; every label is trained on for
+  the planned steps (``TrainResult.validation`` says which was done);
 - for ``n_steps`` optimizer steps = at least ``min_steps`` and at least ``max_epochs`` epochs'
   worth, whichever is more (few labels get more epochs, so that every round gets enough updates),
-  capped by ``max_steps``; after ``min_steps`` it stops early when the validation accuracy has not
-  improved for ``patience`` epochs, and the best weights (by validation accuracy, then loss) are
-  restored;
+  capped by ``max_steps``;
+- augmentation by the label-preserving transforms listed in ``augment`` (``AUGMENTATIONS``),
+  each applied to a random half of every batch;
 - AdamW with a one-cycle learning-rate schedule over the planned steps;
 - class-weighted cross-entropy when the labels are imbalanced (``class_weighting="auto"``);
 - on CUDA: bfloat16 autocast and channels_last; on CPU: channels_last and ``n_threads`` torch
@@ -36,6 +43,8 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from generators.family import TRANSFORMS
+from generators.transforms import get_max_shift_px
 from labeler.data.image_arrays import get_channels
 from labeler.learning.models import (
     DEFAULT_MODEL_CONFIG,
@@ -53,6 +62,9 @@ CLASS_WEIGHTINGS = ("auto", "balanced", "none")
 # With "auto", labels count as imbalanced when the largest class has this many times the
 # labels of the smallest.
 IMBALANCE_RATIO = 1.5
+# Transforms ``TrainConfig.augment`` may list: mirror left-right, mirror top-bottom, rotate by a
+# random multiple of 90 degrees, shift by a few pixels (``generators.transforms``; white comes in).
+AUGMENTATIONS = TRANSFORMS
 
 
 @dataclass(frozen=True)
@@ -63,12 +75,14 @@ class TrainConfig:
     steps before early stopping may act (and planned at least); ``max_steps``: hard cap on steps
     (None: none); ``batch_size``: images per step; ``lr``: peak learning rate of the one-cycle
     schedule; ``weight_decay``: AdamW decay; ``val_fraction``: share of each class held out for
-    validation (0: none, train for the planned steps); ``patience``: epochs without a better
-    validation accuracy before stopping; ``min_labels_per_class``: fewer labels in any class is
-    refused; ``seed``: all randomness; ``device``: "auto" (CUDA if present), "cpu" or "cuda";
-    ``augment_flip``: random horizontal flips (only for classes that flips preserve: not for
-    orientation); ``class_weighting``: "auto" (balanced weights when the largest class has 1.5x
-    the labels of the smallest), "balanced" or "none"; ``n_threads``: torch CPU threads while
+    validation (0: none, train for the planned steps); ``min_val_per_class``: hold out a
+    validation split only when every class has at least this many labels; ``patience``: epochs
+    without a better validation accuracy before stopping; ``min_labels_per_class``: fewer labels
+    in any class is refused; ``seed``: all randomness; ``device``: "auto" (CUDA if present),
+    "cpu" or "cuda"; ``augment``: transforms of ``AUGMENTATIONS`` to train with (only those that
+    keep every label: a family declares its own); ``class_weighting``: "auto" (balanced weights
+    when the largest class has 1.5x the labels of the smallest), "balanced" or "none";
+    ``n_threads``: torch CPU threads while
     training (None: every core; give 1 to each of several processes sharing the cores).
     """
 
@@ -79,16 +93,24 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 5e-4
     val_fraction: float = 0.2
+    min_val_per_class: int = 20
     patience: int = 5
-    min_labels_per_class: int = 2
+    min_labels_per_class: int = 1
     seed: int = 0
     device: str = "auto"
-    augment_flip: bool = False
+    augment: tuple[str, ...] = ()
     class_weighting: str = "auto"
     n_threads: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_epochs", "min_steps", "batch_size", "patience", "min_labels_per_class"):
+        for name in (
+            "max_epochs",
+            "min_steps",
+            "batch_size",
+            "patience",
+            "min_labels_per_class",
+            "min_val_per_class",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
@@ -100,11 +122,20 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.max_steps must be a positive integer or None, got {self.max_steps!r}"
             )
-        if self.min_labels_per_class < 2 and self.val_fraction > 0:
+        if self.min_val_per_class < 2:
             raise ValueError(
-                "TrainConfig.min_labels_per_class must be at least 2 with a validation split "
-                f"(one to train on, one to validate), got {self.min_labels_per_class}"
+                "TrainConfig.min_val_per_class must be at least 2 (one label to train on, one "
+                f"to validate), got {self.min_val_per_class}"
             )
+        augment = tuple(self.augment)
+        unknown = [name for name in augment if name not in AUGMENTATIONS]
+        if unknown or len(set(augment)) != len(augment):
+            raise ValueError(
+                f"TrainConfig.augment must list distinct transforms of {', '.join(AUGMENTATIONS)}"
+                f", got {list(self.augment)!r}"
+            )
+        # JSON gives a list; keep a tuple so that configs stay hashable and comparable.
+        object.__setattr__(self, "augment", augment)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"TrainConfig.lr must be positive, got {self.lr!r}")
         if not self.weight_decay >= 0:
@@ -134,6 +165,20 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from ``to_dict`` output, also of older versions (``augment_flip``)."""
+        data = dict(data)
+        if data.pop("augment_flip", False):
+            data["augment"] = ["hflip"]
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown TrainConfig fields {unknown}; valid ones: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class EpochRecord:
@@ -154,7 +199,8 @@ class TrainResult:
 
     ``val_accuracy``: of the restored weights on the validation split (NaN without one);
     ``history``: one record per epoch; ``n_epochs``/``n_steps``: run before stopping;
-    ``seconds``: wall time; ``images_per_second``: training images processed per second.
+    ``seconds``: wall time; ``images_per_second``: training images processed per second;
+    ``validation``: one sentence saying how validation was done (or why it was not).
     """
 
     model: Classifier
@@ -169,6 +215,7 @@ class TrainResult:
     n_val: int
     device: str
     class_weights: list[float] | None = field(default=None)
+    validation: str = ""
 
     @property
     def images_per_second(self) -> float:
@@ -353,9 +400,8 @@ def _train_model(
 ) -> TrainResult:
     started = time.perf_counter()
 
-    train_ids, val_ids = split_validation(
-        labels, val_fraction=config.val_fraction, seed=config.seed
-    )
+    validation, val_fraction = _plan_validation(counts, config)
+    train_ids, val_ids = split_validation(labels, val_fraction=val_fraction, seed=config.seed)
     # The whole labeled set is small next to memory: resize once, keep it on the device.
     inputs = _to_inputs(images, image_size=model_config.image_size, device=device)
     targets = torch.from_numpy(labels.astype(np.int64)).to(device)
@@ -418,8 +464,8 @@ def _train_model(
                     if step >= n_planned:
                         break
                     x, y = train_x[batch], train_y[batch]
-                    if config.augment_flip:
-                        x = _flip_some(x, generator)
+                    if config.augment:
+                        x = augment_batch(x, config.augment, generator)
                     with _autocast(device):
                         logits = model(x)
                     loss = F.cross_entropy(logits.float(), y, weight=weight_tensor)
@@ -487,6 +533,7 @@ def _train_model(
         n_val=len(val_ids),
         device=str(device),
         class_weights=None if weights is None else weights.tolist(),
+        validation=validation.format(n_steps=step),
     )
 
 
@@ -566,10 +613,64 @@ def _iterate_batches(
         yield batch
 
 
-def _flip_some(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Mirror a random half of the images left-right."""
-    flip = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)
-    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+def augment_batch(
+    x: torch.Tensor, transforms: tuple[str, ...], generator: torch.Generator
+) -> torch.Tensor:
+    """Model input ``x`` ``[n, C, S, S]`` with each of ``transforms`` (``AUGMENTATIONS``) applied
+    to a random half of the images (rot90: a random quarter turn, 0 included; shift: a random
+    offset of up to ``get_max_shift_px(S)`` pixels each way, the uncovered part white, i.e. 0,
+    none below 32 px). Draws from
+    ``generator`` (CPU) only, so a seed gives the same batches on any device."""
+    n, side = len(x), x.shape[-1]
+    for name in transforms:
+        if name == "rot90":
+            turns = torch.randint(0, 4, (n,), generator=generator).to(x.device)
+            turned = [torch.rot90(x, k, dims=(-2, -1)) for k in range(4)]
+            x = torch.stack(turned)[turns, torch.arange(n, device=x.device)]
+            continue
+        if name == "shift":
+            if get_max_shift_px(side) > 0:
+                x = _shift_some(x, get_max_shift_px(side), generator)
+            continue
+        chosen = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+        flipped = x.flip(-1) if name == "hflip" else x.flip(-2)
+        x = torch.where(chosen[:, None, None, None], flipped, x)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _shift_some(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Shift each image by its own random offset in ``-max_shift..max_shift`` on both axes."""
+    n, side = len(x), x.shape[-1]
+    offsets = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=generator).to(x.device)
+    positions = torch.arange(side, device=x.device)
+    rows = positions[None, :] - offsets[:, :1]  # [n, S]: source row of each output row
+    cols = positions[None, :] - offsets[:, 1:]
+    inside = ((rows >= 0) & (rows < side))[:, :, None] & ((cols >= 0) & (cols < side))[:, None, :]
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    shifted = x[batch, :, rows.clamp(0, side - 1)[:, :, None], cols.clamp(0, side - 1)[:, None, :]]
+    # Advanced indexing put the channels last: [n, S, S, C].
+    shifted = shifted * inside[..., None].to(x.dtype)
+    return shifted.permute(0, 3, 1, 2)
+
+
+def _plan_validation(counts: NDArray[np.int64], config: TrainConfig) -> tuple[str, float]:
+    """``(description, val_fraction)``: hold out ``config.val_fraction`` when every class has
+    ``min_val_per_class`` labels, else nothing (the description has an ``{n_steps}`` field)."""
+    if config.val_fraction <= 0:
+        return "none asked for (val_fraction 0): trained on every label for {n_steps} steps", 0.0
+    smallest = int(counts[counts > 0].min())
+    if smallest < config.min_val_per_class:
+        return (
+            f"none: the smallest class has {smallest} labels, fewer than the "
+            f"{config.min_val_per_class} a validation split needs; trained on every label for "
+            "{n_steps} steps",
+            0.0,
+        )
+    return (
+        f"held out {config.val_fraction:.0%} of each class; the best epoch by its accuracy kept, "
+        "{n_steps} steps run",
+        config.val_fraction,
+    )
 
 
 def _autocast(device: torch.device) -> torch.autocast:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -272,6 +273,8 @@ def _train_score_select(
     save_npy_atomic(temp / GUESSES_FILE, query.guesses)
     save_npy_atomic(temp / CONFIDENCES_FILE, query.confidences)
     seconds = time.perf_counter() - started
+    # None when no validation split was held out (too few labels): NaN is not JSON.
+    val_accuracy = trained.val_accuracy if math.isfinite(trained.val_accuracy) else None
     report = {
         "round_id": round_id,
         "strategy": config.selection.strategy,
@@ -279,7 +282,9 @@ def _train_score_select(
         "n_labels_per_class": np.bincount(labels, minlength=n_classes).tolist(),
         "n_scored": int(scored.shape[0]),
         "selected_ids": selected.tolist(),
-        "val_accuracy": trained.val_accuracy,
+        "val_accuracy": val_accuracy,
+        "validation": trained.validation,
+        "augment": list(config.train.augment),
         "test_accuracy": test_accuracy,
         "train_seconds": trained.seconds,
         "n_epochs": trained.n_epochs,
@@ -294,7 +299,7 @@ def _train_score_select(
         round_id,
         folder=str(final.relative_to(project.path)),
         n_labels=int(labeled_ids.shape[0]),
-        val_accuracy=trained.val_accuracy,
+        val_accuracy=val_accuracy,
         test_accuracy=test_accuracy,
         scored_ids=scored,
         scores=query.scores,
@@ -307,7 +312,7 @@ def _train_score_select(
         n_labels=int(labeled_ids.shape[0]),
         n_scored=int(scored.shape[0]),
         n_queued=n_queued,
-        val_accuracy=trained.val_accuracy,
+        val_accuracy=val_accuracy,
         test_accuracy=test_accuracy,
         folder=str(final.relative_to(project.path)),
         seconds=seconds,

@@ -3,7 +3,8 @@
 A project folder holds:
 
 - ``project.json``: format version, class names, image size, channels (1 grayscale, 3 colour;
-  absent in projects made before colour: 1), where the images came from, when it was made;
+  absent in projects made before colour: 1), the label-preserving transforms to train with,
+  where the images came from, when it was made;
   written last by ``init_project``, so its presence means the project is complete;
 - ``project.sqlite``: the database (samples, label log, rounds, scores, queue), see
   ``labeler.store.database``;
@@ -35,7 +36,9 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from generators.family import check_transforms
 from labeler.data import dataset_format
+from labeler.data.augmentation import choose_augmentation
 from labeler.data.image_arrays import (
     COLOUR_MODES,
     convert_channels,
@@ -76,7 +79,7 @@ GUESSES_FILE = "guesses.npy"
 CONFIDENCES_FILE = "confidences.npy"
 # The model's input side when neither a project nor a dataset says otherwise (projects choose
 # theirs per dataset: ``labeler.data.input_size``).
-DEFAULT_IMAGE_SIZE = 24
+DEFAULT_IMAGE_SIZE = 64
 SOURCE_KINDS = ("dataset", "image_folder")
 # Label events made from known labels by ``init --use-folder-labels``.
 FOLDER_LABEL_SOURCE = "folder"
@@ -146,6 +149,13 @@ class Project:
         if isinstance(round_id, bool) or not isinstance(round_id, int) or round_id < 1:
             raise ValueError(f"round id must be a positive integer, got {round_id!r}")
         return self.path / ROUNDS_FOLDER / f"round-{round_id:04d}"
+
+    def get_augmentation(self, requested: str = "auto") -> tuple[str, ...]:
+        """The transforms to train with: ``requested`` "auto" gives the ones chosen for the
+        source at init (``labeler.data.augmentation``), else as ``choose_augmentation``."""
+        if requested == "auto" and "augment" in self.info:
+            return check_transforms(self.info["augment"])
+        return choose_augmentation(self.source, requested)
 
     def get_source_path(self, sample_path: str) -> Path:
         """Where the original file of a sample (its ``Sample.path``) is in the source folder."""
@@ -279,6 +289,7 @@ def init_project(
             "class_names": list(plan.class_names),
             "image_size": size,
             "channels": plan.channels,
+            "augment": list(choose_augmentation(source)),
             "source": str(source.resolve()),
             "source_kind": plan.source_kind,
             "n_pool": plan.n_pool,

@@ -9,6 +9,7 @@ import torch
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import (
     TrainConfig,
+    augment_batch,
     check_labels,
     cpu_threads,
     evaluate_accuracy,
@@ -18,7 +19,7 @@ from labeler.learning.training import (
     train_model,
 )
 
-TINY_MODEL = ModelConfig(width=4, image_size=16, stem_stride=1)
+TINY_MODEL = ModelConfig(width=4, depth=1, image_size=16, stem_stride=1)
 # One thread: the tests stay quick on a machine shared with other torch processes.
 QUICK = TrainConfig(max_epochs=2, min_steps=4, batch_size=16, device="cpu", patience=2, n_threads=1)
 
@@ -323,3 +324,70 @@ def test_fine_tuning_starts_from_the_initial_model_and_leaves_it_alone() -> None
     with pytest.raises(ValueError, match="initial_model is a"):
         train_model(images, labels, n_classes=2, model_config=ModelConfig(width=8),
                     train_config=QUICK, progress=False, initial_model=first)  # fmt: skip
+
+
+def test_few_labels_train_on_every_label_and_say_so() -> None:
+    images, labels = make_dots(10, seed=0)  # 5 per class: fewer than min_val_per_class (20)
+    result = train_model(
+        images, labels, n_classes=2, model_config=TINY_MODEL, train_config=QUICK, progress=False
+    )
+    assert (result.n_train, result.n_val) == (10, 0)
+    assert np.isnan(result.val_accuracy)
+    assert "none: the smallest class has 5 labels" in result.validation
+    assert f"for {result.n_steps} steps" in result.validation
+    one_each = train_model(
+        images[:2], labels[:2], n_classes=2, model_config=TINY_MODEL, train_config=QUICK
+    )
+    assert one_each.n_train == 2  # one label per class is enough to train
+    many = train_model(
+        *make_dots(60, seed=1), n_classes=2, model_config=TINY_MODEL, train_config=QUICK
+    )
+    assert many.n_val == 12 and "held out 20% of each class" in many.validation
+
+
+def test_few_labels_learn_an_easy_problem_better_than_chance() -> None:
+    images, labels = make_dots(6, seed=0)  # 3 labels per class
+    test_images, test_labels = make_dots(200, seed=1)
+    config = TrainConfig(min_steps=100, batch_size=16, device="cpu", n_threads=1)
+    result = train_model(
+        images, labels, n_classes=2, model_config=TINY_MODEL, train_config=config, progress=False
+    )
+    assert evaluate_accuracy(result.model, test_images, test_labels, device="cpu") >= 0.8
+
+
+def test_augment_batch_applies_each_transform_to_some_images() -> None:
+    x = torch.zeros(64, 1, 32, 32)
+    x[:, :, 4:8, 2:6] = 1.0  # a blob near the top left corner
+    generator = torch.Generator().manual_seed(0)
+    flipped = augment_batch(x, ("hflip",), generator)
+    mirrored = torch.equal(flipped[:, :, 4:8, 26:30], x[:, :, 4:8, 2:6])
+    moved = [bool(flipped[i, :, 4:8, 26:30].all()) for i in range(64)]
+    assert mirrored is False and 10 < sum(moved) < 54  # about half mirrored
+    assert torch.equal(flipped.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))
+    turned = augment_batch(x, ("rot90",), torch.Generator().manual_seed(0))
+    corners = {
+        (int(image[0, :16, :16].sum() > 0), int(image[0, :16, 16:].sum() > 0)) for image in turned
+    }
+    assert len(corners) >= 2 and torch.equal(turned.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))
+    shifted = augment_batch(x, ("shift",), torch.Generator().manual_seed(0))
+    # At 32 px a shift moves the blob by at most 1 px each way and keeps all of its ink.
+    assert not torch.equal(shifted, x)
+    assert torch.equal(shifted.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))
+    assert shifted[:, :, 3:9, 1:7].sum() == x.sum()
+    again = augment_batch(x, ("shift",), torch.Generator().manual_seed(0))
+    assert torch.equal(again, shifted)  # the generator alone decides
+
+
+def test_augmentation_config_is_checked_and_old_configs_load() -> None:
+    with pytest.raises(ValueError, match="distinct transforms of hflip, vflip, rot90, shift"):
+        TrainConfig(augment=("mirror",))
+    with pytest.raises(ValueError, match="distinct transforms"):
+        TrainConfig(augment=("hflip", "hflip"))
+    config = TrainConfig(augment=["hflip", "shift"])  # type: ignore[arg-type]
+    assert config.augment == ("hflip", "shift")
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    old = {**TrainConfig().to_dict(), "augment_flip": True}
+    del old["augment"], old["min_val_per_class"]
+    assert TrainConfig.from_dict(old).augment == ("hflip",)
+    with pytest.raises(ValueError, match="unknown TrainConfig fields"):
+        TrainConfig.from_dict({"colour": 1})

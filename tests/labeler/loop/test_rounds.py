@@ -108,7 +108,7 @@ def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_
     [
         (["--strategy", "smart"], "unknown strategy 'smart'; valid ones: bald, coreset"),
         (["--model", "vgg"], "unknown model 'vgg'; valid ones:"),
-        ([], "label at least 2 of each class, or start with --initial random picks"),
+        ([], "label at least 1 of each class, or start with --initial random picks"),
     ],
 )
 def test_bad_rounds_get_clear_errors(project: Path, run_cli, flags, message) -> None:
@@ -130,7 +130,7 @@ def test_labels_of_one_class_only_are_refused(project: Path, run_cli) -> None:
         run_cli("label", project, str(sample * 2), "class_0")
     result = run_cli("round", project, *FAST_FLAGS)
     assert result.code == 2
-    assert "(class_0: 4, class_1: 0): label at least 2 of each class" in result.err
+    assert "(class_0: 4, class_1: 0): label at least 1 of each class" in result.err
     # With --initial, random picks are queued instead, to find the missing class.
     result = run_cli("round", project, "--initial", "6", *FAST_FLAGS)
     assert result.code == 0, result.err
@@ -273,5 +273,9 @@ def test_a_colour_project_trains_and_scores_a_colour_model(tmp_path: Path, run_c
         model, _ = load_checkpoint(opened.path / done.folder / "model.pt")
         png = ImageCache(opened.load_images(), max_items=2).get_png(0)
     assert model.config.in_channels == 3
+    report = json.loads((project / done.folder / "report.json").read_text())
+    assert report["augment"] == ["hflip", "shift"]  # photos: mirror images and small shifts
+    assert report["validation"].startswith("none: the smallest class has")
+    assert report["val_accuracy"] is None
     with Image.open(io.BytesIO(png)) as page_image:
         assert page_image.mode == "RGB" and page_image.size == (16, 16)

@@ -19,9 +19,10 @@ from labeler.loop.simulation_report import summarize
 from tests.shape_images import make_shape_images
 
 # A stride-2 stem keeps this tiny model weak enough that which labels it gets matters.
-TINY_MODEL = ModelConfig(width=4, image_size=16, stem_stride=2)
+TINY_MODEL = ModelConfig(width=4, depth=1, image_size=16, stem_stride=2)
 TINY_TRAINING = TrainConfig(min_steps=150, max_epochs=5, batch_size=32, device="cpu")
-TINY_FLAGS = ["--width", "4", "--image-size", "16", "--min-steps", "150", "--max-epochs", "5"]
+TINY_FLAGS = ["--width", "4", "--depth", "1", "--image-size", "16", "--min-steps", "150"]
+TINY_FLAGS += ["--max-epochs", "5"]
 TINY_FLAGS += ["--batch-size", "32", "--device", "cpu"]
 
 

@@ -13,7 +13,7 @@ from labeler.learning.models import ModelConfig, make_model, make_model_input
 from labeler.pruning.bundles import compute_bundle_entropy, get_max_weight
 from labeler.pruning.layer_outputs import collect_layer_outputs, list_layers, measure_layers
 
-RESNET = ModelConfig(name="resnet", depth=2, width=4, image_size=16)
+RESNET = ModelConfig(name="resnet", depth=2, width=4, image_size=16, stem_stride=1)
 PLAIN = ModelConfig(name="plain", depth=3, width=4, image_size=16)
 
 

@@ -139,6 +139,11 @@ def test_a_colour_folder_makes_a_colour_project(tmp_path: Path):
         np.testing.assert_array_equal(images[by_path["blue/gray.png"]], 90)
     info = json.loads((tmp_path / "proj" / PROJECT_FILE).read_text())
     assert info["channels"] == 3
+    assert info["augment"] == ["hflip", "shift"]
+    with open_project(tmp_path / "proj") as project:
+        assert project.get_augmentation() == ("hflip", "shift")
+        assert project.get_augmentation("none") == ()
+        assert project.get_augmentation("vflip, rot90") == ("vflip", "rot90")
     gray = init_project(
         tmp_path / "gray", images=root, image_size=24, colour="gray", progress=False
     )
