@@ -102,8 +102,14 @@ class RoundConfig:
                     f"backbone settings (mode, weights) apply to pretrained models only, not to "
                     f"{self.model.name!r}"
                 )
-        elif self.backbone is None:
-            object.__setattr__(self, "backbone", BackboneConfig())
+        else:
+            if self.backbone is None:
+                object.__setattr__(self, "backbone", BackboneConfig())
+            if self.scoring_model == "pruned":
+                raise ValueError(
+                    f"a pruned scoring model is cut from the small resnet or plain networks, "
+                    f"not from {self.model.name!r}: use --scoring-model full"
+                )
         if self.scoring_model not in SCORING_MODELS:
             raise ValueError(
                 f"unknown scoring model {self.scoring_model!r}; valid ones: "

@@ -145,6 +145,7 @@ def test_unfitting_weights_end_the_round_with_exit_code_2(
     [
         (["--model", "resnet", "--weights", "w.pth"], "--weights apply to the -pretrained"),
         (["--backbone-mode", "frozen"], "--backbone-mode apply to the -pretrained models only"),
+        (["--model", MODEL, "--scoring-model", "pruned"], "use --scoring-model full"),
     ],
 )
 def test_backbone_flags_need_a_pretrained_model(
