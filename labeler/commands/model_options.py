@@ -8,6 +8,7 @@ import argparse
 from generators.family import TRANSFORMS
 from labeler.data.augmentation import PHOTO_AUGMENTATION
 from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size
+from labeler.learning.backbones import BACKBONE_MODES, BackboneConfig, get_backbone_name
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import DEVICES, TrainConfig
 from labeler.selection.strategies import DIVERSITY_MODES, list_strategies
@@ -79,6 +80,47 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --backbone-mode and --weights (for the ``-pretrained`` models)."""
+    group = parser.add_argument_group("pretrained backbones (the -pretrained models)")
+    group.add_argument(
+        "--backbone-mode",
+        default=None,
+        choices=BACKBONE_MODES,
+        help="frozen: keep the ImageNet weights, compute each image's features once (cached in "
+        "PROJECT/features/) and train only the head on them, seconds on a CPU (default); "
+        "finetune: train the whole network from the ImageNet weights",
+    )
+    group.add_argument(
+        "--weights",
+        default=None,
+        metavar="PATH",
+        help="the backbone's weights file (default: torch's cache, "
+        "$TORCH_HOME/hub/checkpoints/<torchvision's file name>); never downloaded",
+    )
+
+
+def get_backbone_config(args: argparse.Namespace) -> BackboneConfig | None:
+    """The backbone flags as a config for a ``-pretrained`` ``--model``; None for the others
+    (ValueError when backbone flags are given with them)."""
+    if get_backbone_name(args.model) is None:
+        given = [
+            flag
+            for flag, value in (
+                ("--backbone-mode", args.backbone_mode),
+                ("--weights", args.weights),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(
+                f"{' and '.join(given)} apply to the -pretrained models only, not to "
+                f"--model {args.model}"
+            )
+        return None
+    return BackboneConfig(mode=args.backbone_mode or BackboneConfig.mode, weights=args.weights)
+
+
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --diversity, --max-class-fraction, --n-draws and --score-subset."""
     group = parser.add_argument_group("batch selection")
@@ -113,12 +155,23 @@ def describe_strategies() -> str:
 
 
 def get_model_config(
-    args: argparse.Namespace, *, image_size: int, in_channels: int = 1
+    args: argparse.Namespace,
+    *,
+    image_size: int,
+    in_channels: int = 1,
+    allow_pretrained: bool = False,
 ) -> ModelConfig:
     """The model the flags ask for, seeing ``in_channels`` channels (1 or 3) of ``image_size``
-    (``--image-size`` when given, checked against the supported range)."""
+    (``--image-size`` when given, checked against the supported range). ``allow_pretrained``:
+    the command reads pretrained weights (``labeler round``); elsewhere a ``-pretrained`` model
+    is refused rather than trained from random weights."""
     if args.model not in list_models():
         raise ValueError(f"unknown model {args.model!r}; valid ones: {', '.join(list_models())}")
+    if not allow_pretrained and get_backbone_name(args.model) is not None:
+        raise ValueError(
+            f"--model {args.model}: pretrained backbones are only supported by `labeler round` "
+            "so far"
+        )
     return ModelConfig(
         name=args.model,
         depth=args.depth,

@@ -8,9 +8,11 @@ from typing import Any
 
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.model_options import (
+    add_backbone_arguments,
     add_model_arguments,
     add_selection_arguments,
     describe_strategies,
+    get_backbone_config,
     get_model_config,
     get_train_config,
 )
@@ -55,6 +57,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_selection_arguments(parser)
     add_model_arguments(parser)
+    add_backbone_arguments(parser)
     add_engine_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -71,13 +74,17 @@ def run(args: argparse.Namespace) -> int:
         config = RoundConfig(
             selection=selection,
             model=get_model_config(
-                args, image_size=project.image_size, in_channels=project.channels
+                args,
+                image_size=project.image_size,
+                in_channels=project.channels,
+                allow_pretrained=True,
             ),
             train=get_train_config(args, augment=project.get_augmentation(args.augment)),
             initial=args.initial,
             score_subset=args.score_subset,
             seed=args.seed,
             scoring_model=args.scoring_model,
+            backbone=get_backbone_config(args),
         )
         with make_engine_from_args(args) as engine:
             summary = run_round(project, config=config, engine=engine)

@@ -16,6 +16,11 @@ Registered models (``list_models()``):
 - ``plain``: the same network without the skip connections.
 - ``resnet18``: torchvision's ResNet-18 (random weights) with a first conv for ``in_channels``;
   ``depth``, ``width`` and ``stem_stride`` do not apply to it.
+- ``resnet18-pretrained``, ``mobilenet_v3_small-pretrained``, ``efficientnet_b0-pretrained``:
+  torchvision backbones made for ImageNet weights (``labeler.learning.backbones``), which turn
+  our input back into normalised RGB themselves. The registry builds them with random weights,
+  like every model (a checkpoint overwrites them); ``make_pretrained_model`` reads the ImageNet
+  weights. ``depth``, ``width`` and ``stem_stride`` do not apply to them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import dataclasses
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
@@ -31,6 +37,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from labeler.learning.backbones import (
+    PRETRAINED_SUFFIX,
+    ImageNetInput,
+    get_n_features,
+    list_backbones,
+    load_backbone_weights,
+    make_backbone_body,
+)
 from labeler.store.project import DEFAULT_IMAGE_SIZE
 
 ModelBuilder = Callable[["ModelConfig", int], "Classifier"]
@@ -332,6 +346,41 @@ class TorchvisionResNet18(Classifier):
         return out
 
 
+class PretrainedBackbone(Classifier):
+    """A torchvision backbone (``labeler.learning.backbones``) behind ``ImageNetInput``:
+    ``features(x) = body(imagenet_input(x))``. A grayscale model (``in_channels`` 1) repeats its
+    channel, so the backbone's 3-channel first conv keeps its ImageNet weights."""
+
+    def __init__(self, config: ModelConfig, n_classes: int, *, backbone: str) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.imagenet_input = ImageNetInput()
+        self.body = make_backbone_body(backbone)
+        self._init_head(config, get_n_features(backbone), n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.body(self.imagenet_input(x))
+        return out
+
+
+def make_pretrained_model(
+    config: ModelConfig, *, n_classes: int, weights_path: str | Path, seed: int = 0
+) -> PretrainedBackbone:
+    """A new ``<backbone>-pretrained`` model whose backbone holds the weights in
+    ``weights_path`` (see ``labeler.learning.backbones.load_backbone_weights``) and whose head is
+    drawn from ``seed``. torch's global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = make_model(config, n_classes=n_classes)
+    if not isinstance(model, PretrainedBackbone):
+        raise ValueError(
+            f"model {config.name!r} has no pretrained backbone; those that do: "
+            f"{', '.join(b + PRETRAINED_SUFFIX for b in list_backbones())}"
+        )
+    load_backbone_weights(model.body, model.backbone, weights_path)
+    return model
+
+
 @register_model("resnet")
 def _make_resnet(config: ModelConfig, n_classes: int) -> Classifier:
     return SmallResNet(config, n_classes, residual=True)
@@ -345,6 +394,16 @@ def _make_plain(config: ModelConfig, n_classes: int) -> Classifier:
 @register_model("resnet18")
 def _make_resnet18(config: ModelConfig, n_classes: int) -> Classifier:
     return TorchvisionResNet18(config, n_classes)
+
+
+def _register_pretrained(backbone: str) -> None:
+    @register_model(backbone + PRETRAINED_SUFFIX)
+    def _make_pretrained(config: ModelConfig, n_classes: int) -> Classifier:
+        return PretrainedBackbone(config, n_classes, backbone=backbone)
+
+
+for _backbone in list_backbones():
+    _register_pretrained(_backbone)
 
 
 def make_inference_copy(model: Classifier) -> Classifier:

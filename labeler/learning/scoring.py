@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from torch import nn
 from tqdm import tqdm
 
 from labeler.data.image_arrays import get_channels
@@ -136,25 +138,66 @@ def score_pool(
                     batch_features = scorer.features(x)
                 batch_features = batch_features.float()
                 features[start:stop] = batch_features.cpu().numpy()
-                if n_draws == 1:
-                    logits = scorer.head(batch_features)
-                    probs[start:stop, :, 0] = torch.softmax(logits, dim=1).cpu().numpy()
-                else:
-                    scorer.head.train()
-                    try:
-                        # One stacked pass: draw d of image i uses its own dropout mask.
-                        stacked = batch_features.unsqueeze(0).expand(n_draws, -1, -1)
-                        logits = scorer.head(stacked.reshape(-1, batch_features.shape[1]))
-                    finally:
-                        scorer.head.eval()
-                    draws = torch.softmax(logits, dim=1).reshape(n_draws, stop - start, -1)
-                    probs[start:stop] = draws.permute(1, 2, 0).cpu().numpy()
+                probs[start:stop] = _get_head_probs(scorer.head, batch_features, n_draws)
                 bar.update(stop - start)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
     logger.info("scored %d images in %.1f s (%.0f img/s)", n, seconds, n / max(seconds, 1e-9))
     return PoolPredictions(probs=probs, features=features, seconds=seconds)
+
+
+def score_features(
+    head: nn.Module,
+    features: NDArray[np.float32],
+    *,
+    indices: NDArray[np.integer[Any]] | None = None,
+    n_draws: int = 1,
+    batch_size: int = CPU_BATCH_SIZE,
+    seed: int = 0,
+) -> PoolPredictions:
+    """Score precomputed penultimate ``features`` float32 ``[n, n_features]`` (e.g. a frozen
+    backbone's cached ones) with a classifier's ``head``, on the CPU.
+
+    ``indices``, ``n_draws`` and ``seed`` mean what they mean for ``score_pool``; with the same
+    ``batch_size`` the dropout masks are the ones ``score_pool`` draws, so scoring features
+    gives ``score_pool``'s predictions (on a CPU) of the images they came from. ``head`` itself
+    is left as it is (a copy scores). The features returned are the rows scored, in order.
+    """
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
+        raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
+    rows = np.arange(len(features)) if indices is None else np.asarray(indices, dtype=np.int64)
+    started = time.perf_counter()
+    scored = np.array(features[rows], dtype=np.float32)
+    head = deepcopy(head).cpu().eval()  # the caller's head stays where it is
+    batches = []
+    with torch.random.fork_rng(devices=[]), torch.inference_mode():
+        for start in range(0, len(scored), batch_size):
+            torch.manual_seed(_get_batch_seed(seed, start // batch_size))
+            batch = torch.from_numpy(scored[start : start + batch_size])
+            batches.append(_get_head_probs(head, batch, n_draws))
+    n_classes = batches[0].shape[1] if batches else 0
+    probs = np.concatenate(batches) if batches else np.empty((0, n_classes, n_draws), np.float32)
+    return PoolPredictions(probs=probs, features=scored, seconds=time.perf_counter() - started)
+
+
+def _get_head_probs(head: nn.Module, features: torch.Tensor, n_draws: int) -> NDArray[np.float32]:
+    """Softmax outputs ``[n, n_classes, n_draws]`` of ``head`` (in eval mode) on ``features``
+    ``[n, n_features]``: deterministic for one draw, else with dropout on (MC dropout)."""
+    if n_draws == 1:
+        logits = head(features)
+        result: NDArray[np.float32] = torch.softmax(logits, dim=1)[:, :, None].cpu().numpy()
+        return result
+    head.train()
+    try:
+        # One stacked pass: draw d of image i uses its own dropout mask.
+        stacked = features.unsqueeze(0).expand(n_draws, -1, -1)
+        logits = head(stacked.reshape(-1, features.shape[1]))
+    finally:
+        head.eval()
+    draws = torch.softmax(logits, dim=1).reshape(n_draws, len(features), -1)
+    result = draws.permute(1, 2, 0).cpu().numpy()
+    return result
 
 
 def _get_batch_seed(seed: int, batch: int) -> int:

@@ -24,10 +24,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.engines.base import Engine
+from labeler.learning.backbones import (
+    BackboneConfig,
+    find_weights_file,
+    get_backbone_name,
+    get_weights_digest,
+)
 from labeler.learning.checkpoints import save_checkpoint
-from labeler.learning.models import ModelConfig
+from labeler.learning.feature_cache import CachedFeatures, get_project_features
+from labeler.learning.head_training import train_head
+from labeler.learning.models import Classifier, ModelConfig, make_pretrained_model
+from labeler.learning.scoring import score_features
 from labeler.learning.sharded_scoring import ScoringCluster
-from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
+from labeler.learning.training import (
+    TrainConfig,
+    TrainResult,
+    check_labels,
+    evaluate_accuracy,
+    train_model,
+)
 from labeler.pruning.trimmed_model import (
     SCORING_MODELS,
     PruningPlan,
@@ -67,7 +82,9 @@ class RoundConfig:
     only this many random unlabeled samples (None: all). ``seed``: selection randomness.
     ``scoring_model``: "full" scores with the trained model; "pruned" cuts the blocks that
     ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that
-    (``labeler.pruning.trimmed_model``).
+    (``labeler.pruning.trimmed_model``). ``backbone``: how a ``<backbone>-pretrained`` model
+    is trained (frozen or fine-tuned) and where its weights are; set for those models (default
+    ``BackboneConfig()``) and only for them.
     """
 
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -77,8 +94,23 @@ class RoundConfig:
     score_subset: int | None = None
     seed: int = 0
     scoring_model: str = "full"
+    backbone: BackboneConfig | None = None
 
     def __post_init__(self) -> None:
+        if get_backbone_name(self.model.name) is None:
+            if self.backbone is not None:
+                raise ValueError(
+                    f"backbone settings (mode, weights) apply to pretrained models only, not to "
+                    f"{self.model.name!r}"
+                )
+        else:
+            if self.backbone is None:
+                object.__setattr__(self, "backbone", BackboneConfig())
+            if self.scoring_model == "pruned":
+                raise ValueError(
+                    f"a pruned scoring model is cut from the small resnet or plain networks, "
+                    f"not from {self.model.name!r}: use --scoring-model full"
+                )
         if self.scoring_model not in SCORING_MODELS:
             raise ValueError(
                 f"unknown scoring model {self.scoring_model!r}; valid ones: "
@@ -157,6 +189,10 @@ def run_round(
     if config.scoring_model == "pruned":  # checked before any training starts
         plan = load_pruning_plan(project.path)
         check_plan_fits(plan, config.model)
+    weights_path = None
+    backbone = get_backbone_name(config.model.name)
+    if backbone is not None and config.backbone is not None:  # found before any training too
+        weights_path = find_weights_file(backbone, weights=config.backbone.weights)
 
     round_id = store.start_round(
         strategy=config.selection.strategy, query_size=query_size, config=config.to_dict()
@@ -180,6 +216,7 @@ def run_round(
             started=started,
             engine=engine,
             plan=plan,
+            weights_path=weights_path,
         )
     except BaseException as error:
         # KeyboardInterrupt included: the round must not stay 'running' in this process.
@@ -203,18 +240,30 @@ def _train_score_select(
     started: float,
     engine: Engine | None = None,
     plan: PruningPlan | None = None,
+    weights_path: Path | None = None,
 ) -> RoundSummary:
     store = project.store
     images = project.load_images()
     n_classes = len(project.class_names)
-    trained = train_model(
-        np.asarray(images[labeled_ids]),
-        labels,
-        n_classes=n_classes,
-        model_config=config.model,
-        train_config=config.train,
-        progress=progress,
-    )
+    cached = None
+    if weights_path is None:
+        trained = train_model(
+            np.asarray(images[labeled_ids]),
+            labels,
+            n_classes=n_classes,
+            model_config=config.model,
+            train_config=config.train,
+            progress=progress,
+        )
+    else:
+        trained, cached = _train_pretrained(
+            project,
+            labeled_ids,
+            labels,
+            config=config,
+            weights_path=weights_path,
+            progress=progress,
+        )
     model = trained.model
     save_checkpoint(
         temp / CHECKPOINT_FILE,
@@ -262,12 +311,15 @@ def _train_score_select(
         n_threads=config.train.n_threads,
         progress=progress,
         cluster=None
-        if engine is None or engine.name == "local"
+        if engine is None or engine.name == "local" or cached is not None
         else ScoringCluster(engine, scoring_checkpoint, project.path / IMAGES_FILE),
+        features=None if cached is None else cached.features,
     )
     scored, selected = query.scored_ids, query.selected
 
-    test_accuracy = _get_test_accuracy(project, model, config.train.device)
+    test_accuracy = _get_test_accuracy(
+        project, model, config.train.device, features=None if cached is None else cached.features
+    )
     save_npy_atomic(temp / SCORED_IDS_FILE, scored)
     save_npy_atomic(temp / SCORES_FILE, query.scores)
     save_npy_atomic(temp / GUESSES_FILE, query.guesses)
@@ -292,6 +344,8 @@ def _train_score_select(
         "scoring_model": scoring,
         "config": config.to_dict(),
     }
+    if weights_path is not None:
+        report["backbone"] = _describe_backbone(weights_path, cached)
     write_json_atomic(temp / REPORT_FILE, report)
     os.replace(temp, final)
     fsync_folder(final.parent)
@@ -359,11 +413,72 @@ def _run_initial_round(
     )
 
 
-def _get_test_accuracy(project: Project, model: Any, device: str) -> float | None:
-    """Accuracy on the project's test samples (known labels), or None when it has none."""
+def _train_pretrained(
+    project: Project,
+    labeled_ids: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    *,
+    config: RoundConfig,
+    weights_path: Path,
+    progress: bool,
+) -> tuple[TrainResult, CachedFeatures | None]:
+    """Train a ``<backbone>-pretrained`` model that starts from the weights in
+    ``weights_path``: fine-tuned whole, or, when frozen, only its head on the project's cached
+    features (returned too, for scoring; computed first when no round has cached them)."""
+    assert config.backbone is not None
+    model = make_pretrained_model(
+        config.model,
+        n_classes=len(project.class_names),
+        weights_path=weights_path,
+        seed=config.train.seed,
+    )
+    if config.backbone.mode == "finetune":
+        trained = train_model(
+            np.asarray(project.load_images()[labeled_ids]),
+            labels,
+            n_classes=model.n_classes,
+            model_config=config.model,
+            train_config=config.train,
+            progress=progress,
+            initial_model=model,
+        )
+        return trained, None
+    cached = get_project_features(
+        project,
+        model,
+        weights_digest=get_weights_digest(weights_path),
+        device=config.train.device,
+        n_threads=config.train.n_threads,
+        progress=progress,
+    )
+    trained = train_head(model, cached.features[labeled_ids], labels, train_config=config.train)
+    return trained, cached
+
+
+def _describe_backbone(weights_path: Path, cached: CachedFeatures | None) -> dict[str, Any]:
+    """What a pretrained round's report says of its weights and features."""
+    description: dict[str, Any] = {"weights": str(weights_path)}
+    if cached is not None:
+        description["features"] = str(cached.path)
+        description["feature_seconds"] = cached.seconds
+    return description
+
+
+def _get_test_accuracy(
+    project: Project,
+    model: Classifier,
+    device: str,
+    *,
+    features: NDArray[np.float32] | None = None,
+) -> float | None:
+    """Accuracy on the project's test samples (known labels), or None when it has none.
+    ``features``: the model's cached features of every sample, scored by its head alone."""
     test_ids, test_labels = project.store.get_known_labels("test")
     if test_ids.shape[0] == 0:
         return None
+    if features is not None:
+        probs = score_features(model.head, features, indices=test_ids).probs[:, :, 0]
+        return float(np.mean(probs.argmax(axis=1) == test_labels))
     images = project.load_images()
     return float(evaluate_accuracy(model, np.asarray(images[test_ids]), test_labels, device=device))
 

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.learning.models import Classifier
-from labeler.learning.scoring import score_pool
+from labeler.learning.scoring import score_features, score_pool
 from labeler.learning.sharded_scoring import ScoringCluster, ScoringJob, score_pool_on_engine
 from labeler.selection.selectors import sample_subset
 from labeler.selection.strategies import CORESET, SelectionConfig, choose_batch
@@ -46,6 +46,7 @@ def query_pool(
     n_threads: int | None = None,
     progress: bool = False,
     cluster: ScoringCluster | None = None,
+    features: NDArray[np.float32] | None = None,
 ) -> PoolQuery:
     """Choose ``selection.query_size`` of the ``unlabeled`` rows of ``images`` (uint8
     ``[n, H, W]``, e.g. a memory map; only the rows scored are read).
@@ -55,12 +56,19 @@ def query_pool(
     subset, the MC-dropout masks and the strategy's own randomness, in that order.
     ``cluster``: score the candidates on an engine's workers instead (the same predictions,
     given the same thread count); ``images`` must then be the file ``cluster.images`` holds.
+    ``features``: float32 ``[n, model.n_features]``, ``model``'s penultimate features of every
+    row of ``images`` computed before (a frozen backbone's, ``labeler.learning.feature_cache``):
+    only the model's head scores them, and ``images`` and ``cluster`` are not used.
     """
     scored = unlabeled
     if score_subset is not None and score_subset < unlabeled.shape[0]:
         scored = unlabeled[sample_subset(unlabeled.shape[0], score_subset, seed=rng)]
     seed = int(rng.integers(2**31))
-    if cluster is None:
+    if features is not None:
+        predictions = score_features(
+            model.head, features, indices=scored, n_draws=selection.effective_n_draws, seed=seed
+        )
+    elif cluster is None:
         predictions = score_pool(
             model,
             images,
@@ -81,7 +89,9 @@ def query_pool(
         )
         predictions = score_pool_on_engine(cluster.engine, job, scored)
     labeled_features = None
-    if selection.strategy == CORESET:
+    if selection.strategy == CORESET and features is not None:
+        labeled_features = np.array(features[labeled], dtype=np.float32)
+    elif selection.strategy == CORESET:
         labeled_features = score_pool(
             model,
             images,

@@ -11,7 +11,10 @@ A project folder holds:
 - ``pool_images.npy``: every sample's image, ``[n_samples, S, S]`` uint8 (0 black, 255 white),
   or ``[n_samples, S, S, 3]`` RGB in a colour project, row = sample id, pool and test samples
   alike; memory-mapped when read;
-- ``rounds/round-0001/...``: what each round wrote (checkpoints, scores, reports).
+- ``rounds/round-0001/...``: what each round wrote (checkpoints, scores, reports);
+- ``features/<backbone>-<weights digest>-<size>px.npy``: penultimate features of every sample
+  under a frozen pretrained backbone, float32 ``[n_samples, n_features]``, computed once by the
+  first round that needs them (``labeler.learning.feature_cache``); safe to delete.
 
 A project is made from a generated dataset folder (``labeler.data.dataset_format``: its train split
 becomes the pool, its test split the test samples, both with known labels) or from any folder
@@ -67,6 +70,7 @@ FORMAT_VERSION = 1
 PROJECT_FILE = "project.json"
 IMAGES_FILE = "pool_images.npy"
 ROUNDS_FOLDER = "rounds"
+FEATURES_FOLDER = "features"
 # The files of a round folder (rounds/round-NNNN/).
 CHECKPOINT_FILE = "model.pt"
 # The trimmed model a round scored with, when it did not score with its own (prune apply).

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from labeler.learning.models import Classifier, ModelConfig, make_model, make_model_input
-from labeler.learning.scoring import score_pool
+from labeler.learning.scoring import score_features, score_pool
 
 
 @pytest.fixture
@@ -153,3 +153,25 @@ def test_bad_arguments(
 def test_bad_images(model: Classifier, images: np.ndarray) -> None:
     with pytest.raises(ValueError, match="uint8"):
         score_pool(model, images.astype(np.float32), progress=False)
+
+
+def test_scoring_features_gives_the_predictions_of_scoring_the_images(
+    model: Classifier, images: np.ndarray
+) -> None:
+    # Oracle: score_pool on the images; the head on their precomputed features must agree,
+    # MC-dropout masks included (same seed and batch size), in the order of the indices.
+    rows = np.array([30, 2, 17, 5, 36, 0, 11, 2])
+    kwargs = {"n_draws": 3, "seed": 4, "batch_size": 4}
+    expected = score_pool(
+        model, images, indices=rows, device="cpu", n_threads=1, progress=False, **kwargs
+    )
+    features = direct(model, images)[1]
+    state = torch.get_rng_state()
+    result = score_features(model.head, features, indices=rows, **kwargs)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert result.probs.shape == (8, 3, 3)
+    np.testing.assert_allclose(result.probs, expected.probs, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(result.features, features[rows])
+    assert np.ptp(result.probs, axis=2).max() > 0.01  # the draws really differ
+    deterministic = score_features(model.head, features).probs[:, :, 0]
+    np.testing.assert_allclose(deterministic, direct(model, images)[0], rtol=1e-4, atol=1e-5)
