@@ -3,10 +3,11 @@
 ``train_head`` takes the penultimate features of the labeled images, float32 ``[n,
 n_features]``, and trains the model's ``head`` (``Dropout`` + ``Linear``) on them with the
 schedule ``train_model`` uses (``labeler.learning.training``): the same stratified validation
-split, planned steps, AdamW with a one-cycle learning rate, class weights, early stopping and
-restoring the best weights. No image passes through the backbone, so a round on a frozen
-backbone trains in a second. Runs on the CPU (a linear layer gains nothing from a GPU); all
-randomness comes from ``train_config.seed`` and torch's global random state is left as it was.
+split when labels allow it (none with few labels), planned steps, AdamW with a one-cycle
+learning rate, class weights, early stopping and restoring the best weights. No image passes
+through the backbone, so a round on a frozen backbone trains in a second. Runs on the CPU (a
+linear layer gains nothing from a GPU); all randomness comes from ``train_config.seed`` and
+torch's global random state is left as it was.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from labeler.learning.training import (
     check_labels,
     cpu_threads,
     get_class_weights,
+    plan_validation,
     split_validation,
 )
 
@@ -75,9 +77,8 @@ def _train_head(
     config: TrainConfig,
 ) -> TrainResult:
     started = time.perf_counter()
-    train_ids, val_ids = split_validation(
-        labels, val_fraction=config.val_fraction, seed=config.seed
-    )
+    validation, val_fraction = plan_validation(counts, config)
+    train_ids, val_ids = split_validation(labels, val_fraction=val_fraction, seed=config.seed)
     inputs = torch.from_numpy(features)
     targets = torch.from_numpy(labels.astype(np.int64))
     train_x, train_y = inputs[train_ids], targets[train_ids]
@@ -180,6 +181,7 @@ def _train_head(
         n_val=len(val_ids),
         device="cpu",
         class_weights=None if weights is None else weights.tolist(),
+        validation=validation.format(n_steps=step),
     )
 
 

@@ -400,7 +400,7 @@ def _train_model(
 ) -> TrainResult:
     started = time.perf_counter()
 
-    validation, val_fraction = _plan_validation(counts, config)
+    validation, val_fraction = plan_validation(counts, config)
     train_ids, val_ids = split_validation(labels, val_fraction=val_fraction, seed=config.seed)
     # The whole labeled set is small next to memory: resize once, keep it on the device.
     inputs = _to_inputs(images, image_size=model_config.image_size, device=device)
@@ -653,7 +653,7 @@ def _shift_some(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> 
     return shifted.permute(0, 3, 1, 2)
 
 
-def _plan_validation(counts: NDArray[np.int64], config: TrainConfig) -> tuple[str, float]:
+def plan_validation(counts: NDArray[np.int64], config: TrainConfig) -> tuple[str, float]:
     """``(description, val_fraction)``: hold out ``config.val_fraction`` when every class has
     ``min_val_per_class`` labels, else nothing (the description has an ``{n_steps}`` field)."""
     if config.val_fraction <= 0:
