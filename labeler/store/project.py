@@ -159,6 +159,13 @@ class Project:
         source at init (``labeler.data.augmentation``), else as ``choose_augmentation``."""
         if requested == "auto" and "augment" in self.info:
             return check_transforms(self.info["augment"])
+        is_gone_dataset = (
+            self.source_kind == "dataset" and not (self.source / dataset_format.INFO_FILE).is_file()
+        )
+        if requested == "auto" and is_gone_dataset:
+            # A project made before transforms were recorded, whose dataset folder has moved:
+            # what keeps its labels is unknown, so none (photos' flips could break them).
+            return ()
         return choose_augmentation(self.source, requested)
 
     def get_source_path(self, sample_path: str) -> Path:

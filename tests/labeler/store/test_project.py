@@ -173,6 +173,12 @@ def test_a_project_without_channels_in_its_file_is_grayscale(tiny_dataset: Path,
     info_path.write_text(json.dumps(info))
     with open_project(tmp_path / "old") as project:
         assert project.channels == 1
+        assert project.get_augmentation() == ()  # the fake family declares no transforms
+    del info["augment"]
+    info["source"] = str(tmp_path / "moved-away")
+    info_path.write_text(json.dumps(info))
+    with open_project(tmp_path / "old") as project:
+        assert project.get_augmentation() == ()  # not the photos' flips: unknown, so none
 
 
 def test_init_from_split_folders(tmp_path: Path):
