@@ -95,20 +95,28 @@ def stamp(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, shape_id: int) -> 
 
 
 @njit(cache=True)
-def get_centre_range(mask: np.ndarray, size: int) -> tuple[int, int, int, int]:
-    """The centres (x_lo, x_hi, y_lo, y_hi) that keep the sprite 1 px inside a square image."""
-    c = mask.shape[0] // 2
+def get_mask_box(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
+    """``(x_min, y_min, x_max, y_max)`` of the sprite cells carrying ``flag`` (e.g. ``FILL``);
+    ``(side, side, -1, -1)`` when none does."""
     x_min = mask.shape[0]
     y_min = mask.shape[0]
     x_max = -1
     y_max = -1
     for y in range(mask.shape[0]):
         for x in range(mask.shape[1]):
-            if mask[y, x] & FILL:
+            if mask[y, x] & flag:
                 x_min = min(x_min, x)
                 x_max = max(x_max, x)
                 y_min = min(y_min, y)
                 y_max = max(y_max, y)
+    return x_min, y_min, x_max, y_max
+
+
+@njit(cache=True)
+def get_centre_range(mask: np.ndarray, size: int) -> tuple[int, int, int, int]:
+    """The centres (x_lo, x_hi, y_lo, y_hi) that keep the sprite 1 px inside a square image."""
+    c = mask.shape[0] // 2
+    x_min, y_min, x_max, y_max = get_mask_box(mask, FILL)
     return 1 + c - x_min, size - 2 - (x_max - c), 1 + c - y_min, size - 2 - (y_max - c)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from generators.canvas import get_mask_box
 from generators.counting.layout import dilate_fill, get_clearance, place_all
 from generators.counting.params import (
     MIN_COUNT,
@@ -187,17 +188,7 @@ def _record(
 ) -> None:
     """Write one shape's ground truth into its table row (fields ``F_*``)."""
     c = sprite.shape[0] // 2
-    x0 = sprite.shape[0]
-    y0 = sprite.shape[0]
-    x1 = -1
-    y1 = -1
-    for y in range(sprite.shape[0]):
-        for x in range(sprite.shape[1]):
-            if sprite[y, x] & CONTOUR:
-                x0 = min(x0, x)
-                x1 = max(x1, x)
-                y0 = min(y0, y)
-                y1 = max(y1, y)
+    x0, y0, x1, y1 = get_mask_box(sprite, CONTOUR)
     row[F_CX] = cx
     row[F_CY] = cy
     row[F_X0] = cx + x0 - c
