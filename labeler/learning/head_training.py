@@ -26,12 +26,14 @@ from torch import nn
 
 from labeler.learning.models import Classifier
 from labeler.learning.training import (
+    BestWeights,
     EpochRecord,
     TrainConfig,
     TrainResult,
     check_labels,
     cpu_threads,
     get_class_weights,
+    plan_steps,
     plan_validation,
     split_validation,
 )
@@ -91,10 +93,7 @@ def _train_head(
     batch_size = min(config.batch_size, n_train)
     # No batch norm in a head: a last, smaller batch is harmless, so every row is used.
     steps_per_epoch = math.ceil(n_train / batch_size)
-    n_planned = max(config.min_steps, config.max_epochs * steps_per_epoch)
-    if config.max_steps is not None:
-        n_planned = min(n_planned, config.max_steps)
-    n_epochs_planned = math.ceil(n_planned / steps_per_epoch)
+    n_planned, n_epochs_planned = plan_steps(config, steps_per_epoch)
     logger.info(
         "training the head of %s on %d feature rows (%d validation), %s, up to %d steps",
         model.config.name,
@@ -114,9 +113,8 @@ def _train_head(
         )
         generator = torch.Generator().manual_seed(config.seed)
         history: list[EpochRecord] = []
-        best_state: dict[str, torch.Tensor] | None = None
-        best_key = (-1.0, -math.inf)  # (val accuracy, -val loss): larger is better
-        best_epoch = step = 0
+        best = BestWeights(config)
+        step = 0
         for epoch in range(1, n_epochs_planned + 1):
             head.train()
             loss_sum, n_seen = 0.0, 0
@@ -144,18 +142,11 @@ def _train_head(
                     seconds=time.perf_counter() - started,
                 )
             )
-            if len(val_ids):
-                key = (val_accuracy, -val_loss)
-                if key > best_key:
-                    best_key, best_epoch = key, epoch
-                    best_state = {k: v.detach().clone() for k, v in head.state_dict().items()}
-                elif step >= config.min_steps and epoch - best_epoch >= config.patience:
-                    logger.info("early stop at epoch %d (best %d)", epoch, best_epoch)
-                    break
+            if len(val_ids) and best.should_stop(head, history[-1]):
+                break
             if step >= n_planned:
                 break
-    if best_state is not None:
-        head.load_state_dict(best_state)
+    best.restore(head)
     head.eval()
     final_accuracy = _evaluate(head, val_x, val_y)[1]
     trained = deepcopy(model).cpu()

@@ -418,10 +418,7 @@ def _train_model(
 
     batch_size = min(config.batch_size, n_train)
     steps_per_epoch = _count_batches(n_train, batch_size)
-    n_planned = max(config.min_steps, config.max_epochs * steps_per_epoch)
-    if config.max_steps is not None:
-        n_planned = min(n_planned, config.max_steps)
-    n_epochs_planned = math.ceil(n_planned / steps_per_epoch)
+    n_planned, n_epochs_planned = plan_steps(config, steps_per_epoch)
     logger.info(
         "training %s on %d images (%d validation), %s, up to %d steps (%d epochs of %d)",
         model_config.name,
@@ -450,9 +447,7 @@ def _train_model(
         )
         generator = torch.Generator(device="cpu").manual_seed(config.seed)
         history: list[EpochRecord] = []
-        best_state: dict[str, torch.Tensor] | None = None
-        best_key = (-1.0, -math.inf)  # (val accuracy, -val loss): larger is better
-        best_epoch = 0
+        best = BestWeights(config)
         step = 0
         bar = tqdm(total=n_planned, desc="training", unit="step", disable=not progress, leave=False)
         try:
@@ -493,23 +488,13 @@ def _train_model(
                 if on_epoch is not None and on_epoch(history[-1], model):
                     logger.info("stopped at epoch %d by the epoch callback", epoch)
                     break
-                if len(val_ids):
-                    key = (val_accuracy, -val_loss)
-                    if key > best_key:
-                        best_key, best_epoch = key, epoch
-                        best_state = {
-                            name: value.detach().clone()
-                            for name, value in model.state_dict().items()
-                        }
-                    elif step >= config.min_steps and epoch - best_epoch >= config.patience:
-                        logger.info("early stop at epoch %d (best %d)", epoch, best_epoch)
-                        break
+                if len(val_ids) and best.should_stop(model, history[-1]):
+                    break
                 if step >= n_planned:
                     break
         finally:
             bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    best.restore(model)
     model.eval()
     final_accuracy = _evaluate(model, val_x, val_y, batch_size=512)[1]
     seconds = time.perf_counter() - started
@@ -592,6 +577,50 @@ def _to_inputs(images: NDArray[np.uint8], *, image_size: int, device: torch.devi
         for start in range(0, len(images), 2048)
     ]
     return torch.cat(chunks).contiguous(memory_format=torch.channels_last)
+
+
+def plan_steps(config: TrainConfig, steps_per_epoch: int) -> tuple[int, int]:
+    """``(steps, epochs)`` to plan: at least ``min_steps`` and ``max_epochs`` epochs' worth,
+    whichever is more, capped by ``max_steps``; epochs = what those steps need."""
+    n_planned = max(config.min_steps, config.max_epochs * steps_per_epoch)
+    if config.max_steps is not None:
+        n_planned = min(n_planned, config.max_steps)
+    return n_planned, math.ceil(n_planned / steps_per_epoch)
+
+
+class BestWeights:
+    """Early stopping on a validation split: keeps the weights of the best epoch (by
+    validation accuracy, then loss) and says when ``patience`` epochs brought nothing better
+    after ``min_steps``."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self._config = config
+        self._key = (-1.0, -math.inf)  # (val accuracy, -val loss): larger is better
+        self._epoch = 0
+        self._state: dict[str, torch.Tensor] | None = None
+
+    def should_stop(self, module: torch.nn.Module, record: EpochRecord) -> bool:
+        """Record ``module``'s weights after the epoch of ``record`` if they are the best yet;
+        True when training should stop here."""
+        key = (record.val_accuracy, -record.val_loss)
+        if key > self._key:
+            self._key, self._epoch = key, record.epoch
+            self._state = {
+                name: value.detach().clone() for name, value in module.state_dict().items()
+            }
+            return False
+        if (
+            record.step >= self._config.min_steps
+            and record.epoch - self._epoch >= self._config.patience
+        ):
+            logger.info("early stop at epoch %d (best %d)", record.epoch, self._epoch)
+            return True
+        return False
+
+    def restore(self, module: torch.nn.Module) -> None:
+        """Load the best weights recorded into ``module`` (nothing when none was)."""
+        if self._state is not None:
+            module.load_state_dict(self._state)
 
 
 def _count_batches(n: int, batch_size: int) -> int:
