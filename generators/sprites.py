@@ -210,13 +210,19 @@ def make_sprite(
 
 
 @njit(cache=True)
-def count_ink(mask: np.ndarray) -> int:
+def count_cells(mask: np.ndarray, flag: int) -> int:
+    """How many cells of ``mask`` carry ``flag`` (``CONTOUR``: ink; ``FILL``: area)."""
     n = 0
     for y in range(mask.shape[0]):
         for x in range(mask.shape[1]):
-            if mask[y, x] & CONTOUR:
+            if mask[y, x] & flag:
                 n += 1
     return n
+
+
+@njit(cache=True)
+def count_ink(mask: np.ndarray) -> int:
+    return count_cells(mask, CONTOUR)
 
 
 @njit(cache=True)

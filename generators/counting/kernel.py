@@ -28,7 +28,7 @@ from generators.counting.params import (
 )
 from generators.counting.shapes import draw_shape
 from generators.rng import make_state, uniform
-from generators.sprites import CONTOUR, FILL
+from generators.sprites import CONTOUR, FILL, count_cells
 
 # Columns of the per-shape table (one row per shape, largest share first).
 F_CX = 0  # centre x, px
@@ -159,7 +159,7 @@ def _draw_shapes(
         targets[i] = target
         radii[i] = radius
         rotations[i] = rotation
-        drawn += _count(sprite, CONTOUR)
+        drawn += count_cells(sprite, CONTOUR)
     return sprites
 
 
@@ -197,16 +197,6 @@ def _record(
     row[F_Y1] = cy + y1 - c
     row[F_RADIUS] = radius
     row[F_ROTATION] = rotation
-    row[F_INK] = _count(sprite, CONTOUR)
-    row[F_AREA] = _count(sprite, FILL)
+    row[F_INK] = count_cells(sprite, CONTOUR)
+    row[F_AREA] = count_cells(sprite, FILL)
     row[F_TARGET_INK] = target
-
-
-@njit(cache=True)
-def _count(sprite: np.ndarray, flag: int) -> int:
-    n = 0
-    for y in range(sprite.shape[0]):
-        for x in range(sprite.shape[1]):
-            if sprite[y, x] & flag:
-                n += 1
-    return n
