@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from generators.numba_cache import cached_njit
 from generators.rng import angle, integer
 from generators.sprites import CONTOUR, FILL, HALO, NEAR, get_contour_pixels
 
@@ -42,7 +42,7 @@ N_FIELDS = 14
 MAX_SHAPES = 8
 
 
-@njit(cache=True)
+@cached_njit
 def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> bool:
     """Whether the sprite can sit at (cx, cy) without contact.
 
@@ -72,7 +72,7 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
     return True
 
 
-@njit(cache=True)
+@cached_njit
 def stamp(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, shape_id: int) -> None:
     """Draw the sprite at (cx, cy) as shape ``shape_id`` (the caller checked ``fits``)."""
     height = cv.shape[1]
@@ -94,7 +94,7 @@ def stamp(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, shape_id: int) -> 
             cv[RINGS, y, x] |= v & (NEAR | HALO)
 
 
-@njit(cache=True)
+@cached_njit
 def get_mask_box(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
     """``(x_min, y_min, x_max, y_max)`` of the sprite cells carrying ``flag`` (e.g. ``FILL``);
     ``(side, side, -1, -1)`` when none does."""
@@ -112,7 +112,7 @@ def get_mask_box(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
     return x_min, y_min, x_max, y_max
 
 
-@njit(cache=True)
+@cached_njit
 def get_centre_range(mask: np.ndarray, size: int) -> tuple[int, int, int, int]:
     """The centres (x_lo, x_hi, y_lo, y_hi) that keep the sprite 1 px inside a square image."""
     c = mask.shape[0] // 2
@@ -120,13 +120,13 @@ def get_centre_range(mask: np.ndarray, size: int) -> tuple[int, int, int, int]:
     return 1 + c - x_min, size - 2 - (x_max - c), 1 + c - y_min, size - 2 - (y_max - c)
 
 
-@njit(cache=True)
+@cached_njit
 def round_px(value: float) -> int:
     """The pixel whose centre is nearest to ``value`` (halves round up)."""
     return math.floor(value + 0.5)
 
 
-@njit(cache=True)
+@cached_njit
 def find_position_in(
     state: np.ndarray,
     cv: np.ndarray,
@@ -143,7 +143,7 @@ def find_position_in(
     return fits(cv, mask, cx, cy, container), cx, cy
 
 
-@njit(cache=True)
+@cached_njit
 def find_position(
     state: np.ndarray, cv: np.ndarray, mask: np.ndarray, container: int
 ) -> tuple[bool, int, int]:
@@ -152,7 +152,7 @@ def find_position(
     return find_position_in(state, cv, mask, container, box)
 
 
-@njit(cache=True)
+@cached_njit
 def place_random(
     state: np.ndarray,
     cv: np.ndarray,
@@ -170,7 +170,7 @@ def place_random(
     return False, 0, 0
 
 
-@njit(cache=True)
+@cached_njit
 def place_at(
     cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, shape_id: int, container: int
 ) -> bool:
@@ -181,7 +181,7 @@ def place_at(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _fits_by_contour(cv: np.ndarray, pixels: np.ndarray, cx: int, cy: int) -> bool:
     """``fits`` on the background, checking the contour pixels only.
 
@@ -201,7 +201,7 @@ def _fits_by_contour(cv: np.ndarray, pixels: np.ndarray, cx: int, cy: int) -> bo
     return True
 
 
-@njit(cache=True)
+@cached_njit
 def slide(
     cv: np.ndarray,
     mask: np.ndarray,
@@ -249,7 +249,7 @@ def slide(
     return n, last_x, last_y, -1, -1
 
 
-@njit(cache=True)
+@cached_njit
 def check_touch(
     cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int, target: int
 ) -> bool:
@@ -283,7 +283,7 @@ def check_touch(
     return n_contacts > 0
 
 
-@njit(cache=True)
+@cached_njit
 def place_touching(
     state: np.ndarray,
     cv: np.ndarray,
@@ -312,7 +312,7 @@ def place_touching(
     return False, 0, 0
 
 
-@njit(cache=True)
+@cached_njit
 def get_contour_distance(
     pixels_a: np.ndarray, ax: int, ay: int, pixels_b: np.ndarray, bx: int, by: int
 ) -> float:
@@ -332,7 +332,7 @@ def get_contour_distance(
     return math.sqrt(best)
 
 
-@njit(cache=True)
+@cached_njit
 def record_shape(
     table: np.ndarray,
     shape_id: int,
@@ -377,7 +377,7 @@ def record_shape(
     row[F_USED] = 1.0
 
 
-@njit(cache=True)
+@cached_njit
 def finish_image(cv: np.ndarray, image: np.ndarray, table: np.ndarray) -> None:
     """Render the ink plane into ``image`` (255 background, 0 ink) and fill in contacts.
 
@@ -403,7 +403,7 @@ def finish_image(cv: np.ndarray, image: np.ndarray, table: np.ndarray) -> None:
                 table[j, F_TOUCHES] = int(table[j, F_TOUCHES]) | (1 << i)
 
 
-@njit(cache=True)
+@cached_njit
 def _contours_touch(cv: np.ndarray, table: np.ndarray, i: int, j: int) -> bool:
     """Whether a contour pixel of shape i is 8-adjacent to one of shape j.
 

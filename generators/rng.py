@@ -15,7 +15,8 @@ import hashlib
 import math
 
 import numpy as np
-from numba import njit
+
+from generators.numba_cache import cached_njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -39,7 +40,7 @@ def get_stream_key(*parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little")
 
 
-@njit(cache=True)
+@cached_njit
 def mix64(z: np.uint64) -> np.uint64:
     """SplitMix64 finaliser: a bijective scramble of a 64-bit value."""
     z = (z ^ (z >> _S30)) * _MIX1
@@ -47,7 +48,7 @@ def mix64(z: np.uint64) -> np.uint64:
     return z ^ (z >> _S31)
 
 
-@njit(cache=True)
+@cached_njit
 def make_state(stream_key: np.uint64, index: np.uint64) -> np.ndarray:
     """Return the state array that starts image ``index`` of stream ``stream_key``."""
     state = np.empty(1, dtype=np.uint64)
@@ -55,20 +56,20 @@ def make_state(stream_key: np.uint64, index: np.uint64) -> np.ndarray:
     return state
 
 
-@njit(cache=True)
+@cached_njit
 def next_u64(state: np.ndarray) -> np.uint64:
     state[0] = state[0] + _GOLDEN
     return mix64(state[0])
 
 
-@njit(cache=True)
+@cached_njit
 def uniform(state: np.ndarray, low: float, high: float) -> float:
     """A float uniform in [low, high)."""
     u = float(next_u64(state) >> _S11) * _INV_2_53
     return low + (high - low) * u
 
 
-@njit(cache=True)
+@cached_njit
 def integer(state: np.ndarray, low: int, high: int) -> int:
     """An integer uniform in [low, high] (both ends included)."""
     span = high - low + 1
@@ -77,13 +78,13 @@ def integer(state: np.ndarray, low: int, high: int) -> int:
     return min(value, high)
 
 
-@njit(cache=True)
+@cached_njit
 def angle(state: np.ndarray) -> float:
     """An angle uniform in [0, 2 pi)."""
     return uniform(state, 0.0, 2.0 * math.pi)
 
 
-@njit(cache=True)
+@cached_njit
 def in_disc(state: np.ndarray, radius: float) -> tuple[float, float]:
     """A point uniform in the disc of the given radius around the origin (by rejection).
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from generators.numba_cache import cached_njit
 from generators.rng import angle, in_disc, uniform
 
 CONTOUR = 1
@@ -30,7 +30,7 @@ HALO = 8
 _MAX_CONTOUR_TRIES = 10000
 
 
-@njit(cache=True)
+@cached_njit
 def make_contour(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
     """Return a random closed contour as an ``[n_points, 2]`` float array around (0, 0).
 
@@ -99,7 +99,7 @@ def make_contour(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
     raise RuntimeError("could not draw a contour inside the annulus")
 
 
-@njit(cache=True)
+@cached_njit
 def transform(points: np.ndarray, scale: float, rotation: float, mirror: bool) -> np.ndarray:
     """Return ``scale * R(rotation) * M(mirror) * points``; M negates x (a left-right mirror)."""
     cs = math.cos(rotation) * scale
@@ -114,7 +114,7 @@ def transform(points: np.ndarray, scale: float, rotation: float, mirror: bool) -
     return out
 
 
-@njit(cache=True)
+@cached_njit
 def rasterize(points: np.ndarray, line_width: int) -> np.ndarray:
     """Draw a closed contour given as dense points (gaps under 1 px) into a sprite mask.
 
@@ -139,7 +139,7 @@ def rasterize(points: np.ndarray, line_width: int) -> np.ndarray:
     return mask
 
 
-@njit(cache=True)
+@cached_njit
 def _fill_and_dilate(mask: np.ndarray) -> None:
     """Mark INTERIOR (not 4-reachable from the frame), then the NEAR and HALO rings.
 
@@ -201,7 +201,7 @@ def _fill_and_dilate(mask: np.ndarray) -> None:
         flat[idx] |= HALO * ((flat[idx] & (FILL | NEAR)) != 0)
 
 
-@njit(cache=True)
+@cached_njit
 def make_sprite(
     base: np.ndarray, scale: float, rotation: float, mirror: bool, line_width: int
 ) -> np.ndarray:
@@ -209,7 +209,7 @@ def make_sprite(
     return rasterize(transform(base, scale, rotation, mirror), line_width)
 
 
-@njit(cache=True)
+@cached_njit
 def count_cells(mask: np.ndarray, flag: int) -> int:
     """How many cells of ``mask`` carry ``flag`` (``CONTOUR``: ink; ``FILL``: area)."""
     n = 0
@@ -220,12 +220,12 @@ def count_cells(mask: np.ndarray, flag: int) -> int:
     return n
 
 
-@njit(cache=True)
+@cached_njit
 def count_ink(mask: np.ndarray) -> int:
     return count_cells(mask, CONTOUR)
 
 
-@njit(cache=True)
+@cached_njit
 def get_extent(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
     """Offsets (x_min, x_max, y_min, y_max) from the centre of the pixels carrying ``flag``."""
     c = mask.shape[0] // 2
@@ -243,7 +243,7 @@ def get_extent(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
     return x_min, x_max, y_min, y_max
 
 
-@njit(cache=True)
+@cached_njit
 def get_contour_pixels(mask: np.ndarray) -> np.ndarray:
     """Return the ``[n, 2]`` int offsets (x, y) of contour pixels from the centre."""
     c = mask.shape[0] // 2
@@ -259,12 +259,12 @@ def get_contour_pixels(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@cached_njit
 def mirror_sprite(mask: np.ndarray) -> np.ndarray:
     """Left-right mirror of a sprite about its centre column (pixel-exact)."""
     return mask[:, ::-1].copy()
 
 
-@njit(cache=True)
+@cached_njit
 def random_rotation(state: np.ndarray) -> float:
     return angle(state)

@@ -7,7 +7,6 @@ coordinates.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from generators.canvas import get_mask_box
 from generators.counting.layout import dilate_fill, get_clearance, place_all
@@ -27,6 +26,7 @@ from generators.counting.params import (
     P_SIZE_SPREAD,
 )
 from generators.counting.shapes import draw_shape
+from generators.numba_cache import cached_njit
 from generators.rng import make_state, uniform
 from generators.sprites import CONTOUR, FILL, count_cells
 
@@ -57,7 +57,7 @@ BACKGROUND = 255
 _N_SHAPE_SETS = 20
 
 
-@njit(cache=True)
+@cached_njit
 def generate_images(
     stream_key: np.uint64,
     start: int,
@@ -83,7 +83,7 @@ def generate_images(
     return -1
 
 
-@njit(cache=True)
+@cached_njit
 def draw_image(
     state: np.ndarray,
     n_shapes: int,
@@ -129,7 +129,7 @@ def draw_image(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _draw_shapes(
     state: np.ndarray,
     prm: np.ndarray,
@@ -163,7 +163,7 @@ def _draw_shapes(
     return sprites
 
 
-@njit(cache=True)
+@cached_njit
 def _render(image: np.ndarray, sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray) -> None:
     """Background everywhere, ink on every shape's contour (placement kept them in range)."""
     image[:, :] = BACKGROUND
@@ -176,7 +176,7 @@ def _render(image: np.ndarray, sprites: list[np.ndarray], xs: np.ndarray, ys: np
                     image[ys[i] + my - c, xs[i] + mx - c] = INK
 
 
-@njit(cache=True)
+@cached_njit
 def _record(
     row: np.ndarray,
     sprite: np.ndarray,

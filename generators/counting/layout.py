@@ -10,9 +10,9 @@ centres (x, y).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from generators.canvas import round_px
+from generators.numba_cache import cached_njit
 from generators.rng import integer
 from generators.sprites import CONTOUR, FILL, get_extent
 
@@ -23,7 +23,7 @@ _N_LAYOUTS_PER_WINDOW = 5
 _WINDOW_GROWTH = 1.05
 
 
-@njit(cache=True)
+@cached_njit
 def dilate_fill(sprite: np.ndarray, gap: int) -> np.ndarray:
     """The sprite's filled pixels grown by ``gap`` px (a square), as a ``uint8`` 0/1 mask.
 
@@ -48,21 +48,21 @@ def dilate_fill(sprite: np.ndarray, gap: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@cached_njit
 def get_span(sprite: np.ndarray) -> int:
     """The larger of the filled shape's width and height, in px."""
     x_min, x_max, y_min, y_max = get_extent(sprite, FILL)
     return max(x_max - x_min, y_max - y_min) + 1
 
 
-@njit(cache=True)
+@cached_njit
 def get_centre_box(sprite: np.ndarray, size: int, border: int) -> tuple[int, int, int, int]:
     """Centres (x_lo, x_hi, y_lo, y_hi) keeping every filled pixel ``border`` px inside."""
     x_min, x_max, y_min, y_max = get_extent(sprite, FILL)
     return border - x_min, size - 1 - border - x_max, border - y_min, size - 1 - border - y_max
 
 
-@njit(cache=True)
+@cached_njit
 def fits(taken: np.ndarray, sprite: np.ndarray, cx: int, cy: int) -> bool:
     """Whether no filled pixel of the sprite at (cx, cy) is taken (the box check is done)."""
     c = sprite.shape[0] // 2
@@ -75,7 +75,7 @@ def fits(taken: np.ndarray, sprite: np.ndarray, cx: int, cy: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@cached_njit
 def take(taken: np.ndarray, grown: np.ndarray, cx: int, cy: int) -> None:
     """Mark the grown mask of a shape placed at (cx, cy) (clipped at the edge)."""
     c = grown.shape[0] // 2
@@ -90,7 +90,7 @@ def take(taken: np.ndarray, grown: np.ndarray, cx: int, cy: int) -> None:
                 taken[y, x] = 1
 
 
-@njit(cache=True)
+@cached_njit
 def place_all(
     state: np.ndarray,
     taken: np.ndarray,
@@ -128,7 +128,7 @@ def place_all(
         side = min(usable, round_px(side * _WINDOW_GROWTH) + 1)
 
 
-@njit(cache=True)
+@cached_njit
 def _place_in_window(
     state: np.ndarray,
     taken: np.ndarray,
@@ -160,7 +160,7 @@ def _place_in_window(
     return True
 
 
-@njit(cache=True)
+@cached_njit
 def get_clearance(
     sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray
 ) -> tuple[int, int, int]:
@@ -189,7 +189,7 @@ def get_clearance(
     return best, best_i, best_j
 
 
-@njit(cache=True)
+@cached_njit
 def _get_chebyshev_distance(
     a: np.ndarray, ax: int, ay: int, b: np.ndarray, bx: int, by: int
 ) -> int:

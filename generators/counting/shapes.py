@@ -7,10 +7,10 @@ uniform angle and scaled until its sprite carries the ink asked for, within a to
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from generators.counting.layout import get_span
 from generators.counting.params import INK_PER_RADIUS, INK_PER_RADIUS_SLOPE
+from generators.numba_cache import cached_njit
 from generators.rng import angle
 from generators.sprites import count_ink, make_contour, make_sprite
 
@@ -23,7 +23,7 @@ _MIN_SCALE = 0.5
 _MAX_SCALE = 2.0
 
 
-@njit(cache=True)
+@cached_njit
 def draw_shape(
     state: np.ndarray,
     target_ink: float,

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from generators.numba_cache import cached_njit
 from generators.orientation.objects import make_object
 from generators.orientation.params import (
     P_JITTER,
@@ -53,7 +53,7 @@ _SHRINK = 0.85
 _MAX_SHRINKS = 60
 
 
-@njit(cache=True)
+@cached_njit
 def generate_images(
     stream_key: np.uint64,
     start: int,
@@ -73,7 +73,7 @@ def generate_images(
         draw_image(state, index % 2, prm, codes, images[k], tables[k])
 
 
-@njit(cache=True)
+@cached_njit
 def draw_image(
     state: np.ndarray,
     label: int,
@@ -126,7 +126,7 @@ def draw_image(
         row[F_FLIP] = 1.0 if flip else 0.0
 
 
-@njit(cache=True)
+@cached_njit
 def _orient(local: np.ndarray, rotation_deg: float, mirror: bool) -> np.ndarray:
     """Reflect (y -> -y) when ``mirror``, then rotate by ``rotation_deg``; a new array."""
     r = math.radians(rotation_deg)
@@ -142,7 +142,7 @@ def _orient(local: np.ndarray, rotation_deg: float, mirror: bool) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@cached_njit
 def _get_fit_factor(points: np.ndarray, size: int, line_width: int) -> float:
     """The scale (at most 1) at which the object's ink fits inside the margins.
 
@@ -158,7 +158,7 @@ def _get_fit_factor(points: np.ndarray, size: int, line_width: int) -> float:
     return room / extent
 
 
-@njit(cache=True)
+@cached_njit
 def _get_pixel_box(points: np.ndarray, line_width: int) -> tuple[int, int, int, int]:
     """Inclusive ink bounds (x0, x1, y0, y1) of the drawn points, relative to the centre."""
     low, high = get_brush(line_width)
@@ -170,7 +170,7 @@ def _get_pixel_box(points: np.ndarray, line_width: int) -> tuple[int, int, int, 
     return x0, x1, y0, y1
 
 
-@njit(cache=True)
+@cached_njit
 def _place(
     state: np.ndarray,
     points: np.ndarray,
@@ -201,7 +201,7 @@ def _place(
     raise RuntimeError("no room for the objects; lower n_objects or max_length")
 
 
-@njit(cache=True)
+@cached_njit
 def _is_clear(table: np.ndarray, n_placed: int, x0: int, x1: int, y0: int, y1: int) -> bool:
     for i in range(n_placed):
         row = table[i]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from generators.numba_cache import cached_njit
 from generators.rng import integer, uniform
 from generators.sprites import make_contour
 
@@ -46,7 +46,7 @@ _BLOB_HOLE = 3.0
 _ELLIPSE_STEP = 2.0
 
 
-@njit(cache=True)
+@cached_njit
 def make_object(
     state: np.ndarray, code: int, length: float, width: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -66,7 +66,7 @@ def make_object(
     return _make_cross(state, length, width)
 
 
-@njit(cache=True)
+@cached_njit
 def _one_stroke(points: np.ndarray) -> np.ndarray:
     strokes = np.empty((1, 2), dtype=np.int64)
     strokes[0, 0] = 0
@@ -74,7 +74,7 @@ def _one_stroke(points: np.ndarray) -> np.ndarray:
     return strokes
 
 
-@njit(cache=True)
+@cached_njit
 def _make_bar(length: float, width: float) -> tuple[np.ndarray, np.ndarray, int]:
     a = 0.5 * length
     b = 0.5 * width
@@ -82,7 +82,7 @@ def _make_bar(length: float, width: float) -> tuple[np.ndarray, np.ndarray, int]
     return points, _one_stroke(points), -1
 
 
-@njit(cache=True)
+@cached_njit
 def _make_ellipse(length: float, width: float) -> tuple[np.ndarray, np.ndarray, int]:
     a = 0.5 * length
     b = 0.5 * width
@@ -99,7 +99,7 @@ def _make_ellipse(length: float, width: float) -> tuple[np.ndarray, np.ndarray, 
     return points, _one_stroke(points), -1
 
 
-@njit(cache=True)
+@cached_njit
 def _make_arrow(
     state: np.ndarray, length: float, width: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -125,7 +125,7 @@ def _make_arrow(
     return points, _one_stroke(points), -1
 
 
-@njit(cache=True)
+@cached_njit
 def _make_letter(
     state: np.ndarray, length: float, width: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -159,7 +159,7 @@ def _make_letter(
     return points, strokes, glyph
 
 
-@njit(cache=True)
+@cached_njit
 def _make_blob(
     state: np.ndarray, length: float, width: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -183,7 +183,7 @@ def _make_blob(
     return points, _one_stroke(points), -1
 
 
-@njit(cache=True)
+@cached_njit
 def _make_zigzag(
     state: np.ndarray, length: float, width: float
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -197,7 +197,7 @@ def _make_zigzag(
     return points, _one_stroke(points), n_teeth - MIN_TEETH
 
 
-@njit(cache=True)
+@cached_njit
 def _make_cross(
     state: np.ndarray, length: float, width: float
 ) -> tuple[np.ndarray, np.ndarray, int]:

@@ -5,26 +5,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from generators.numba_cache import cached_njit
 
 # Segments are sampled at most this far apart (px), so consecutive rounded samples are
 # 8-neighbours and a 1-px line has no gaps.
 _STEP = 0.5
 
 
-@njit(cache=True)
+@cached_njit
 def get_brush(line_width: int) -> tuple[int, int]:
     """Offsets (low, high) of a square brush of side ``line_width`` around a pixel."""
     return -((line_width - 1) // 2), line_width // 2
 
 
-@njit(cache=True)
+@cached_njit
 def round_px(value: float) -> int:
     """The pixel whose centre is nearest to ``value`` (halves round up, monotone)."""
     return math.floor(value + 0.5)
 
 
-@njit(cache=True)
+@cached_njit
 def draw_polyline(
     image: np.ndarray,
     points: np.ndarray,

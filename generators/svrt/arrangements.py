@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from generators.canvas import (
     find_position,
@@ -26,6 +25,7 @@ from generators.canvas import (
     round_px,
     stamp,
 )
+from generators.numba_cache import cached_njit
 from generators.rng import angle, integer, uniform
 from generators.sprites import count_ink, mirror_sprite
 from generators.svrt.common import (
@@ -42,7 +42,7 @@ from generators.svrt.common import (
 )
 
 
-@njit(cache=True)
+@cached_njit
 def _place_partner(
     state: np.ndarray,
     cv: np.ndarray,
@@ -68,7 +68,7 @@ def _place_partner(
     return False, 0, 0
 
 
-@njit(cache=True)
+@cached_njit
 def problem_6(
     key: np.uint64,
     index: int,
@@ -126,7 +126,7 @@ def problem_6(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _square_corners(state: np.ndarray, prm: np.ndarray, extent: int) -> np.ndarray:
     """Four rounded corners of a random square that keeps ``extent`` px clear of the border."""
     size = get_size(prm)
@@ -147,7 +147,7 @@ def _square_corners(state: np.ndarray, prm: np.ndarray, extent: int) -> np.ndarr
     return corners
 
 
-@njit(cache=True)
+@cached_njit
 def problem_10(
     key: np.uint64,
     index: int,
@@ -189,7 +189,7 @@ def problem_10(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _square_error(xs: np.ndarray, ys: np.ndarray) -> float:
     """How far (px) four points are from the best square through their centroid.
 
@@ -224,7 +224,7 @@ def _square_error(xs: np.ndarray, ys: np.ndarray) -> float:
     return error / 4.0
 
 
-@njit(cache=True)
+@cached_njit
 def problem_12(
     key: np.uint64,
     index: int,
@@ -289,7 +289,7 @@ def problem_12(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _segment_distance(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> float:
     """Distance (px) from point p to the segment [a, b]."""
     dx = bx - ax
@@ -300,7 +300,7 @@ def _segment_distance(px: float, py: float, ax: float, ay: float, bx: float, by:
     return distance(px, py, ax + t * dx, ay + t * dy)
 
 
-@njit(cache=True)
+@cached_njit
 def _alignment(xs: np.ndarray, ys: np.ndarray) -> float:
     """The smallest distance of one centre to the segment joining the other two (px)."""
     best = 1e18
@@ -311,7 +311,7 @@ def _alignment(xs: np.ndarray, ys: np.ndarray) -> float:
     return best
 
 
-@njit(cache=True)
+@cached_njit
 def problem_14(
     key: np.uint64,
     index: int,
@@ -373,7 +373,7 @@ def problem_14(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def place_random_into(
     state: np.ndarray, cv: np.ndarray, mask: np.ndarray, shape_id: int, xs: Any, ys: Any
 ) -> bool:
@@ -384,7 +384,7 @@ def place_random_into(
     return ok
 
 
-@njit(cache=True)
+@cached_njit
 def _place_mirrored_pairs(
     state: np.ndarray,
     prm: np.ndarray,
@@ -428,7 +428,7 @@ def _place_mirrored_pairs(
     return True
 
 
-@njit(cache=True)
+@cached_njit
 def problem_16(
     key: np.uint64,
     index: int,
@@ -466,7 +466,7 @@ def problem_16(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _symmetry_error(image: np.ndarray) -> float:
     """Fraction of ink pixels whose left-right mirror pixel is not ink."""
     width = image.shape[1]
@@ -481,7 +481,7 @@ def _symmetry_error(image: np.ndarray) -> float:
     return n_bad / max(n_ink, 1)
 
 
-@njit(cache=True)
+@cached_njit
 def problem_17(
     key: np.uint64,
     index: int,
@@ -547,7 +547,7 @@ def problem_17(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _circumcentre(xs: np.ndarray, ys: np.ndarray) -> tuple[bool, float, float]:
     """The centre of the circle through the first three points; False if they are collinear."""
     ax, ay = float(xs[0]), float(ys[0])
@@ -564,7 +564,7 @@ def _circumcentre(xs: np.ndarray, ys: np.ndarray) -> tuple[bool, float, float]:
     return True, ux, uy
 
 
-@njit(cache=True)
+@cached_njit
 def problem_18(
     key: np.uint64,
     index: int,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from generators.canvas import MAX_SHAPES, N_FIELDS
+from generators.numba_cache import cached_njit
 from generators.rng import angle, make_state
 from generators.sprites import count_ink, make_contour, make_sprite
 from generators.svrt.params import (
@@ -28,35 +28,35 @@ N_WITNESS = 8
 _MAX_MATCH_TRIES = 400
 
 
-@njit(cache=True)
+@cached_njit
 def get_size(prm: np.ndarray) -> int:
     return int(prm[P_SIZE])
 
 
-@njit(cache=True)
+@cached_njit
 def radius(prm: np.ndarray, px: float) -> float:
     """A shape radius given in px at 128 px, scaled to this image."""
     return px * prm[P_RADIUS_SCALE]
 
 
-@njit(cache=True)
+@cached_njit
 def position(prm: np.ndarray, px: float) -> float:
     """A position or free distance given in px at 128 px, scaled to this image."""
     return px * prm[P_POSITION_SCALE]
 
 
-@njit(cache=True)
+@cached_njit
 def margin(prm: np.ndarray, px: float) -> float:
     """A rule-deciding distance given in px at 128 px, scaled to this image and difficulty."""
     return px * prm[P_MARGIN_SCALE]
 
 
-@njit(cache=True)
+@cached_njit
 def is_balanced(prm: np.ndarray) -> bool:
     return prm[P_BALANCED] > 0.5
 
 
-@njit(cache=True)
+@cached_njit
 def reset(cv: np.ndarray, table: np.ndarray, witness: np.ndarray) -> None:
     cv[:] = 0
     table[:] = 0.0
@@ -64,14 +64,14 @@ def reset(cv: np.ndarray, table: np.ndarray, witness: np.ndarray) -> None:
     witness[:] = np.nan
 
 
-@njit(cache=True)
+@cached_njit
 def draw(
     base: np.ndarray, prm: np.ndarray, scale: float, rotation: float, mirror: bool
 ) -> np.ndarray:
     return make_sprite(base, scale, rotation, mirror, int(prm[P_LINE_WIDTH]))
 
 
-@njit(cache=True)
+@cached_njit
 def new_shape(
     state: np.ndarray, prm: np.ndarray, r: float, h: float, scale: float
 ) -> tuple[np.ndarray, float, np.ndarray]:
@@ -84,7 +84,7 @@ def new_shape(
     return base, rotation, draw(base, prm, scale, rotation, False)
 
 
-@njit(cache=True)
+@cached_njit
 def new_different_shape(
     state: np.ndarray,
     prm: np.ndarray,
@@ -120,7 +120,7 @@ def new_different_shape(
     return best_base, best_sprite
 
 
-@njit(cache=True)
+@cached_njit
 def distance(ax: float, ay: float, bx: float, by: float) -> float:
     return math.sqrt((ax - bx) ** 2 + (ay - by) ** 2)
 
@@ -133,7 +133,7 @@ def make_buffers(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return images, tables, witnesses
 
 
-@njit(cache=True)
+@cached_njit
 def open_image(
     key: np.uint64,
     index: int,

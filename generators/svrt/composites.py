@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from generators.canvas import (
     check_touch,
@@ -28,6 +27,7 @@ from generators.canvas import (
     slide,
     stamp,
 )
+from generators.numba_cache import cached_njit
 from generators.rng import angle, integer, uniform
 from generators.sprites import FILL, HALO, get_contour_pixels, get_extent
 from generators.svrt.common import (
@@ -56,7 +56,7 @@ from generators.svrt.containment import (
 )
 
 
-@njit(cache=True)
+@cached_njit
 def _is_clear(
     pixels: np.ndarray,
     x: int,
@@ -76,7 +76,7 @@ def _is_clear(
     )
 
 
-@njit(cache=True)
+@cached_njit
 def _place_touching_clear(
     state: np.ndarray,
     cv: np.ndarray,
@@ -118,7 +118,7 @@ def _place_touching_clear(
     return False, 0, 0
 
 
-@njit(cache=True)
+@cached_njit
 def _place_touching(
     state: np.ndarray,
     cv: np.ndarray,
@@ -138,7 +138,7 @@ def _place_touching(
     )
 
 
-@njit(cache=True)
+@cached_njit
 def _place_clear(
     state: np.ndarray,
     cv: np.ndarray,
@@ -170,7 +170,7 @@ def _place_clear(
     return False, 0, 0
 
 
-@njit(cache=True)
+@cached_njit
 def problem_3(
     key: np.uint64,
     index: int,
@@ -253,7 +253,7 @@ def problem_3(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _collide(mask_a: np.ndarray, ax: int, ay: int, mask_b: np.ndarray, bx: int, by: int) -> bool:
     """Whether two sprites at these centres come within 1 px of each other: ``fits`` of one
     after stamping the other, without a canvas (some fill pixel of a on b's halo).
@@ -271,7 +271,7 @@ def _collide(mask_a: np.ndarray, ax: int, ay: int, mask_b: np.ndarray, bx: int, 
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_9(
     key: np.uint64,
     index: int,
@@ -345,7 +345,7 @@ def problem_9(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _get_reach_box(
     target: np.ndarray, tx: int, ty: int, mask: np.ndarray, reach: float, size: int
 ) -> tuple[int, int, int, int]:
@@ -364,7 +364,7 @@ def _get_reach_box(
     )
 
 
-@njit(cache=True)
+@cached_njit
 def problem_13(
     key: np.uint64,
     index: int,

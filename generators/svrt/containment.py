@@ -13,7 +13,6 @@ import math
 from typing import cast
 
 import numpy as np
-from numba import njit
 
 from generators.canvas import (
     find_position,
@@ -27,6 +26,7 @@ from generators.canvas import (
     slide,
     stamp,
 )
+from generators.numba_cache import cached_njit
 from generators.rng import angle, uniform
 from generators.sprites import FILL, count_ink, get_contour_pixels, get_extent
 from generators.svrt.common import (
@@ -47,7 +47,7 @@ from generators.svrt.common import (
 N_LAYOUT_TRIES = 20
 
 
-@njit(cache=True)
+@cached_njit
 def problem_4(
     key: np.uint64,
     index: int,
@@ -81,7 +81,7 @@ def problem_4(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_11(
     key: np.uint64,
     index: int,
@@ -142,7 +142,7 @@ UNMIRRORED = cast(bool, np.bool_(False))
 # ``common``, kept here because that file is shared.
 
 
-@njit(cache=True)
+@cached_njit
 def get_inner_box(
     container: np.ndarray, ccx: int, ccy: int, mask: np.ndarray, size: int, inset: int
 ) -> tuple[int, int, int, int]:
@@ -167,7 +167,7 @@ def get_inner_box(
     )
 
 
-@njit(cache=True)
+@cached_njit
 def place_inside(
     state: np.ndarray,
     cv: np.ndarray,
@@ -189,7 +189,7 @@ def place_inside(
     return False, 0, 0
 
 
-@njit(cache=True)
+@cached_njit
 def place_in_or_out(
     state: np.ndarray,
     cv: np.ndarray,
@@ -206,7 +206,7 @@ def place_in_or_out(
     return place_random(state, cv, mask, shape_id, BACKGROUND, N_PLACE_TRIES)
 
 
-@njit(cache=True)
+@cached_njit
 def get_radius(pixels: np.ndarray) -> float:
     """Largest distance (px) from the centre to a contour pixel: the fill lies within it."""
     r2 = 0
@@ -215,7 +215,7 @@ def get_radius(pixels: np.ndarray) -> float:
     return math.sqrt(r2)
 
 
-@njit(cache=True)
+@cached_njit
 def is_within(
     pixels_a: np.ndarray,
     ax: int,
@@ -248,7 +248,7 @@ def is_within(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def get_gap(
     pixels_a: np.ndarray, ax: int, ay: int, pixels_b: np.ndarray, bx: int, by: int
 ) -> float:
@@ -273,7 +273,7 @@ def get_gap(
     return best
 
 
-@njit(cache=True)
+@cached_njit
 def problem_2(
     key: np.uint64,
     index: int,
@@ -333,7 +333,7 @@ def problem_2(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_8(
     key: np.uint64,
     index: int,
@@ -390,7 +390,7 @@ def problem_8(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_23(
     key: np.uint64,
     index: int,

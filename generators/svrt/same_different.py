@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from generators.canvas import (
     REGION,
@@ -30,6 +29,7 @@ from generators.canvas import (
     record_shape,
     stamp,
 )
+from generators.numba_cache import cached_njit
 from generators.rng import angle, integer, uniform
 from generators.sprites import FILL, HALO, count_ink
 from generators.svrt.common import (
@@ -61,7 +61,7 @@ _MIN_SCALE = 1.0
 _MAX_SCALE = 4.0
 
 
-@njit(cache=True)
+@cached_njit
 def _free_at(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int) -> bool:
     """Cheap necessary condition for ``fits(cv, mask, cx, cy, -1)``: the centre pixel is free.
 
@@ -76,7 +76,7 @@ def _free_at(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int) -> bool:
     return cv[REGION, cy, cx] == 0 and not cv[RINGS, cy, cx] & HALO
 
 
-@njit(cache=True)
+@cached_njit
 def _place_one(
     state: np.ndarray, cv: np.ndarray, mask: np.ndarray, shape_id: int, n_tries: int
 ) -> tuple[bool, int, int]:
@@ -93,7 +93,7 @@ def _place_one(
     return False, 0, 0
 
 
-@njit(cache=True)
+@cached_njit
 def _place_shapes(
     state: np.ndarray, cv: np.ndarray, sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray
 ) -> bool:
@@ -114,7 +114,7 @@ def _place_shapes(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _place_constellation(
     state: np.ndarray,
     cv: np.ndarray,
@@ -156,7 +156,7 @@ def _place_constellation(
     return True, cx, cy
 
 
-@njit(cache=True)
+@cached_njit
 def _min_centre_distance(xs: np.ndarray, ys: np.ndarray) -> float:
     best = 1e18
     for i in range(xs.shape[0]):
@@ -165,14 +165,14 @@ def _min_centre_distance(xs: np.ndarray, ys: np.ndarray) -> float:
     return best
 
 
-@njit(cache=True)
+@cached_njit
 def _angle_difference(a: float, b: float) -> float:
     """The absolute difference of two angles, in [0, pi] radians."""
     d = (a - b) % (2.0 * math.pi)
     return min(d, 2.0 * math.pi - d)
 
 
-@njit(cache=True)
+@cached_njit
 def problem_1(
     key: np.uint64,
     index: int,
@@ -210,7 +210,7 @@ def problem_1(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_5(
     key: np.uint64,
     index: int,
@@ -260,7 +260,7 @@ def problem_5(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_7(
     key: np.uint64,
     index: int,
@@ -310,7 +310,7 @@ def problem_7(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_15(
     key: np.uint64,
     index: int,
@@ -392,7 +392,7 @@ def problem_15(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_19(
     key: np.uint64,
     index: int,
@@ -442,7 +442,7 @@ def problem_19(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def _disc_is_free(cv: np.ndarray, cx: int, cy: int, reach: int) -> bool:
     """Whether the centre and the four points ``reach`` px away from it are free background.
 
@@ -468,7 +468,7 @@ def _disc_is_free(cv: np.ndarray, cx: int, cy: int, reach: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@cached_njit
 def problem_20(
     key: np.uint64,
     index: int,
@@ -542,7 +542,7 @@ def problem_20(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_21(
     key: np.uint64,
     index: int,
@@ -589,7 +589,7 @@ def problem_21(
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def problem_22(
     key: np.uint64,
     index: int,
