@@ -82,7 +82,10 @@ def check_number(
 
 def check_fraction(name: str, value: object) -> float:
     """``value`` as a ``float`` in ``[0, 1]``."""
-    return check_number(name, value, low=0.0, high=1.0)
+    try:
+        return check_number(name, value, low=0.0, high=1.0)
+    except ValueError:
+        raise ValueError(f"{name} must be a fraction in [0, 1], got {value!r}") from None
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:

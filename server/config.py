@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Flask
 
+from labeler.store.database import DEFAULT_LEASE_SECONDS
+
 # The instance folder sits inside the project: its secret key, config file and round logs.
 INSTANCE_FOLDER = "server"
 INSTANCE_FILE = "server.cfg"
@@ -19,7 +21,7 @@ ENV_PREFIX = "LABELER"
 
 DEFAULTS: dict[str, Any] = {
     # Seconds an image stays leased to the annotator it was handed to.
-    "LEASE_SECONDS": 300.0,
+    "LEASE_SECONDS": DEFAULT_LEASE_SECONDS,
     # Tasks one "next" call may lease at once (the page asks for two: the image and the next).
     "MAX_TASKS_PER_CALL": 10,
     # Largest request body accepted; a label submission is well under 1 KiB.

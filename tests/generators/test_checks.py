@@ -60,7 +60,7 @@ def test_check_number_open_lower_bound() -> None:
 
 def test_check_fraction() -> None:
     assert check_fraction("f", 0) == 0.0 and check_fraction("f", 1) == 1.0
-    with pytest.raises(ValueError, match=r"f must be a finite number in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"f must be a fraction in \[0, 1\], got 1.5"):
         check_fraction("f", 1.5)
 
 

@@ -258,16 +258,13 @@ def test_find_sample_by_id_or_path(store: ProjectStore) -> None:
 # --- rounds and the queue ----------------------------------------------------------------------
 
 
-def test_finish_round_stores_scores_and_replaces_the_queue(store: ProjectStore) -> None:
+def test_finish_round_scores_and_replaces_the_queue(store: ProjectStore) -> None:
     first = store.start_round(strategy="entropy", query_size=3, config={"seed": 1})
     assert store.get_rounds()[0].status == "running"
     finish(store, first, [9, 3, 5])
     queue = store.get_queue()
     assert [(item.sample_id, item.position) for item in queue] == [(9, 0), (3, 1), (5, 2)]
     assert [item.score for item in queue] == pytest.approx([0.09, 0.03, 0.05])
-    ids, scores = store.get_scores(first)
-    np.testing.assert_array_equal(ids, np.arange(N_POOL))
-    assert scores[9] == pytest.approx(0.09)
     record = store.get_last_done_round()
     assert record is not None
     assert (record.id, record.status, record.strategy, record.query_size) == (
@@ -623,3 +620,20 @@ def test_a_version_1_database_is_upgraded_on_open(tmp_path: Path) -> None:
         assert upgraded.undo_last_label("old") is not None
         assert upgraded.count_labels()["dog"] == 0
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_a_version_3_database_drops_its_scores_table(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_NAME
+    ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute(
+        "CREATE TABLE scores (round_id INTEGER NOT NULL, sample_id INTEGER NOT NULL, "
+        "score REAL NOT NULL, PRIMARY KEY (round_id, sample_id)) WITHOUT ROWID"
+    )
+    raw.execute("PRAGMA user_version = 3")
+    raw.close()
+    ProjectStore.open(path).close()
+    raw = sqlite3.connect(path)
+    tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master")}
+    assert "scores" not in tables and "queue" in tables
+    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (4,)
