@@ -5,7 +5,7 @@ For each problem (``--problems``, default all 23) it generates ``--n-train`` lab
 ``--size`` once with ``labeler.learning.training.train_model`` (80% to fit, 20% for early
 stopping), and measures test accuracy; ``--compare`` (another configuration, e.g. today's
 default) is trained the same way on ``--compare-problems``. Each accuracy sits next to the
-published range of its problem's group (``/work/shared/specs/svrt.md``: small CNNs trained from
+published range of its problem's group (``docs/svrt.md``: small CNNs trained from
 scratch on large generated sets score 0.56-0.76 on same/different (SD) problems and 0.865-1.00 on
 spatial-relation (SR) ones; problem 8 mixes both and is held to the SD range), and problems below
 their range are flagged. Each result is saved as it completes (``--out``/svrt_learnability.json
@@ -36,7 +36,7 @@ from bench.training import make_data
 RESULTS = Path(__file__).resolve().parent / "results"
 N_PROBLEMS = 23
 SAME_DIFFERENT = frozenset({1, 5, 7, 8, 15, 16, 19, 20, 21, 22})
-# Published small-CNN test accuracy per group (low, high), from the SVRT spec.
+# Published small-CNN test accuracy per group (low, high), from docs/svrt.md.
 PUBLISHED_RANGES = {"SR": (0.865, 1.00), "SD": (0.56, 0.76)}
 TODAY_DEFAULT = "resnet:8:1:1@24"
 

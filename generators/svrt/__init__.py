@@ -1,4 +1,4 @@
-"""The 23 problems of the Synthetic Visual Reasoning Test, written from ``shared/specs/svrt.md``."""
+"""The 23 problems of the Synthetic Visual Reasoning Test, described in ``docs/svrt.md``."""
 
 from generators.svrt.family import SVRTFamily
 

@@ -1,4 +1,4 @@
-"""Auto-tune by conflicting layer removal (``specs/pruning.md``), as measured on our data.
+"""Auto-tune by conflicting layer removal (``docs/pruning.md``), as measured on our data.
 
 Train a deep plain network and measure the last layer's (the logits') bundle entropy after
 each of the first ``check_epochs`` epochs. When it is still above 0 at the end of that

@@ -1,6 +1,6 @@
 """Conflicting bundles: which samples a layer makes indistinguishable to a weight update.
 
-Definitions from ``specs/pruning.md``: for a layer's outputs ``a_i`` (flattened), the training
+Definitions from ``docs/pruning.md``: for a layer's outputs ``a_i`` (flattened), the training
 ``lr`` and ``batch_size`` and ``w_max`` (the largest absolute trainable parameter of the model),
 ``z_i = w_max - (lr / batch_size) * a_i`` in float32. Samples whose ``z`` rows are equal in every
 component (exact float32 equality) form a bundle. Bundle entropy

@@ -1,4 +1,4 @@
-"""Greedy layer pruning (``specs/pruning.md``): remove, one at a time, the block whose removal
+"""Greedy layer pruning (``docs/pruning.md``): remove, one at a time, the block whose removal
 (after a short fine-tune) scores best on a held-out selection part of the training labels.
 
 The labels are split 85/15 (stratified, shuffled) into a fine-tuning part and a selection

@@ -1,4 +1,4 @@
-"""The block lesion study (``specs/pruning.md``): test accuracy of a trained residual network
+"""The block lesion study (``docs/pruning.md``): test accuracy of a trained residual network
 when ``k`` of its blocks pass on their shortcut path only, for blocks drawn from the
 conflicting ones, the non-conflicting ones and all of them."""
 
