@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from generators.checks import check_int
 from generators.rng import get_stream_key
 
 # Whole-image transforms that a family may declare label-preserving for a problem (see
@@ -44,6 +45,8 @@ class Family(abc.ABC):
     name: str
     version: str
     class_names: tuple[str, ...] = ("class_0", "class_1")
+    # The frozen dataclass that ``make_params`` returns and ``generate`` takes.
+    params_type: type
 
     @abc.abstractmethod
     def list_problems(self) -> list[str]:
@@ -92,6 +95,28 @@ class Family(abc.ABC):
                 f"unknown {self.name} problem {problem!r}; valid problems: {', '.join(problems)}"
             )
         return problem
+
+    def check_request(
+        self,
+        problem: str,
+        params: object,
+        *,
+        split: object,
+        seed: object,
+        start: object,
+        count: object,
+    ) -> None:
+        """Refuse an unknown problem, ``params`` that are not a ``params_type``, an empty or
+        non-text split, and a seed, start or count that is not an integer >= 0."""
+        self.check_problem(problem)
+        if not isinstance(params, self.params_type):
+            raise ValueError(
+                f"params must be {self.params_type.__name__}, got {type(params).__name__}"
+            )
+        if not isinstance(split, str) or not split:
+            raise ValueError(f"split must be a non-empty name, got {split!r}")
+        for name, value in (("seed", seed), ("start", start), ("count", count)):
+            check_int(name, value, low=0)
 
     def get_stream_key(self, problem: str, split: str, seed: int) -> int:
         return get_stream_key(self.name, self.version, problem, split, seed)

@@ -36,6 +36,7 @@ from generators.counting.params import (
     make_counting_params,
 )
 from generators.family import Batch, Family
+from generators.presets import copy_presets
 
 PROBLEMS = ("shapes",)
 
@@ -54,13 +55,14 @@ class CountingFamily(Family):
 
     name = "counting"
     version = "1"
+    params_type = CountingParams
     class_names = tuple(str(count) for count in range(MIN_COUNT, MAX_COUNT + 1))
 
     def list_problems(self) -> list[str]:
         return list(PROBLEMS)
 
     def list_presets(self) -> dict[str, dict[str, Any]]:
-        return {name: dict(values) for name, values in PRESETS.items()}
+        return copy_presets(PRESETS)
 
     def describe_problem(self, problem: str) -> str:
         self.check_problem(problem)
@@ -95,14 +97,7 @@ class CountingFamily(Family):
         ``images`` is ``[count, image_size, image_size]`` uint8 (background 255, ink 0);
         image k has label ``k % 6`` and shows ``k % 6 + 1`` shapes.
         """
-        self.check_problem(problem)
-        if not isinstance(params, CountingParams):
-            raise ValueError(f"params must be CountingParams, got {type(params).__name__}")
-        if not isinstance(split, str) or not split:
-            raise ValueError(f"split must be a non-empty name, got {split!r}")
-        for name, value in (("seed", seed), ("start", start), ("count", count)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        self.check_request(problem, params, split=split, seed=seed, start=start, count=count)
         size = params.image_size
         images = np.empty((count, size, size), dtype=np.uint8)
         tables = np.full((count, MAX_COUNT, N_FIELDS), np.nan, dtype=np.float64)

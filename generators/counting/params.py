@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from generators.checks import check_int, check_number
+from generators.presets import merge_preset
 from generators.transforms import get_max_shift_px
 
 # Classes: image k shows MIN_COUNT + k % N_CLASSES shapes.
@@ -91,17 +92,17 @@ class CountingParams:
     ink_tolerance: float = 0.02
 
     def __post_init__(self) -> None:
-        _check_int("image_size", self.image_size, 64, 1024)
-        _check_float("min_total_ink", self.min_total_ink, 50.0, 400.0)
-        _check_float("max_total_ink", self.max_total_ink, self.min_total_ink, 400.0)
-        _check_float("size_spread", self.size_spread, 1.0, 4.0)
+        check_int("image_size", self.image_size, low=64, high=1024)
+        check_number("min_total_ink", self.min_total_ink, low=50.0, high=400.0)
+        check_number("max_total_ink", self.max_total_ink, low=self.min_total_ink, high=400.0)
+        check_number("size_spread", self.size_spread, low=1.0, high=4.0)
         # Above 0.6 the annulus is so thin that random contours rarely stay inside it.
-        _check_float("hole_ratio", self.hole_ratio, 0.05, 0.6)
-        _check_int("min_gap", self.min_gap, 1, 16)
-        _check_float("min_window", self.min_window, 0.1, 1.0)
-        _check_float("max_window", self.max_window, self.min_window, 1.0)
-        _check_int("line_width", self.line_width, 1, 3)
-        _check_float("ink_tolerance", self.ink_tolerance, 0.0, 0.2)
+        check_number("hole_ratio", self.hole_ratio, low=0.05, high=0.6)
+        check_int("min_gap", self.min_gap, low=1, high=16)
+        check_number("min_window", self.min_window, low=0.1, high=1.0)
+        check_number("max_window", self.max_window, low=self.min_window, high=1.0)
+        check_int("line_width", self.line_width, low=1, high=3)
+        check_number("ink_tolerance", self.ink_tolerance, low=0.0, high=0.2)
         smallest = self.get_smallest_shape_ink()
         if smallest < MIN_SHAPE_INK * self.line_width:
             raise ValueError(
@@ -172,27 +173,5 @@ def estimate_radius(ink: float, hole_ratio: float, line_width: int) -> float:
 
 def make_counting_params(preset: str = "standard", **overrides: Any) -> CountingParams:
     """Build parameters from a named preset plus explicit overrides (None values are ignored)."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    known = {f.name for f in fields(CountingParams)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(
-            f"unknown counting parameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
-        )
-    values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    values = merge_preset(PRESETS, preset, overrides, params_type=CountingParams, what="counting")
     return replace(CountingParams(), **values)
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
-
-
-def _check_float(name: str, value: object, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
-    if not (math.isfinite(float(value)) and low <= value <= high):
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")

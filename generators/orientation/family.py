@@ -32,6 +32,7 @@ from generators.orientation.params import (
     OrientationParams,
     make_orientation_params,
 )
+from generators.presets import copy_presets
 
 PROBLEMS = ("hv",)
 
@@ -51,13 +52,14 @@ class OrientationFamily(Family):
 
     name = "orientation"
     version = "1"
+    params_type = OrientationParams
     class_names = ("horizontal", "vertical")
 
     def list_problems(self) -> list[str]:
         return list(PROBLEMS)
 
     def list_presets(self) -> dict[str, dict[str, Any]]:
-        return {name: dict(values) for name, values in PRESETS.items()}
+        return copy_presets(PRESETS)
 
     def describe_problem(self, problem: str) -> str:
         self.check_problem(problem)
@@ -93,14 +95,7 @@ class OrientationFamily(Family):
         image k has label ``k % 2``. Object families come from
         ``params.get_split_families(split)`` (held-out families only outside "train").
         """
-        self.check_problem(problem)
-        if not isinstance(params, OrientationParams):
-            raise ValueError(f"params must be OrientationParams, got {type(params).__name__}")
-        if not isinstance(split, str) or not split:
-            raise ValueError(f"split must be a non-empty name, got {split!r}")
-        for name, value in (("seed", seed), ("start", start), ("count", count)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        self.check_request(problem, params, split=split, seed=seed, start=start, count=count)
         size = params.image_size
         images = np.empty((count, size, size), dtype=np.uint8)
         tables = np.zeros((count, params.n_objects, N_FIELDS), dtype=np.float64)

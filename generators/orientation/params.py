@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from generators.checks import check_int, check_number
+from generators.presets import merge_preset
 
 # The object families, in the order of their codes in the kernels (changing it changes images).
 OBJECT_FAMILIES = ("bar", "ellipse", "arrow", "letter", "blob", "zigzag", "cross")
@@ -72,7 +75,7 @@ class OrientationParams:
     n_objects: int = 1
 
     def __post_init__(self) -> None:
-        _check_int("image_size", self.image_size, 32, 1024)
+        check_int("image_size", self.image_size, low=32, high=1024)
         _check_families("families", self.families, allow_empty=False)
         _check_families("holdout_families", self.holdout_families, allow_empty=True)
         if not self.get_split_families("train"):
@@ -80,14 +83,14 @@ class OrientationParams:
                 f"holdout_families {self.holdout_families!r} hold out every family in "
                 f"{self.families!r}; at least one family must stay for training"
             )
-        _check_float("min_length", self.min_length, 0.05, 0.9)
-        _check_float("max_length", self.max_length, self.min_length, 0.9)
-        _check_float("min_aspect", self.min_aspect, 1.5, 20.0)
-        _check_float("max_aspect", self.max_aspect, self.min_aspect, 20.0)
+        check_number("min_length", self.min_length, low=0.05, high=0.9)
+        check_number("max_length", self.max_length, low=self.min_length, high=0.9)
+        check_number("min_aspect", self.min_aspect, low=1.5, high=20.0)
+        check_number("max_aspect", self.max_aspect, low=self.min_aspect, high=20.0)
         # Beyond 45 degrees the classes would overlap; 40 keeps a visible gap between them.
-        _check_float("jitter_deg", self.jitter_deg, 0.0, 40.0)
-        _check_int("line_width", self.line_width, 1, 8)
-        _check_int("n_objects", self.n_objects, 1, 8)
+        check_number("jitter_deg", self.jitter_deg, low=0.0, high=40.0)
+        check_int("line_width", self.line_width, low=1, high=8)
+        check_int("n_objects", self.n_objects, low=1, high=8)
         narrowest = self.min_length * self.image_size / self.max_aspect
         if narrowest < MIN_WIDTH_PX:
             raise ValueError(
@@ -123,16 +126,9 @@ def make_orientation_params(preset: str = "standard", **overrides: Any) -> Orien
 
     Family lists may be given as tuples, lists or comma-separated strings ("bar,arrow").
     """
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    known = {f.name for f in fields(OrientationParams)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(
-            f"unknown orientation parameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(known))}"
-        )
-    values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    values = merge_preset(
+        PRESETS, preset, overrides, params_type=OrientationParams, what="orientation"
+    )
     for name in ("families", "holdout_families"):
         if name in values:
             values[name] = _to_names(values[name])
@@ -160,17 +156,3 @@ def _check_families(name: str, value: object, *, allow_empty: bool) -> None:
             )
     if len(set(value)) != len(value):
         raise ValueError(f"{name} names a family twice: {value!r}")
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
-
-
-def _check_float(name: str, value: object, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")

@@ -24,6 +24,7 @@ from generators.canvas import (
     F_Y1,
 )
 from generators.family import Batch, Family
+from generators.presets import copy_presets
 from generators.svrt.common import make_buffers
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
 from generators.svrt.problems import KERNELS, LABEL_PRESERVING_TRANSFORMS, RULES, WITNESS_NAMES
@@ -34,13 +35,14 @@ class SVRTFamily(Family):
 
     name = "svrt"
     version = "1"
+    params_type = SVRTParams
     class_names = ("class_0", "class_1")
 
     def list_problems(self) -> list[str]:
         return [str(p) for p in sorted(KERNELS)]
 
     def list_presets(self) -> dict[str, dict[str, Any]]:
-        return {name: dict(values) for name, values in PRESETS.items()}
+        return copy_presets(PRESETS)
 
     def describe_problem(self, problem: str) -> str:
         return RULES[int(self.check_problem(problem))]

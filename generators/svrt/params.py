@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from generators.checks import check_choice
+from generators.presets import merge_preset
 
 MODES = ("faithful", "balanced")
 
@@ -61,8 +64,7 @@ class SVRTParams:
             raise ValueError(f"margin_scale must be in [0.25, 2.0], got {self.margin_scale!r}")
         if not 1 <= self.line_width <= 4:
             raise ValueError(f"line_width must be in [1, 4], got {self.line_width!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        check_choice("mode", self.mode, MODES)
         if not 0.0 <= self.ink_tolerance <= 0.2:
             raise ValueError(f"ink_tolerance must be in [0, 0.2], got {self.ink_tolerance!r}")
 
@@ -80,13 +82,7 @@ class SVRTParams:
 
 def make_svrt_params(problem: int, preset: str = "standard", **overrides: Any) -> SVRTParams:
     """Build parameters from a named preset plus explicit overrides (None values are ignored)."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
-    known = {f.name for f in fields(SVRTParams)} - {"problem"}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(
-            f"unknown SVRT parameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
-        )
-    values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    values = merge_preset(
+        PRESETS, preset, overrides, params_type=SVRTParams, what="SVRT", fixed=("problem",)
+    )
     return replace(SVRTParams(problem=problem), **values)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from generators.family import TRANSFORMS, Family, check_transforms
+from generators.registry import get_family
 
 
 def test_a_family_declares_no_transform_unless_it_says_so(fake_family: Family) -> None:
@@ -32,3 +34,28 @@ def test_the_vocabulary_is_fixed() -> None:
 def test_bad_transform_names_are_refused(names: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_transforms(names)
+
+
+def test_a_good_request_for_a_batch_passes() -> None:
+    family = get_family("orientation")
+    params = family.make_params("hv")
+    family.check_request("hv", params, split="train", seed=np.int64(3), start=0, count=0)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"problem": "x"}, "unknown orientation problem 'x'"),
+        ({"params": object()}, "params must be OrientationParams, got object"),
+        ({"split": ""}, "split must be a non-empty name, got ''"),
+        ({"seed": True}, "seed must be an integer >= 0, got True"),
+        ({"start": -1}, "start must be an integer >= 0, got -1"),
+        ({"count": 1.0}, "count must be an integer >= 0, got 1.0"),
+    ],
+)
+def test_a_bad_request_for_a_batch_names_the_value(bad: dict[str, Any], message: str) -> None:
+    family = get_family("orientation")
+    request: dict[str, Any] = {"problem": "hv", "params": family.make_params("hv")}
+    request |= {"split": "train", "seed": 0, "start": 0, "count": 1} | bad
+    with pytest.raises(ValueError, match=message):
+        family.check_request(request.pop("problem"), request.pop("params"), **request)
