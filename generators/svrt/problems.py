@@ -5,9 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from generators.svrt import arrangements, composites, containment, same_different
+from generators.svrt import (
+    arrangements,
+    composites,
+    containment,
+    same_different,
+    symmetry,
+    transformed_copies,
+)
 
-_MODULES = (same_different, containment, arrangements, composites)
+_MODULES = (
+    same_different,
+    transformed_copies,
+    containment,
+    arrangements,
+    symmetry,
+    composites,
+)
 
 KERNELS: dict[int, Callable[..., Any]] = {
     number: kernel for module in _MODULES for number, kernel in module.KERNELS.items()

@@ -1,4 +1,4 @@
-"""SVRT same/different problems: 1, 5, 7, 15, 19, 20, 21, 22.
+"""SVRT same/different problems whose copies are translations: 1, 5, 7, 15, 22.
 
 Each kernel draws image ``index`` of stream ``key`` (label ``index % 2``) into
 ``images[slot]``, its ground truth into ``tables[slot]`` (one row per shape, see
@@ -36,9 +36,7 @@ from generators.svrt.common import (
     MAX_IMAGE_TRIES,
     N_PLACE_TRIES,
     distance,
-    draw,
     get_size,
-    is_balanced,
     new_different_shape,
     new_shape,
     open_image,
@@ -53,12 +51,6 @@ from generators.svrt.common import (
 # more so when a large shape is repeated).
 _N_LAYOUTS = 50
 _N_SHAPE_TRIES = 60
-# Sizes (px at 128 px) of the scaled problems 19 and 21: a base contour of radius 10.5 and hole
-# 1 drawn at a scale uniform in [1, 4], so r = 10.5 s and h = s.
-_SCALED_R = 10.5
-_SCALED_H = 1.0
-_MIN_SCALE = 1.0
-_MAX_SCALE = 4.0
 
 
 @cached_njit
@@ -77,7 +69,7 @@ def _free_at(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int) -> bool:
 
 
 @cached_njit
-def _place_one(
+def place_one(
     state: np.ndarray, cv: np.ndarray, mask: np.ndarray, shape_id: int, n_tries: int
 ) -> tuple[bool, int, int]:
     """``place_random`` on the background, with the centre pre-check (same distribution)."""
@@ -94,7 +86,7 @@ def _place_one(
 
 
 @cached_njit
-def _place_shapes(
+def place_shapes(
     state: np.ndarray, cv: np.ndarray, sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray
 ) -> bool:
     """Place ``sprites`` (shape ids 0, 1, ...) at uniform positions without contact.
@@ -106,7 +98,7 @@ def _place_shapes(
         cv[:] = 0
         ok = True
         for i in range(len(sprites)):
-            ok, xs[i], ys[i] = _place_one(state, cv, sprites[i], i, _N_SHAPE_TRIES)
+            ok, xs[i], ys[i] = place_one(state, cv, sprites[i], i, _N_SHAPE_TRIES)
             if not ok:
                 break
         if ok:
@@ -166,10 +158,50 @@ def _min_centre_distance(xs: np.ndarray, ys: np.ndarray) -> float:
 
 
 @cached_njit
-def _angle_difference(a: float, b: float) -> float:
-    """The absolute difference of two angles, in [0, pi] radians."""
-    d = (a - b) % (2.0 * math.pi)
-    return min(d, 2.0 * math.pi - d)
+def _new_copies_or_different(
+    state: np.ndarray,
+    prm: np.ndarray,
+    label: int,
+    n_shapes: int,
+    rotations: np.ndarray,
+    prototypes: np.ndarray,
+) -> list[np.ndarray]:
+    """``n_shapes`` sprites of radius 10 (hole 1): class 1, one shape ``n_shapes`` times;
+    class 0, that shape and ``n_shapes - 1`` different ones of its ink, each at its own
+    rotation. Fills ``rotations`` and ``prototypes``."""
+    _, rot_a, a = new_shape(state, prm, 10.0, 1.0, 1.0)
+    sprites = [a]
+    rotations[0] = rot_a
+    if label == 1:
+        for _ in range(1, n_shapes):
+            sprites.append(a)
+        rotations[:] = rot_a
+        prototypes[:] = 0
+    else:
+        ink = count_ink(a)
+        for i in range(1, n_shapes):
+            rotations[i] = angle(state)
+            _, other = new_different_shape(state, prm, 10.0, 1.0, 1.0, rotations[i], False, ink)
+            sprites.append(other)
+            prototypes[i] = i
+        prototypes[0] = 0
+    return sprites
+
+
+@cached_njit
+def _record_shapes(
+    table: np.ndarray,
+    sprites: list[np.ndarray],
+    xs: np.ndarray,
+    ys: np.ndarray,
+    rotations: np.ndarray,
+    prototypes: np.ndarray,
+) -> None:
+    """Record unscaled, unmirrored shapes 0, 1, ... on the background."""
+    for i in range(len(sprites)):
+        record_shape(
+            table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
+        )
 
 
 @cached_njit
@@ -247,12 +279,9 @@ def problem_5(
             sprites = [a, c, b, d]
             rotations[:] = (rot_a, rot_c, rot_b, rot_d)
             prototypes[:] = (0, 1, 2, 3)
-        if not _place_shapes(state, cv, sprites, xs, ys):
+        if not place_shapes(state, cv, sprites, xs, ys):
             continue
-        for i in range(4):
-            record_shape(
-                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
-            )
+        _record_shapes(table, sprites, xs, ys, rotations, prototypes)
         witness[0] = 2.0 if label == 1 else 4.0
         witness[1] = _min_centre_distance(xs, ys)
         finish_image(cv, image, table)
@@ -297,12 +326,9 @@ def problem_7(
             sprites = [a, a, c, b, b, c]
             rotations[:] = (rot_a, rot_a, rot_c, rot_b, rot_b, rot_c)
             prototypes[:] = (0, 0, 2, 1, 1, 2)
-        if not _place_shapes(state, cv, sprites, xs, ys):
+        if not place_shapes(state, cv, sprites, xs, ys):
             continue
-        for i in range(6):
-            record_shape(
-                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
-            )
+        _record_shapes(table, sprites, xs, ys, rotations, prototypes)
         witness[0] = 2.0 if label == 1 else 3.0
         witness[1] = _min_centre_distance(xs, ys)
         finish_image(cv, image, table)
@@ -339,20 +365,7 @@ def problem_15(
     prototypes = np.zeros(4, dtype=np.int64)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
-        _, rot_a, a = new_shape(state, prm, 10.0, 1.0, 1.0)
-        if label == 1:
-            sprites = [a, a, a, a]
-            rotations[:] = rot_a
-            prototypes[:] = 0
-        else:
-            ink = count_ink(a)
-            sprites = [a]
-            rotations[0] = rot_a
-            for i in range(1, 4):
-                rotations[i] = angle(state)
-                _, other = new_different_shape(state, prm, 10.0, 1.0, 1.0, rotations[i], False, ink)
-                sprites.append(other)
-            prototypes[:] = (0, 1, 2, 3)
+        sprites = _new_copies_or_different(state, prm, label, 4, rotations, prototypes)
         placed = False
         side = 0.0
         tilt = 0.0
@@ -377,213 +390,13 @@ def problem_15(
                 break
         if not placed:
             continue
-        for i in range(4):
-            record_shape(
-                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
-            )
+        _record_shapes(table, sprites, xs, ys, rotations, prototypes)
         worst = 0.0
         for k in range(4):
             worst = max(worst, distance(xs[k] - cx, ys[k] - cy, dx[k], dy[k]))
         witness[0] = side
         witness[1] = math.degrees(tilt)
         witness[2] = worst
-        finish_image(cv, image, table)
-        return True
-    return False
-
-
-@cached_njit
-def problem_19(
-    key: np.uint64,
-    index: int,
-    prm: np.ndarray,
-    cv: np.ndarray,
-    images: np.ndarray,
-    tables: np.ndarray,
-    witnesses: np.ndarray,
-    slot: int,
-) -> bool:
-    """Class 0: two different shapes at random scales; class 1: one shape at two scales.
-
-    Each shape is a base contour of radius 10.5 px (hole 1 px) drawn at a scale uniform in
-    [1, 4]; in class 1 the second shape is the first one's contour at its own scale, same
-    rotation.
-    """
-    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
-    xs = np.zeros(2, dtype=np.int64)
-    ys = np.zeros(2, dtype=np.int64)
-    for _ in range(MAX_IMAGE_TRIES):
-        reset(cv, table, witness)
-        scale_a = uniform(state, _MIN_SCALE, _MAX_SCALE)
-        scale_b = uniform(state, _MIN_SCALE, _MAX_SCALE)
-        base_a, rot_a, a = new_shape(state, prm, _SCALED_R, _SCALED_H, scale_a)
-        if label == 1:
-            rot_b = rot_a
-            b = draw(base_a, prm, scale_b, rot_b, False)
-            proto_b = 0
-        else:
-            rot_b = angle(state)
-            # Only balanced mode needs the copy that B stands in for, and only for its ink.
-            target = 0
-            if is_balanced(prm):
-                target = count_ink(draw(base_a, prm, scale_b, rot_b, False))
-            _, b = new_different_shape(
-                state, prm, _SCALED_R, _SCALED_H, scale_b, rot_b, False, target
-            )
-            proto_b = 1
-        if not _place_shapes(state, cv, [a, b], xs, ys):
-            continue
-        record_shape(table, 0, a, xs[0], ys[0], scale_a, rot_a, False, 0, -1)
-        record_shape(table, 1, b, xs[1], ys[1], scale_b, rot_b, False, proto_b, -1)
-        witness[0] = scale_b / scale_a
-        witness[1] = distance(xs[0], ys[0], xs[1], ys[1])
-        finish_image(cv, image, table)
-        return True
-    return False
-
-
-@cached_njit
-def _disc_is_free(cv: np.ndarray, cx: int, cy: int, reach: int) -> bool:
-    """Whether the centre and the four points ``reach`` px away from it are free background.
-
-    A sprite whose contour stays more than ``reach + 1`` px from its centre fills those pixels,
-    so a position failing this check cannot fit (a cheap test before drawing the sprite).
-    """
-    size = cv.shape[1]
-    for k in range(5):
-        x = cx
-        y = cy
-        if k == 1:
-            x += reach
-        elif k == 2:
-            x -= reach
-        elif k == 3:
-            y += reach
-        elif k == 4:
-            y -= reach
-        if x < 1 or y < 1 or x > size - 2 or y > size - 2:
-            return False
-        if cv[REGION, y, x] != 0 or cv[RINGS, y, x] & HALO:
-            return False
-    return True
-
-
-@cached_njit
-def problem_20(
-    key: np.uint64,
-    index: int,
-    prm: np.ndarray,
-    cv: np.ndarray,
-    images: np.ndarray,
-    tables: np.ndarray,
-    witnesses: np.ndarray,
-    slot: int,
-) -> bool:
-    """Class 0: two different shapes; class 1: B mirrors A across their centres' bisector.
-
-    With A at rotation theta and the direction from A's centre to B's at angle phi, the
-    reflection across the perpendicular bisector maps A's contour onto
-    ``draw(base, 1, 2 phi - theta, mirror=True)`` centred on B. In class 1 B's sprite depends
-    on where it stands, so candidate positions are drawn uniformly and the sprite drawn for
-    each; in both classes B ends up uniform over the positions where it fits.
-    """
-    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
-    size = get_size(prm)
-    for _ in range(MAX_IMAGE_TRIES):
-        reset(cv, table, witness)
-        base_a, rot_a, a = new_shape(state, prm, 16.0, 2.0, 1.0)
-        ok, ax, ay = _place_one(state, cv, a, 0, N_PLACE_TRIES)
-        if not ok:
-            continue
-        bx = 0
-        by = 0
-        rot_b = 0.0
-        b = a
-        if label == 1:
-            inner = 1e18
-            for i in range(base_a.shape[0]):
-                inner = min(inner, math.sqrt(base_a[i, 0] ** 2 + base_a[i, 1] ** 2))
-            reach = max(0, int(inner - 1.0))
-            ok = False
-            for _ in range(N_PLACE_TRIES * 4):
-                bx = integer(state, 1, size - 2)
-                by = integer(state, 1, size - 2)
-                if not _disc_is_free(cv, bx, by, reach):
-                    continue
-                phi = math.atan2(by - ay, bx - ax)
-                rot_b = 2.0 * phi - rot_a
-                b = draw(base_a, prm, 1.0, rot_b, True)
-                if fits(cv, b, bx, by, -1):
-                    ok = True
-                    break
-            if not ok:
-                continue
-            stamp(cv, b, bx, by, 1)
-            proto_b = 0
-        else:
-            rot_b = angle(state)
-            target = 0
-            if is_balanced(prm):
-                # The mirror copy's rotation 2 phi - theta is uniform like rot_b: match B's ink
-                # to A mirrored at rot_b.
-                target = count_ink(draw(base_a, prm, 1.0, rot_b, True))
-            _, b = new_different_shape(state, prm, 16.0, 2.0, 1.0, rot_b, False, target)
-            ok, bx, by = _place_one(state, cv, b, 1, N_PLACE_TRIES)
-            if not ok:
-                continue
-            proto_b = 1
-        record_shape(table, 0, a, ax, ay, 1.0, rot_a, False, 0, -1)
-        record_shape(table, 1, b, bx, by, 1.0, rot_b, label == 1, proto_b, -1)
-        witness[0] = distance(ax, ay, bx, by)
-        # The mirror axis is perpendicular to the line of centres.
-        witness[1] = math.degrees((math.atan2(by - ay, bx - ax) + 0.5 * math.pi) % math.pi)
-        finish_image(cv, image, table)
-        return True
-    return False
-
-
-@cached_njit
-def problem_21(
-    key: np.uint64,
-    index: int,
-    prm: np.ndarray,
-    cv: np.ndarray,
-    images: np.ndarray,
-    tables: np.ndarray,
-    witnesses: np.ndarray,
-    slot: int,
-) -> bool:
-    """Class 0: two different shapes; class 1: the same shape up to scale and rotation.
-
-    Each shape is a base contour of radius 10.5 px (hole 1 px) drawn at a scale uniform in
-    [1, 4] and a uniform rotation, independently for the two shapes.
-    """
-    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
-    xs = np.zeros(2, dtype=np.int64)
-    ys = np.zeros(2, dtype=np.int64)
-    for _ in range(MAX_IMAGE_TRIES):
-        reset(cv, table, witness)
-        scale_a = uniform(state, _MIN_SCALE, _MAX_SCALE)
-        scale_b = uniform(state, _MIN_SCALE, _MAX_SCALE)
-        base_a, rot_a, a = new_shape(state, prm, _SCALED_R, _SCALED_H, scale_a)
-        rot_b = angle(state)
-        if label == 1:
-            b = draw(base_a, prm, scale_b, rot_b, False)
-            proto_b = 0
-        else:
-            target = 0
-            if is_balanced(prm):
-                target = count_ink(draw(base_a, prm, scale_b, rot_b, False))
-            _, b = new_different_shape(
-                state, prm, _SCALED_R, _SCALED_H, scale_b, rot_b, False, target
-            )
-            proto_b = 1
-        if not _place_shapes(state, cv, [a, b], xs, ys):
-            continue
-        record_shape(table, 0, a, xs[0], ys[0], scale_a, rot_a, False, 0, -1)
-        record_shape(table, 1, b, xs[1], ys[1], scale_b, rot_b, False, proto_b, -1)
-        witness[0] = scale_b / scale_a
-        witness[1] = math.degrees(_angle_difference(rot_b, rot_a))
         finish_image(cv, image, table)
         return True
     return False
@@ -618,20 +431,7 @@ def problem_22(
     prototypes = np.zeros(3, dtype=np.int64)
     for _ in range(MAX_IMAGE_TRIES):
         reset(cv, table, witness)
-        _, rot_a, a = new_shape(state, prm, 10.0, 1.0, 1.0)
-        if label == 1:
-            sprites = [a, a, a]
-            rotations[:] = rot_a
-            prototypes[:] = 0
-        else:
-            ink = count_ink(a)
-            sprites = [a]
-            rotations[0] = rot_a
-            for i in range(1, 3):
-                rotations[i] = angle(state)
-                _, other = new_different_shape(state, prm, 10.0, 1.0, 1.0, rotations[i], False, ink)
-                sprites.append(other)
-            prototypes[:] = (0, 1, 2)
+        sprites = _new_copies_or_different(state, prm, label, 3, rotations, prototypes)
         placed = False
         for _ in range(N_PLACE_TRIES):
             direction = angle(state)
@@ -652,10 +452,7 @@ def problem_22(
                 break
         if not placed:
             continue
-        for i in range(3):
-            record_shape(
-                table, i, sprites[i], xs[i], ys[i], 1.0, rotations[i], False, prototypes[i], -1
-            )
+        _record_shapes(table, sprites, xs, ys, rotations, prototypes)
         # Distance of the middle centre from the line through the outer two.
         ex = float(xs[2] - xs[0])
         ey = float(ys[2] - ys[0])
@@ -673,9 +470,6 @@ KERNELS = {
     5: problem_5,
     7: problem_7,
     15: problem_15,
-    19: problem_19,
-    20: problem_20,
-    21: problem_21,
     22: problem_22,
 }
 WITNESS_NAMES = {
@@ -683,8 +477,5 @@ WITNESS_NAMES = {
     5: ("n_distinct_shapes", "min_centre_distance"),
     7: ("n_distinct_shapes", "min_centre_distance"),
     15: ("side", "square_rotation_deg", "max_corner_error"),
-    19: ("scale_ratio", "centre_distance"),
-    20: ("centre_distance", "mirror_axis_deg"),
-    21: ("scale_ratio", "rotation_difference_deg"),
     22: ("collinearity_deviation", "gap_01", "gap_12"),
 }
