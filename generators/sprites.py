@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from generators.numba_cache import cached_njit
-from generators.rng import angle, in_disc, uniform
+from generators.rng import in_disc, uniform
 
 CONTOUR = 1
 INTERIOR = 2
@@ -263,8 +263,3 @@ def get_contour_pixels(mask: np.ndarray) -> np.ndarray:
 def mirror_sprite(mask: np.ndarray) -> np.ndarray:
     """Left-right mirror of a sprite about its centre column (pixel-exact)."""
     return mask[:, ::-1].copy()
-
-
-@cached_njit
-def random_rotation(state: np.ndarray) -> float:
-    return angle(state)

@@ -82,15 +82,6 @@ def list_blocks(model: nn.Module) -> list[BlockRef]:
     return blocks
 
 
-def get_block(model: nn.Module, name: str) -> BasicBlock:
-    """The block called ``name``; ValueError listing the valid names otherwise."""
-    network = check_prunable(model)
-    refs = {ref.name: ref for ref in list_blocks(network)}
-    if name not in refs:
-        raise ValueError(f"unknown block {name!r}; valid ones: {', '.join(refs)}")
-    return get_block_at(network, refs[name].stage, refs[name].index)
-
-
 def check_block_names(
     model: nn.Module, names: Iterable[str], *, removable_only: bool = True
 ) -> list[str]:
