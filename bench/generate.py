@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.machine import describe_machine
 from generators.registry import get_family
-from labeler.data.dataset_format import CHUNK_SIZE, write_dataset
+from labeler.data.dataset_writer import CHUNK_SIZE, write_dataset
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Targets from issue 2 (images/s on one core, in memory).

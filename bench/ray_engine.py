@@ -25,7 +25,7 @@ import numpy as np
 from machine import describe_machine
 
 from generators.registry import get_family
-from labeler.data.dataset_format import write_dataset
+from labeler.data.dataset_writer import write_dataset
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import LocalEngine
 from labeler.learning.checkpoints import save_checkpoint

@@ -13,7 +13,7 @@ import pytest
 from generators import registry
 from generators.family import Batch, Family
 from labeler.cli import main
-from labeler.data.dataset_format import write_dataset
+from labeler.data.dataset_writer import write_dataset
 from tests.shape_images import make_shape_images
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from generators.registry import get_family, list_families
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.table import format_table
-from labeler.data.dataset_format import WriteSummary
+from labeler.data.dataset_writer import WriteSummary
 from labeler.data.recipes import (
     ALL_PROBLEMS,
     GenerateJob,

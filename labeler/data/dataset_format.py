@@ -14,44 +14,35 @@ A dataset folder holds, for a generator problem and every split (e.g. ``train``,
   with its ``index`` and ``label``.
 
 A folder is written in a temporary sibling and renamed into place when complete, so an
-interrupted write never leaves a folder that looks like a dataset.
+interrupted write never leaves a folder that looks like a dataset. This module knows the layout
+and ``dataset.json`` and reads folders; ``labeler.data.dataset_writer`` makes them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import glob
 import hashlib
 import json
-import logging
-import multiprocessing
 import os
 import re
-import secrets
-import shutil
-import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
+from generators.checks import check_int
 from generators.family import Family, check_transforms
-from labeler.data.png import encode_png
-from labeler.engines.base import Engine
-
-logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 INFO_FILE = "dataset.json"
-CHUNK_SIZE = 1024
 # Marks in the names of temporary siblings; folders so named are never taken for datasets.
-_TEMP_MARK = ".tmp-"
-_OLD_MARK = ".old-"
+TEMP_MARK = ".tmp-"
+OLD_MARK = ".old-"
 _SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A split's packed files by kind, as ``dataset.json`` names them: ``<split>_<kind><suffix>``.
+_SPLIT_FILE_SUFFIXES = {"images": ".npy", "labels": ".npy", "metadata": ".jsonl"}
+_FILE_KINDS = tuple(_SPLIT_FILE_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -94,53 +85,33 @@ class DatasetInfo:
         return self.path.name
 
 
-@dataclass(frozen=True)
-class WriteSummary:
-    """What ``write_dataset`` wrote: counts per split and class, and how fast (seconds, img/s)."""
-
-    path: Path
-    family: str
-    problem: str
-    n_per_split_class: dict[str, dict[str, int]]
-    n_images: int
-    seconds: float
-
-    @property
-    def images_per_second(self) -> float:
-        return self.n_images / self.seconds if self.seconds > 0 else float("inf")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "family": self.family,
-            "problem": self.problem,
-            "n_per_split_class": self.n_per_split_class,
-            "n_images": self.n_images,
-            "seconds": self.seconds,
-            "images_per_second": self.images_per_second,
-        }
-
-
 def get_image_relpath(split: str, class_name: str, index: int) -> str:
     """Return the path of image ``index`` of ``split``, relative to the dataset folder."""
     return f"{split}/{class_name}/{split}-{index:06d}.png"
 
 
-def check_split_counts(n_per_split: Mapping[str, int], *, n_classes: int) -> None:
-    """Raise ValueError unless every split count is a positive multiple of ``n_classes``.
+def get_split_file(split: str, kind: str) -> str:
+    """The name, relative to the dataset folder, of ``split``'s packed ``"images"``,
+    ``"labels"`` or ``"metadata"`` file."""
+    return f"{split}_{kind}{_SPLIT_FILE_SUFFIXES[kind]}"
+
+
+def check_split_counts(n_per_split: Mapping[str, int], *, n_classes: int) -> dict[str, int]:
+    """``n_per_split`` as a dict of ints, or ValueError unless every split name is allowed and
+    every count is a positive multiple of ``n_classes``.
 
     A multiple of the number of classes keeps the classes exactly balanced (image k has label
     k % n_classes).
     """
     if not n_per_split:
         raise ValueError("at least one split is needed")
-    for split, n_images in n_per_split.items():
+    counts = {}
+    for split, count in n_per_split.items():
         if not _SPLIT_NAME.match(split):
             raise ValueError(
                 f"split name {split!r} is not allowed; use lowercase letters, digits and '_'"
             )
-        if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images <= 0:
-            raise ValueError(f"the {split} count must be a positive integer, got {n_images!r}")
+        n_images = check_int(f"the {split} count", count, low=1)
         if n_images % n_classes:
             lower = n_images - n_images % n_classes
             suggestion = f"{lower} or {lower + n_classes}" if lower else f"{n_classes}"
@@ -148,113 +119,55 @@ def check_split_counts(n_per_split: Mapping[str, int], *, n_classes: int) -> Non
                 f"the {split} count {n_images} is not a multiple of the {n_classes} classes, "
                 f"so the classes cannot be balanced; use e.g. {suggestion}"
             )
+        counts[split] = n_images
+    return counts
 
 
-def check_output_folder(out: str | os.PathLike[str], *, force: bool = False) -> None:
-    """Raise ValueError unless a dataset may be written at ``out``.
-
-    ``out`` may be missing or an empty folder. An existing dataset folder is replaced only with
-    ``force``; any other non-empty folder is refused even then, so that a mistyped path never
-    deletes unrelated files.
-    """
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"output path {folder} exists and is not a folder")
-    if not folder.is_dir() or not any(folder.iterdir()):
-        return
-    if not force:
-        raise ValueError(
-            f"output folder {folder} exists and is not empty; use --force to replace it"
-        )
-    if not (folder / INFO_FILE).is_file():
-        raise ValueError(
-            f"output folder {folder} is not empty and is not a dataset folder (no {INFO_FILE}); "
-            "refusing to replace it even with --force"
-        )
-
-
-def write_dataset(
-    out: str | os.PathLike[str],
+def write_info(
+    folder: Path,
     family: Family,
     problem: str,
     params: Any,
     *,
-    n_per_split: Mapping[str, int],
+    n_per_split_class: Mapping[str, dict[str, int]],
     seed: int,
-    workers: int = 1,
-    engine: Engine | None = None,
-    force: bool = False,
-    config: Mapping[str, Any] | None = None,
-    chunk_size: int = CHUNK_SIZE,
-    progress: bool = False,
-) -> WriteSummary:
-    """Generate ``problem`` of ``family`` and write it as a dataset folder at ``out``.
+    image_shape: tuple[int, int],
+    config: dict[str, Any],
+) -> None:
+    """Write ``dataset.json`` for the split files in ``folder``, with their sha256.
 
-    ``n_per_split`` maps split names to image counts (e.g. ``{"train": 20000, "test": 2000}``),
-    each a positive multiple of the number of classes. ``params`` is the family's frozen
-    parameter dataclass. ``workers`` processes each make chunks of ``chunk_size`` images; the
-    bytes written do not depend on ``workers``. ``engine``: a Ray engine (see
-    ``labeler.engines``) makes the chunks as tasks on its cluster instead, with the same bytes;
-    a chunk's task writes its PNGs and packed rows in place (a retried task writes the same
-    bytes again) and returns its labels and metadata, which are written here in index order.
-    ``config`` (JSON-ready) is stored in ``dataset.json`` to record how the run was asked for.
-    ``progress`` shows a progress bar (in images) on stderr.
-
-    Raises ValueError on bad arguments or an output folder that may not be replaced, and
-    OSError (with the output path in its message) when the folder cannot be written.
+    Written last: a folder with ``dataset.json`` is complete. ``n_per_split_class`` holds each
+    split's image count per class name, ``image_shape`` is (height, width) in px.
     """
-    out = Path(out)
-    family.check_problem(problem)
-    check_transforms(family.get_label_preserving_transforms(problem))
-    check_split_counts(n_per_split, n_classes=len(family.class_names))
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size!r}")
-    if not dataclasses.is_dataclass(params) or isinstance(params, type):
-        raise ValueError(f"params must be a dataclass instance, got {type(params).__name__}")
-    check_output_folder(out, force=force)
-
-    started = time.perf_counter()
-    try:
-        temp = _make_temp_folder(out)
-    except OSError as error:
-        raise OSError(f"cannot write the dataset {out}: {error}") from error
-    try:
-        n_per_split_class = _fill_folder(
-            temp,
-            family,
-            problem,
-            params,
-            n_per_split=dict(n_per_split),
-            seed=seed,
-            workers=workers,
-            engine=engine,
-            config=dict(config or {}),
-            chunk_size=chunk_size,
-            progress=progress,
-            description=out.name,
-        )
-        check_output_folder(out, force=force)  # again: someone may have written there meanwhile
-        _move_into_place(temp, out)
-    except OSError as error:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise OSError(f"cannot write the dataset {out}: {error}") from error
-    except BaseException:
-        # Also on KeyboardInterrupt: leave nothing half-written behind.
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    seconds = time.perf_counter() - started
-    return WriteSummary(
-        path=out,
-        family=family.name,
-        problem=problem,
-        n_per_split_class=n_per_split_class,
-        n_images=sum(n_per_split.values()),
-        seconds=seconds,
-    )
+    splits = {
+        split: {
+            "n_images": sum(n_per_class.values()),
+            "n_per_class": n_per_class,
+            "png_folder": split,
+            **{
+                kind: _describe_file(folder, get_split_file(split, kind))
+                for kind in _SPLIT_FILE_SUFFIXES
+            },
+        }
+        for split, n_per_class in n_per_split_class.items()
+    }
+    height, width = image_shape
+    info = {
+        "format_version": FORMAT_VERSION,
+        "generator": {
+            "family": family.name,
+            "version": family.version,
+            "problem": problem,
+            "params": asdict(params),
+            "label_preserving_transforms": list(family.get_label_preserving_transforms(problem)),
+        },
+        "seed": seed,
+        "class_names": list(family.class_names),
+        "image_size": {"height": height, "width": width},
+        "splits": splits,
+        "config": config,
+    }
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
 
 def load_dataset_info(path: str | os.PathLike[str]) -> DatasetInfo:
@@ -351,8 +264,8 @@ def find_datasets(path: str | os.PathLike[str]) -> list[Path]:
         child
         for child in folder.iterdir()
         if child.is_dir()
-        and _TEMP_MARK not in child.name
-        and _OLD_MARK not in child.name
+        and TEMP_MARK not in child.name
+        and OLD_MARK not in child.name
         and (child / INFO_FILE).is_file()
     )
     if not found:
@@ -363,254 +276,6 @@ def find_datasets(path: str | os.PathLike[str]) -> list[Path]:
     return found
 
 
-# --- writing ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _WriteContext:
-    """Everything a worker needs to make and write chunks; pickled once per worker."""
-
-    folder: Path
-    family: Family
-    problem: str
-    params: Any
-    seed: int
-    image_shape: tuple[int, int]
-    # Byte offset of the pixels in each split's .npy file (after its header).
-    data_offsets: dict[str, int]
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    split: str
-    start: int
-    count: int
-
-
-@dataclass(frozen=True)
-class _ChunkResult:
-    split: str
-    start: int
-    labels: np.ndarray
-    metadata_text: str
-
-
-def _fill_folder(
-    folder: Path,
-    family: Family,
-    problem: str,
-    params: Any,
-    *,
-    n_per_split: dict[str, int],
-    seed: int,
-    workers: int,
-    engine: Engine | None,
-    config: dict[str, Any],
-    chunk_size: int,
-    progress: bool,
-    description: str,
-) -> dict[str, dict[str, int]]:
-    class_names = family.class_names
-    # One image tells the size, so that workers can write straight into preallocated arrays.
-    first_split = next(iter(n_per_split))
-    probe = family.generate(
-        problem, params, split=first_split, seed=seed, start=0, count=1, with_metadata=False
-    )
-    height, width = (int(size) for size in probe.images.shape[1:])
-
-    chunks: list[_Chunk] = []
-    labels: dict[str, np.ndarray] = {}
-    data_offsets: dict[str, int] = {}
-    for split, n_images in n_per_split.items():
-        for class_name in class_names:
-            (folder / split / class_name).mkdir(parents=True)
-        images = np.lib.format.open_memmap(
-            folder / f"{split}_images.npy",
-            mode="w+",
-            dtype=np.uint8,
-            shape=(n_images, height, width),
-        )
-        data_offsets[split] = int(images.offset)
-        del images  # closed; workers write their rows at their offsets
-        labels[split] = np.empty(n_images, dtype=np.int64)
-        chunks += [
-            _Chunk(split, start, min(chunk_size, n_images - start))
-            for start in range(0, n_images, chunk_size)
-        ]
-
-    context = _WriteContext(folder, family, problem, params, seed, (height, width), data_offsets)
-    with contextlib.ExitStack() as stack:
-        # The pool starts first, before the progress bar's thread exists (see _start_pool).
-        results = _make_chunks(context, chunks, workers=workers, engine=engine, stack=stack)
-        metadata_files = {
-            split: stack.enter_context(
-                open(folder / f"{split}_metadata.jsonl", "w", encoding="utf-8", newline="\n")
-            )
-            for split in n_per_split
-        }
-        bar = stack.enter_context(
-            tqdm(
-                total=sum(n_per_split.values()),
-                unit="img",
-                desc=description,
-                disable=not progress,
-                dynamic_ncols=True,
-            )
-        )
-        for result in results:
-            n_done = len(result.labels)
-            labels[result.split][result.start : result.start + n_done] = result.labels
-            # Chunks arrive in order, so the metadata lines stay in index order.
-            metadata_files[result.split].write(result.metadata_text)
-            bar.update(n_done)
-
-    splits: dict[str, Any] = {}
-    n_per_split_class: dict[str, dict[str, int]] = {}
-    for split, n_images in n_per_split.items():
-        np.save(folder / f"{split}_labels.npy", labels[split])
-        counts = np.bincount(labels[split], minlength=len(class_names))
-        n_per_split_class[split] = {
-            name: int(count) for name, count in zip(class_names, counts, strict=True)
-        }
-        splits[split] = {
-            "n_images": n_images,
-            "n_per_class": n_per_split_class[split],
-            "png_folder": split,
-            "images": _describe_file(folder, f"{split}_images.npy"),
-            "labels": _describe_file(folder, f"{split}_labels.npy"),
-            "metadata": _describe_file(folder, f"{split}_metadata.jsonl"),
-        }
-    info = {
-        "format_version": FORMAT_VERSION,
-        "generator": {
-            "family": family.name,
-            "version": family.version,
-            "problem": problem,
-            "params": dataclasses.asdict(params),
-            "label_preserving_transforms": list(family.get_label_preserving_transforms(problem)),
-        },
-        "seed": seed,
-        "class_names": list(class_names),
-        "image_size": {"height": height, "width": width},
-        "splits": splits,
-        "config": config,
-    }
-    # Written last: a folder with dataset.json is complete.
-    (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    return n_per_split_class
-
-
-def _make_chunks(
-    context: _WriteContext,
-    chunks: list[_Chunk],
-    *,
-    workers: int,
-    engine: Engine | None,
-    stack: contextlib.ExitStack,
-) -> Iterator[_ChunkResult]:
-    """Return an iterator over every chunk's result, in order, made here, by workers or by an
-    engine's tasks.
-
-    With several workers their pool starts now and stops when ``stack`` closes.
-    """
-    if engine is not None and engine.name != "local":
-        return engine.map_in_order(_write_chunk, chunks, shared=context)
-    workers = min(workers, len(chunks))
-    if workers == 1:
-        return (_write_chunk(context, chunk) for chunk in chunks)
-    # fork where there is one: workers inherit the imported modules and the numba kernels the
-    # probe image compiled, where spawn would load them again (seconds per worker). The pool
-    # starts before any progress-bar thread exists, and workers touch neither torch nor
-    # OpenMP, so the threads a fork does not copy are not missed.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = stack.enter_context(
-        multiprocessing.get_context(method).Pool(
-            workers, initializer=_set_worker_context, initargs=(context,)
-        )
-    )
-    return pool.imap(_write_chunk_in_worker, chunks)
-
-
-# The context a worker process received from its pool's initializer; set once per process.
-_worker_context: _WriteContext | None = None
-
-
-def _set_worker_context(context: _WriteContext) -> None:
-    global _worker_context
-    _worker_context = context
-
-
-def _write_chunk_in_worker(chunk: _Chunk) -> _ChunkResult:
-    assert _worker_context is not None, "the pool initializer sets the context"
-    return _write_chunk(_worker_context, chunk)
-
-
-def _write_chunk(context: _WriteContext, chunk: _Chunk) -> _ChunkResult:
-    """Make images ``chunk.start ..`` of a split; write their PNGs and packed rows."""
-    family = context.family
-    batch = family.generate(
-        context.problem,
-        context.params,
-        split=chunk.split,
-        seed=context.seed,
-        start=chunk.start,
-        count=chunk.count,
-        with_metadata=True,
-    )
-    indices = np.arange(chunk.start, chunk.start + chunk.count)
-    _check_batch(family, batch.images, batch.labels, batch.metadata, indices, context.image_shape)
-
-    # Plain writes at the chunk's offset: cheaper than mapping the file, and chunks never overlap.
-    height, width = context.image_shape
-    with open(context.folder / f"{chunk.split}_images.npy", "r+b") as packed:
-        packed.seek(context.data_offsets[chunk.split] + chunk.start * height * width)
-        packed.write(np.ascontiguousarray(batch.images).data)
-
-    lines = []
-    for index, image, label, metadata in zip(
-        indices.tolist(), batch.images, batch.labels.tolist(), batch.metadata, strict=True
-    ):
-        relpath = get_image_relpath(chunk.split, family.class_names[label], index)
-        with open(os.path.join(context.folder, relpath), "wb") as png:
-            png.write(encode_png(image))
-        record = {"index": index, "label": label}
-        record.update((key, value) for key, value in metadata.items() if key not in record)
-        lines.append(json.dumps(record, separators=(",", ":"), default=_to_json) + "\n")
-    return _ChunkResult(chunk.split, chunk.start, batch.labels.astype(np.int64), "".join(lines))
-
-
-def _check_batch(
-    family: Family,
-    images: np.ndarray,
-    labels: np.ndarray,
-    metadata: list[dict[str, Any]],
-    indices: np.ndarray,
-    image_shape: tuple[int, int],
-) -> None:
-    # A family that breaks its contract would silently unbalance or corrupt the dataset.
-    n_images = len(indices)
-    if images.shape != (n_images, *image_shape) or images.dtype != np.uint8:
-        raise RuntimeError(
-            f"family {family.name} returned images {images.dtype} {images.shape}, "
-            f"expected uint8 {(n_images, *image_shape)}"
-        )
-    if not np.array_equal(labels, indices % len(family.class_names)):
-        raise RuntimeError(f"family {family.name} broke the rule label = index % n_classes")
-    if len(metadata) != n_images:
-        raise RuntimeError(
-            f"family {family.name} returned {len(metadata)} metadata dicts for {n_images} images"
-        )
-
-
-def _to_json(value: Any) -> Any:
-    """Convert numpy values that ``json`` does not know (the generators return plain ones)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def _describe_file(folder: Path, name: str) -> dict[str, str]:
     return {"file": name, "sha256": _hash_file(folder / name)}
 
@@ -618,56 +283,6 @@ def _describe_file(folder: Path, name: str) -> dict[str, str]:
 def _hash_file(path: Path) -> str:
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
-
-
-def _make_temp_folder(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_temp_folders(out)
-    temp = out.parent / f"{out.name}{_TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
-    temp.mkdir()
-    return temp
-
-
-def _remove_abandoned_temp_folders(out: Path) -> None:
-    """Delete temporary siblings of ``out`` left by writers that were killed (e.g. SIGKILL).
-
-    Their names carry the writer's process id; a folder whose process no longer runs can never
-    be finished, and only ever held a half-written copy.
-    """
-    for mark in (_TEMP_MARK, _OLD_MARK):
-        for folder in out.parent.glob(f"{glob.escape(out.name)}{mark}*"):
-            pid_text = folder.name[len(out.name) + len(mark) :].split("-", 1)[0]
-            if pid_text.isdigit() and not _is_running(int(pid_text)):
-                logger.info("removing %s, left by a writer that was killed", folder)
-                shutil.rmtree(folder, ignore_errors=True)
-
-
-def _is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
-
-
-def _move_into_place(temp: Path, out: Path) -> None:
-    if out.is_dir() and any(out.iterdir()):
-        # Replacing (force): move the old dataset aside first, so that a complete dataset
-        # is at ``out`` at every moment except between the two renames.
-        old = out.parent / f"{out.name}{_OLD_MARK}{os.getpid()}-{secrets.token_hex(4)}"
-        logger.info("replacing the existing dataset %s", out)
-        os.rename(out, old)
-        os.rename(temp, out)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    if out.is_dir():
-        out.rmdir()
-    os.rename(temp, out)
-
-
-# --- reading ---------------------------------------------------------------------------------
 
 
 def _parse_info(folder: Path, raw: dict[str, Any]) -> DatasetInfo:

@@ -20,12 +20,8 @@ from typing import Any
 
 from generators.family import Family
 from generators.registry import get_family
-from labeler.data.dataset_format import (
-    WriteSummary,
-    check_output_folder,
-    check_split_counts,
-    write_dataset,
-)
+from labeler.data.dataset_format import check_split_counts
+from labeler.data.dataset_writer import WriteSummary, check_output_folder, write_dataset
 from labeler.engines.base import Engine
 
 ALL_PROBLEMS = "all"

@@ -16,7 +16,7 @@ from labeler.data.audit import (
     compute_features,
     fit_stump,
 )
-from labeler.data.dataset_format import write_dataset
+from labeler.data.dataset_writer import write_dataset
 
 
 def draw_blobs(rng: np.random.Generator, n_blobs: int, *, size: int = 24) -> np.ndarray:

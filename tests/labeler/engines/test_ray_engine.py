@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from labeler.data.dataset_format import load_metadata, write_dataset
+from labeler.data.dataset_format import load_metadata
+from labeler.data.dataset_writer import write_dataset
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (make venv installs it)")
 
