@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from generators.checks import check_int
 from labeler.selection.strategies import check_strategy, list_strategies
 from server.auth import get_user, require_admin
 from server.errors import ApiError
@@ -31,11 +32,10 @@ def start_round() -> tuple[Response, int]:
         check_strategy(strategy)
     except ValueError as error:
         raise ApiError(400, str(error)) from None
-    query_size = body.get("query_size", 50)
-    if isinstance(query_size, bool) or not isinstance(query_size, int):
-        raise ApiError(400, f"query_size must be an integer, got {query_size!r}")
-    if not 1 <= query_size <= MAX_QUERY_SIZE:
-        raise ApiError(400, f"query_size must be between 1 and {MAX_QUERY_SIZE}, got {query_size}")
+    try:
+        query_size = check_int("query_size", body.get("query_size", 50), low=1, high=MAX_QUERY_SIZE)
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
     state = get_state()
     if any(record.status == "running" for record in state.store.get_rounds()):
         raise ApiError(409, "a round is running already; wait for it to finish")

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
+from generators.checks import check_int
 from labeler.store.database import LEASE_HELD, QueueItem
 from labeler.store.project_status import get_status
 from server.auth import get_user, require_user
@@ -191,9 +192,10 @@ def _queue(state: ServerState) -> dict[str, Any]:
 
 
 def _get_sample_id(state: ServerState, body: dict[str, Any]) -> int:
-    value = body.get("sample_id")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, f"sample_id must be an integer sample id, got {value!r}")
+    try:
+        value = check_int("sample_id", body.get("sample_id"))
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
     n_samples = state.store.n_samples
     if not 0 <= value < n_samples:
         raise ApiError(400, f"there is no sample {value}; sample ids run from 0 to {n_samples - 1}")
@@ -216,12 +218,13 @@ def _get_int_arg(name: str, *, default: int, minimum: int, maximum: int) -> int:
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value: object = int(raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be an integer, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise ApiError(400, f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
+        value = raw  # not a number: the message below names the text
+    try:
+        return check_int(name, value, low=minimum, high=maximum)
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
 
 
 def _class_list(state: ServerState) -> str:

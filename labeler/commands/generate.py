@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from generators.checks import check_int
 from generators.registry import get_family, list_families
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.table import format_table
@@ -73,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(_format_listing([args.family] if args.family else list_families()))
         return 0
-    if isinstance(args.workers, bool) or args.workers < 1:
-        raise ValueError(f"--workers must be a positive integer, got {args.workers!r}")
+    check_int("--workers", args.workers, low=1)
     jobs = _get_jobs(args)
     plans = plan_datasets(jobs, force=args.force)
     started = time.perf_counter()

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
+from generators.checks import check_int
 from labeler.data.image_arrays import (
     COLOUR_MODES,
     WHITE,
@@ -206,7 +207,7 @@ def load_images(
     with white. Transparency is laid over white; colour is converted to luminance for 1 channel,
     grayscale copied into R, G, B for 3. Files that cannot be read are skipped (never raised).
     """
-    size = _check_image_size(image_size)
+    size = check_int("image size", image_size, low=1)
     channels = check_channels(channels)
     images = np.empty((len(paths), *image_shape(size, channels)), dtype=np.uint8)
     skipped: list[tuple[str, str]] = []
@@ -266,7 +267,7 @@ def resize_images(images: Any, size: int) -> NDArray[np.uint8]:
     import torch  # here, not at import: commands that never resize start faster
     import torch.nn.functional as functional
 
-    size = _check_image_size(size)
+    size = check_int("image size", size, low=1)
     array = np.asarray(images) if not isinstance(images, np.ndarray) else images
     channels = get_channels(array)
     n_images, height, width = array.shape[:3]
@@ -355,12 +356,6 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
         return image.convert("RGB")
     return _to_gray(image).convert("RGB")
-
-
-def _check_image_size(size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
-        raise ValueError(f"image size must be a positive integer (pixels), got {size!r}")
-    return int(size)
 
 
 def _list_visible(folder: Path) -> list[Path]:

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from generators.checks import check_int
 from labeler.data.dataset_format import INFO_FILE, load_dataset_info
 
 MIN_IMAGE_SIZE = 8
@@ -25,16 +26,7 @@ PHOTO_IMAGE_SIZE = 64
 
 def check_image_size(size: Any) -> int:
     """``size`` if it is an integer in the supported range, else ValueError giving the range."""
-    if (
-        isinstance(size, bool)
-        or not isinstance(size, int)
-        or not MIN_IMAGE_SIZE <= size <= MAX_IMAGE_SIZE
-    ):
-        raise ValueError(
-            f"image size must be an integer from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels, "
-            f"got {size!r}"
-        )
-    return int(size)
+    return check_int("image size", size, low=MIN_IMAGE_SIZE, high=MAX_IMAGE_SIZE)
 
 
 def choose_image_size(source: str | os.PathLike[str], requested: int | None = None) -> int:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from generators.checks import check_int, check_optional_int
 from generators.family import Family
 from generators.registry import get_family
 from labeler.data.dataset_format import check_split_counts
@@ -48,18 +49,15 @@ class GenerateJob:
     holdout_families: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_test"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.image_size is not None and (
-            isinstance(self.image_size, bool)
-            or not isinstance(self.image_size, int)
-            or self.image_size <= 0
-        ):
-            raise ValueError(f"image_size must be a positive integer, got {self.image_size!r}")
+        checked = {
+            "n_train": check_int("n_train", self.n_train, low=1),
+            "n_test": check_int("n_test", self.n_test, low=1),
+            "seed": check_int("seed", self.seed, low=0),
+            "image_size": check_optional_int("image_size", self.image_size, low=1),
+        }
+        for name, value in checked.items():
+            # Plain ints (a numpy integer passes the check): the job is written to dataset.json.
+            object.__setattr__(self, name, value)
         for name in ("family", "out", "preset"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from generators.checks import check_int
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import (
     EpochRecord,
@@ -55,12 +56,9 @@ class AutotuneConfig:
     max_restarts: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("check_epochs", "n_check_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"auto-tune {name} must be a positive integer, got {value!r}")
-        if self.max_restarts < 0:
-            raise ValueError(f"auto-tune max_restarts must be 0 or more, got {self.max_restarts}")
+        check_int("auto-tune check_epochs", self.check_epochs, low=1)
+        check_int("auto-tune n_check_samples", self.n_check_samples, low=1)
+        check_int("auto-tune max_restarts", self.max_restarts, low=0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

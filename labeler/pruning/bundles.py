@@ -24,6 +24,8 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from generators.checks import check_int, check_number
+
 logger = logging.getLogger(__name__)
 
 # Rows hashed per chunk: bounds the int64 temporaries to about 64 MiB.
@@ -65,10 +67,8 @@ def get_update_rows(
         raise ValueError(
             f"activations must be [n_samples, ...] with n > 0, got {activations.shape}"
         )
-    if not lr > 0 or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(
-            f"lr must be positive and batch_size a positive integer, got {lr!r}, {batch_size!r}"
-        )
+    check_number("lr", lr, low=0.0, low_open=True)
+    check_int("batch_size", batch_size, low=1)
     flat = activations.detach().reshape(activations.shape[0], -1).to(torch.float32)
     # (-c * a) + w_max equals w_max - c * a bit for bit (negation is exact), in one new array;
     # it is never -0.0, which would be equal as a float but hash differently.

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from generators.checks import check_int
 from labeler.learning.models import Classifier
 from labeler.learning.training import TrainConfig, train_model
 
@@ -28,8 +29,7 @@ class FineTuneConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_steps, bool) or not isinstance(self.n_steps, int) or self.n_steps < 1:
-            raise ValueError(f"fine-tune n_steps must be a positive integer, got {self.n_steps!r}")
+        check_int("fine-tune n_steps", self.n_steps, low=1)
         self.to_train_config(n_steps=self.n_steps)  # checks lr, batch size, threads, device
 
     def to_train_config(self, *, n_steps: int) -> TrainConfig:

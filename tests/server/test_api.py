@@ -249,8 +249,8 @@ def test_images_are_served_by_pool_sample_id_only(api_as) -> None:
 
 def test_next_checks_its_count(api_as) -> None:
     ann = api_as("ann")
-    assert "between 1 and 10" in ann.get("/api/next?n=0").json["error"]
-    assert "integer" in ann.get("/api/next?n=two").json["error"]
+    assert ann.get("/api/next?n=0").json["error"] == "n must be an integer in [1, 10], got 0"
+    assert ann.get("/api/next?n=two").json["error"] == "n must be an integer in [1, 10], got 'two'"
 
 
 def test_an_empty_queue_says_so(api_as) -> None:

@@ -184,7 +184,7 @@ def test_detect_channels_follows_most_images(tmp_path: Path) -> None:
 
 
 def test_load_images_rejects_a_bad_size_or_channel_count(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match=r"image size must be an integer >= 1, got"):
         load_images([], image_size=0)
     with pytest.raises(ValueError, match=r"1 \(grayscale\) or 3"):
         load_images([], image_size=4, channels=2)

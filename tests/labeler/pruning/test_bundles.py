@@ -171,7 +171,7 @@ def test_max_weight_counts_batch_norm_parameters() -> None:
 def test_bad_input_is_refused_with_a_message() -> None:
     with pytest.raises(ValueError, match="one entry per sample"):
         compute_bundle_entropy(torch.zeros(3, 2), np.zeros(2), lr=LR, batch_size=BATCH, w_max=1)
-    with pytest.raises(ValueError, match="lr must be positive"):
+    with pytest.raises(ValueError, match=r"lr must be a finite number > 0, got"):
         compute_bundle_entropy(torch.zeros(3, 2), np.zeros(3, int), lr=0, batch_size=8, w_max=1)
     with pytest.raises(ValueError, match="n > 0"):
         get_update_rows(torch.zeros(0, 2), w_max=1.0, lr=LR, batch_size=BATCH)

@@ -227,8 +227,8 @@ def test_classes_must_cover_the_folder_classes(class_folder: Path, tmp_path: Pat
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"image_size": 4}, "from 8 to 256 pixels, got 4"),
-        ({"image_size": 257}, "from 8 to 256 pixels, got 257"),
+        ({"image_size": 4}, r"image size must be an integer in \[8, 256\], got 4"),
+        ({"image_size": 257}, r"image size must be an integer in \[8, 256\], got 257"),
         ({"colour": "cmyk"}, "unknown colour mode 'cmyk'; valid ones: auto, rgb, gray"),
         ({"image_size": True}, "got True"),
         ({"classes": ["a"]}, "at least 2 classes"),
