@@ -42,13 +42,22 @@ def check_optional_int(
     return _check_int(name, value, low, high, wanted)
 
 
-def _check_int(name: str, value: object, low: int | None, high: int | None, wanted: str) -> int:
+def is_int(value: object) -> bool:
+    """Whether ``value`` is an integer as ``check_int`` takes one (bounds aside): a Python or
+    numpy integer, never a ``bool``. For lenient reading, where a non-integer means "none"."""
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+        return False
     try:
-        number = operator.index(value)  # type: ignore[arg-type]
+        operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise ValueError(f"{name} must be {wanted}, got {value!r}") from None
+        return False
+    return True
+
+
+def _check_int(name: str, value: object, low: int | None, high: int | None, wanted: str) -> int:
+    if not is_int(value):
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    number = operator.index(value)  # type: ignore[arg-type]
     if (low is not None and number < low) or (high is not None and number > high):
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return int(number)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from generators.checks import check_int, check_number
 from labeler.store.database import DEFAULT_LEASE_SECONDS
 
 # The instance folder sits inside the project: its secret key, config file and round logs.
@@ -83,11 +84,7 @@ def _load_secret_key(path: Path) -> str:
 
 
 def _check_config(config: Mapping[str, Any]) -> None:
-    for name in ("LEASE_SECONDS", "LOGIN_MAX_DELAY"):
-        value = config[name]
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    for name in ("LEASE_SECONDS", "LOGIN_MAX_DELAY"):  # seconds
+        check_number(name, config[name], low=0.0, low_open=True)
     for name in ("MAX_TASKS_PER_CALL", "MAX_CONTENT_LENGTH", "IMAGE_CACHE_SIZE"):
-        value = config[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(name, config[name], low=1)

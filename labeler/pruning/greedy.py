@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from generators.checks import check_int
 from labeler.learning.models import Classifier
 from labeler.learning.training import evaluate_accuracy, split_validation
 from labeler.pruning.fine_tuning import FineTuneConfig, fine_tune
@@ -42,12 +43,8 @@ class PruneTarget:
             raise ValueError("give exactly one pruning target: a maximum drop or a block count")
         if self.max_drop is not None and not 0.0 <= self.max_drop < 1.0:
             raise ValueError(f"max drop must be a share in [0, 1), got {self.max_drop!r}")
-        if self.n_blocks is not None and (
-            isinstance(self.n_blocks, bool)
-            or not isinstance(self.n_blocks, int)
-            or self.n_blocks < 1
-        ):
-            raise ValueError(f"the block count must be a positive integer, got {self.n_blocks!r}")
+        if self.n_blocks is not None:
+            check_int("the block count", self.n_blocks, low=1)
 
     def to_dict(self) -> dict[str, Any]:
         return {"max_drop": self.max_drop, "n_blocks": self.n_blocks}

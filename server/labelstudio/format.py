@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from generators.checks import is_int
 from labeler.store.database import RemoteAnnotation
 
 FROM_NAME = "label"
@@ -223,7 +224,7 @@ def read_task(task: Mapping[str, Any]) -> TaskView:
     image = data.get(IMAGE_FIELD)
     return TaskView(
         int(task["id"]),
-        sample if isinstance(sample, int) and not isinstance(sample, bool) else None,
+        sample if is_int(sample) else None,
         key if isinstance(key, str) else None,
         image if isinstance(image, str) else None,
         frozenset(
@@ -398,7 +399,7 @@ def read_predict_request(body: Any) -> list[tuple[int | None, str | None]]:
         key = data.get(SAMPLE_KEY_FIELD)
         out.append(
             (
-                sample if isinstance(sample, int) and not isinstance(sample, bool) else None,
+                sample if is_int(sample) else None,
                 key if isinstance(key, str) else None,
             )
         )

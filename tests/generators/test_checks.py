@@ -11,6 +11,7 @@ from generators.checks import (
     check_int,
     check_number,
     check_optional_int,
+    is_int,
 )
 
 
@@ -24,6 +25,11 @@ def test_check_int_accepts_python_and_numpy_integers_and_returns_int() -> None:
 def test_check_int_refuses_non_integers_naming_them(value: object) -> None:
     with pytest.raises(ValueError, match=rf"^n must be an integer, got {value!r}$"):
         check_int("n", value)
+
+
+def test_is_int_says_what_check_int_takes() -> None:
+    assert is_int(0) and is_int(-3) and is_int(np.uint8(7))
+    assert not any(is_int(value) for value in (True, 1.0, "1", None, [1]))
 
 
 def test_check_int_bounds_are_inclusive_and_named() -> None:

@@ -35,7 +35,7 @@ def test_bad_configuration_is_named(project, tmp_path, monkeypatch) -> None:
         create_app({})
     with pytest.raises(ValueError, match="does not exist"):
         create_app({"PROJECT": str(tmp_path / "missing")})
-    with pytest.raises(ValueError, match="LEASE_SECONDS must be a positive number"):
+    with pytest.raises(ValueError, match=r"LEASE_SECONDS must be a finite number > 0, got -1"):
         create_app({"PROJECT": str(project), "LEASE_SECONDS": -1})
     not_a_project = tmp_path / "empty"
     not_a_project.mkdir()
