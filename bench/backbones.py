@@ -39,7 +39,8 @@ from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.loop.rounds import RoundConfig, run_round
 from labeler.selection.strategies import SelectionConfig
-from labeler.store.project import REPORT_FILE, open_project
+from labeler.store.project import open_project
+from labeler.store.project_files import RoundFolder
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -56,7 +57,7 @@ def time_round(project_path: Path, config: RoundConfig) -> dict[str, Any]:
         started = time.perf_counter()
         summary = run_round(project, config=config, progress=False)
         seconds = time.perf_counter() - started
-        report = json.loads((project.path / summary.folder / REPORT_FILE).read_text())
+        report = RoundFolder(project.path / summary.folder).read_report() or {}
     return {
         "seconds": round(seconds, 2),
         "n_labels": summary.n_labels,

@@ -13,9 +13,10 @@ from flask import Flask
 
 from generators.checks import check_int, check_number
 from labeler.store.database import DEFAULT_LEASE_SECONDS
+from labeler.store.project_files import SERVER_FOLDER
 
 # The instance folder sits inside the project: its secret key, config file and round logs.
-INSTANCE_FOLDER = "server"
+INSTANCE_FOLDER = SERVER_FOLDER
 INSTANCE_FILE = "server.cfg"
 SECRET_KEY_FILE = "secret_key"
 ENV_PREFIX = "LABELER"

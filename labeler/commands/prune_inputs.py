@@ -5,7 +5,6 @@ here)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,8 @@ from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import TrainConfig, check_labels, train_model
 from labeler.store.atomic_files import write_json_atomic
-from labeler.store.project import (
-    CHECKPOINT_FILE,
-    REPORT_FILE,
-    is_project,
-    open_project,
-)
+from labeler.store.project import is_project, open_project
+from labeler.store.project_files import RoundFolder
 
 
 @dataclass(frozen=True)
@@ -126,7 +121,7 @@ def get_round_checkpoint(path: Path, round_arg: str) -> tuple[int, Path]:
                     f"{', '.join(str(r.id) for r in trained)}"
                 )
             record = matches[0]
-        checkpoint = project.path / str(record.folder) / CHECKPOINT_FILE
+        checkpoint = RoundFolder(project.path / str(record.folder)).checkpoint
     if not checkpoint.is_file():
         raise ValueError(f"the checkpoint of round {record.id} is missing: {checkpoint}")
     return record.id, checkpoint
@@ -134,10 +129,10 @@ def get_round_checkpoint(path: Path, round_arg: str) -> tuple[int, Path]:
 
 def get_round_train_config(checkpoint: Path) -> TrainConfig | None:
     """The TrainConfig a round trained with (from its report), when it says."""
+    report = RoundFolder(checkpoint.parent).read_report()
     try:
-        report = json.loads((checkpoint.parent / REPORT_FILE).read_text())
-        return TrainConfig.from_dict(report["config"]["train"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return None if report is None else TrainConfig.from_dict(report["config"]["train"])
+    except (ValueError, KeyError, TypeError):
         return None
 
 

@@ -1,4 +1,5 @@
-"""``labeler status``: labels per class, rounds and their accuracy, the queue."""
+"""``labeler status``: labels per class, rounds and their accuracy, the last round's scores,
+the queue."""
 
 from __future__ import annotations
 
@@ -91,8 +92,26 @@ def format_status(status: dict[str, Any]) -> str:
             f"round {scored[-1]['id']} scored the pool with the "
             f"{_describe_scoring(scored[-1]['scoring_model'])} model"
         )
+    if status["last_scores"] is not None:
+        lines.append(_describe_scores(status["last_scores"]))
     lines.append(f"queue: {status['n_queued']} waiting, {status['n_leased']} leased")
     return "\n".join(lines)
+
+
+def _describe_scores(scores: dict[str, Any]) -> str:
+    """The last round's acquisition scores as quantiles, all scored images and the selected
+    batch: a batch whose scores sit far above the pool's is one the model is unsure about."""
+    names = "/".join(_format_quantile(q) for q in scores["quantiles"])
+    parts = [
+        f"{label} {' '.join(f'{value:.3g}' for value in scores[key])}"
+        for label, key in (("pool", "scored"), ("selected", "selected"))
+        if scores[key] is not None
+    ]
+    return f"last round's scores ({scores['n_scored']} images scored; {names}): " + "; ".join(parts)
+
+
+def _format_quantile(quantile: float) -> str:
+    return {0.0: "min", 0.5: "median", 1.0: "max"}.get(quantile, f"p{round(quantile * 100)}")
 
 
 def _describe_scoring(scoring: dict[str, Any] | None) -> str:

@@ -22,7 +22,8 @@ from numpy.typing import NDArray
 from labeler.learning.models import PretrainedBackbone
 from labeler.learning.scoring import score_pool
 from labeler.store.atomic_files import save_npy_atomic
-from labeler.store.project import FEATURES_FOLDER, Project
+from labeler.store.project import Project
+from labeler.store.project_files import get_features_folder
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def get_features_path(project: Project, model: PretrainedBackbone, *, weights_di
     """Where the features of ``model``'s backbone with weights of SHA-256 ``weights_digest``
     (hex) at ``model.config.image_size`` are cached in ``project``."""
     name = f"{model.backbone}-{weights_digest[:DIGEST_LENGTH]}-{model.config.image_size}px.npy"
-    return project.path / FEATURES_FOLDER / name
+    return get_features_folder(project.path) / name
 
 
 def get_project_features(

@@ -38,16 +38,6 @@ class ScoringJob:
     n_threads: int | None = None
 
 
-@dataclass(frozen=True)
-class ScoringCluster:
-    """Where a round scores its pool instead of here: an engine's workers, reading the model
-    from ``checkpoint`` and the images from ``images`` (paths every worker can read)."""
-
-    engine: Engine
-    checkpoint: Path
-    images: Path
-
-
 @dataclass
 class _WorkerState:
     model: Classifier

@@ -34,15 +34,13 @@ from labeler.learning.checkpoints import save_checkpoint
 from labeler.learning.feature_cache import CachedFeatures, get_project_features
 from labeler.learning.head_training import train_head
 from labeler.learning.models import Classifier, ModelConfig, make_pretrained_model
-from labeler.learning.scoring import score_features
-from labeler.learning.sharded_scoring import ScoringCluster
-from labeler.learning.training import (
-    TrainConfig,
-    TrainResult,
-    check_labels,
-    evaluate_accuracy,
-    train_model,
+from labeler.learning.predictors import (
+    FeaturePredictor,
+    ImagePredictor,
+    Predictor,
+    ShardedPredictor,
 )
+from labeler.learning.training import TrainConfig, TrainResult, check_labels, train_model
 from labeler.pruning.trimmed_model import (
     SCORING_MODELS,
     PruningPlan,
@@ -50,21 +48,16 @@ from labeler.pruning.trimmed_model import (
     load_pruning_plan,
     make_scoring_model,
 )
-from labeler.selection.pool_query import query_pool
+from labeler.selection.pool_query import PoolQuery, query_pool
 from labeler.selection.selectors import sample_subset
 from labeler.selection.strategies import SelectionConfig
-from labeler.store.atomic_files import fsync_folder, save_npy_atomic, write_json_atomic
-from labeler.store.project import (
-    CHECKPOINT_FILE,
-    CONFIDENCES_FILE,
-    GUESSES_FILE,
-    IMAGES_FILE,
-    REPORT_FILE,
-    ROUNDS_FOLDER,
-    SCORED_IDS_FILE,
-    SCORES_FILE,
-    SCORING_CHECKPOINT_FILE,
-    Project,
+from labeler.store.atomic_files import fsync_folder
+from labeler.store.project import Project
+from labeler.store.project_files import (
+    RoundFolder,
+    RoundPredictions,
+    get_images_file,
+    get_rounds_folder,
 )
 
 logger = logging.getLogger(__name__)
@@ -201,176 +194,223 @@ def run_round(
     _remove_abandoned_round_folders(project)
     final = project.get_round_folder(round_id)
     temp = final.parent / f"{_TEMP_PREFIX}{round_id:04d}.tmp-{secrets.token_hex(4)}"
+    inputs = _RoundInputs(labeled_ids, labels, unlabeled, plan, weights_path)
     try:
         temp.mkdir(parents=True)
-        summary = _train_score_select(
+        report, query = _train_score_select(
             project,
             round_id,
-            temp,
-            final,
-            labeled_ids,
-            labels,
-            unlabeled,
+            RoundFolder(temp),
+            inputs,
             config=config,
             progress=progress,
-            started=started,
             engine=engine,
-            plan=plan,
-            weights_path=weights_path,
+        )
+        report["seconds"] = time.perf_counter() - started
+        RoundFolder(temp).write_report(report)
+        os.replace(temp, final)
+        fsync_folder(final.parent)
+        store.finish_round(
+            round_id,
+            folder=str(final.relative_to(project.path)),
+            n_labels=report["n_labels"],
+            val_accuracy=report["val_accuracy"],
+            test_accuracy=report["test_accuracy"],
+            scored_ids=query.scored_ids,
+            scores=query.scores,
+            selected_ids=query.selected,
         )
     except BaseException as error:
         # KeyboardInterrupt included: the round must not stay 'running' in this process.
         store.fail_round(round_id, f"{type(error).__name__}: {error}")
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return summary
+    return RoundSummary(
+        round_id=round_id,
+        strategy=config.selection.strategy,
+        n_labels=report["n_labels"],
+        n_scored=report["n_scored"],
+        n_queued=len(store.get_queue()),
+        val_accuracy=report["val_accuracy"],
+        test_accuracy=report["test_accuracy"],
+        folder=str(final.relative_to(project.path)),
+        seconds=report["seconds"],
+    )
+
+
+@dataclass(frozen=True)
+class _RoundInputs:
+    """What a trained round starts from: the labels so far (``labeled_ids`` with their
+    ``labels``), the ``unlabeled`` pool, and what was found before training began: the pruning
+    ``plan`` to score with and a pretrained model's ``weights_path`` (None when not used)."""
+
+    labeled_ids: NDArray[np.int64]
+    labels: NDArray[np.int64]
+    unlabeled: NDArray[np.int64]
+    plan: PruningPlan | None
+    weights_path: Path | None
+
+
+@dataclass(frozen=True)
+class _Learned:
+    """A round's trained model, what training reported, the predictor of that model, and the
+    cached backbone features it was trained on (a frozen backbone; else None)."""
+
+    model: Classifier
+    trained: TrainResult
+    predictor: Predictor
+    cached: CachedFeatures | None
 
 
 def _train_score_select(
     project: Project,
     round_id: int,
-    temp: Path,
-    final: Path,
-    labeled_ids: NDArray[np.int64],
-    labels: NDArray[np.int64],
-    unlabeled: NDArray[np.int64],
+    folder: RoundFolder,
+    inputs: _RoundInputs,
     *,
     config: RoundConfig,
     progress: bool,
-    started: float,
-    engine: Engine | None = None,
-    plan: PruningPlan | None = None,
-    weights_path: Path | None = None,
-) -> RoundSummary:
-    store = project.store
-    images = project.load_images()
-    n_classes = len(project.class_names)
-    cached = None
-    if weights_path is None:
-        trained = train_model(
-            np.asarray(images[labeled_ids]),
-            labels,
-            n_classes=n_classes,
-            model_config=config.model,
-            train_config=config.train,
-            progress=progress,
-        )
-    else:
-        trained, cached = _train_pretrained(
-            project,
-            labeled_ids,
-            labels,
-            config=config,
-            weights_path=weights_path,
-            progress=progress,
-        )
-    model = trained.model
+    engine: Engine | None,
+) -> tuple[dict[str, Any], PoolQuery]:
+    """Train, decide what scores the pool, score and select, and write the model and the
+    predictions into ``folder``; return the round's report (to be written once the round's
+    time is known) and the query."""
+    n_labels = int(inputs.labeled_ids.shape[0])
+    learned = _train(project, inputs, config=config, progress=progress)
     save_checkpoint(
-        temp / CHECKPOINT_FILE,
-        model,
+        folder.checkpoint,
+        learned.model,
         model_config=config.model,
-        n_classes=n_classes,
+        n_classes=len(project.class_names),
         class_names=project.class_names,
-        extra={"round_id": round_id, "n_labels": int(labeled_ids.shape[0])},
+        extra={"round_id": round_id, "n_labels": n_labels},
     )
-    scoring_model, scoring_checkpoint = model, temp / CHECKPOINT_FILE
-    scoring: dict[str, Any] = {"kind": "full", "n_blocks": _count_blocks(config.model)}
-    if plan is not None:
-        scoring_model = make_scoring_model(
-            model,
-            np.asarray(images[labeled_ids]),
-            labels,
-            plan=plan,
-            n_threads=config.train.n_threads,
-            device=config.train.device,
-        )
-        scoring_checkpoint = temp / SCORING_CHECKPOINT_FILE
-        save_checkpoint(
-            scoring_checkpoint,
-            scoring_model,
-            model_config=scoring_model.config,
-            n_classes=n_classes,
-            class_names=project.class_names,
-            extra={"round_id": round_id, "pruned_from": CHECKPOINT_FILE},
-        )
-        scoring = {
-            **plan.describe(),
-            "checkpoint": SCORING_CHECKPOINT_FILE,
-            "test_accuracy": _get_test_accuracy(project, scoring_model, config.train.device),
-        }
-
+    predictor, scoring = _make_scoring_predictor(
+        project, round_id, folder, learned, inputs, config=config, engine=engine
+    )
     query = query_pool(
-        scoring_model,
-        images,
-        unlabeled,
-        labeled_ids,
+        predictor,
+        inputs.unlabeled,
+        inputs.labeled_ids,
         selection=config.selection,
         rng=np.random.default_rng([config.seed, round_id]),
         score_subset=config.score_subset,
-        device=config.train.device,
-        n_threads=config.train.n_threads,
         progress=progress,
-        cluster=None
-        if engine is None or engine.name == "local" or cached is not None
-        else ScoringCluster(engine, scoring_checkpoint, project.path / IMAGES_FILE),
-        features=None if cached is None else cached.features,
     )
-    scored, selected = query.scored_ids, query.selected
-
-    test_accuracy = _get_test_accuracy(
-        project, model, config.train.device, features=None if cached is None else cached.features
+    test_accuracy = _get_test_accuracy(project, learned.predictor)
+    folder.write_predictions(
+        RoundPredictions(query.scored_ids, query.scores, query.guesses, query.confidences)
     )
-    save_npy_atomic(temp / SCORED_IDS_FILE, scored)
-    save_npy_atomic(temp / SCORES_FILE, query.scores)
-    save_npy_atomic(temp / GUESSES_FILE, query.guesses)
-    save_npy_atomic(temp / CONFIDENCES_FILE, query.confidences)
-    seconds = time.perf_counter() - started
-    # None when no validation split was held out (too few labels): NaN is not JSON.
-    val_accuracy = trained.val_accuracy if math.isfinite(trained.val_accuracy) else None
+    trained = learned.trained
     report = {
         "round_id": round_id,
         "strategy": config.selection.strategy,
-        "n_labels": int(labeled_ids.shape[0]),
-        "n_labels_per_class": np.bincount(labels, minlength=n_classes).tolist(),
-        "n_scored": int(scored.shape[0]),
-        "selected_ids": selected.tolist(),
-        "val_accuracy": val_accuracy,
+        "n_labels": n_labels,
+        "n_labels_per_class": np.bincount(
+            inputs.labels, minlength=len(project.class_names)
+        ).tolist(),
+        "n_scored": int(query.scored_ids.shape[0]),
+        "selected_ids": query.selected.tolist(),
+        # None when no validation split was held out (too few labels): NaN is not JSON.
+        "val_accuracy": trained.val_accuracy if math.isfinite(trained.val_accuracy) else None,
         "validation": trained.validation,
         "augment": list(config.train.augment),
         "test_accuracy": test_accuracy,
         "train_seconds": trained.seconds,
         "n_epochs": trained.n_epochs,
-        "seconds": seconds,
+        "seconds": None,  # the whole round's, set when it is known
         "scoring_model": scoring,
         "config": config.to_dict(),
     }
-    if weights_path is not None:
-        report["backbone"] = _describe_backbone(weights_path, cached)
-    write_json_atomic(temp / REPORT_FILE, report)
-    os.replace(temp, final)
-    fsync_folder(final.parent)
-    store.finish_round(
-        round_id,
-        folder=str(final.relative_to(project.path)),
-        n_labels=int(labeled_ids.shape[0]),
-        val_accuracy=val_accuracy,
-        test_accuracy=test_accuracy,
-        scored_ids=scored,
-        scores=query.scores,
-        selected_ids=selected,
-    )
-    n_queued = len(store.get_queue())
-    return RoundSummary(
-        round_id=round_id,
-        strategy=config.selection.strategy,
-        n_labels=int(labeled_ids.shape[0]),
-        n_scored=int(scored.shape[0]),
-        n_queued=n_queued,
-        val_accuracy=val_accuracy,
-        test_accuracy=test_accuracy,
-        folder=str(final.relative_to(project.path)),
-        seconds=seconds,
-    )
+    if inputs.weights_path is not None:
+        report["backbone"] = _describe_backbone(inputs.weights_path, learned.cached)
+    return report, query
+
+
+def _train(
+    project: Project, inputs: _RoundInputs, *, config: RoundConfig, progress: bool
+) -> _Learned:
+    """Train the round's model on the labels so far, and make its predictor."""
+    images = project.load_images()
+    if inputs.weights_path is None:
+        trained = train_model(
+            np.asarray(images[inputs.labeled_ids]),
+            inputs.labels,
+            n_classes=len(project.class_names),
+            model_config=config.model,
+            train_config=config.train,
+            progress=progress,
+        )
+        cached = None
+    else:
+        trained, cached = _train_pretrained(
+            project,
+            inputs.labeled_ids,
+            inputs.labels,
+            config=config,
+            weights_path=inputs.weights_path,
+            progress=progress,
+        )
+    predictor: Predictor
+    if cached is None:
+        predictor = ImagePredictor(
+            trained.model, images, device=config.train.device, n_threads=config.train.n_threads
+        )
+    else:
+        predictor = FeaturePredictor(trained.model.head, cached.features)
+    return _Learned(trained.model, trained, predictor, cached)
+
+
+def _make_scoring_predictor(
+    project: Project,
+    round_id: int,
+    folder: RoundFolder,
+    learned: _Learned,
+    inputs: _RoundInputs,
+    *,
+    config: RoundConfig,
+    engine: Engine | None,
+) -> tuple[Predictor, dict[str, Any]]:
+    """What scores the pool, decided once, and how the report describes it: the trained model
+    (on the images, or its head on cached features), or the trimmed model ``prune apply``
+    chose (saved beside the round's own); on an engine's workers when one other than local
+    is given and images are scored."""
+    scoring: dict[str, Any] = {"kind": "full", "n_blocks": _count_blocks(config.model)}
+    if learned.cached is not None:
+        return learned.predictor, scoring
+    predictor = learned.predictor
+    assert isinstance(predictor, ImagePredictor)
+    checkpoint = folder.checkpoint
+    if inputs.plan is not None:
+        scoring_model = make_scoring_model(
+            learned.model,
+            np.asarray(predictor.images[inputs.labeled_ids]),
+            inputs.labels,
+            plan=inputs.plan,
+            n_threads=config.train.n_threads,
+            device=config.train.device,
+        )
+        checkpoint = folder.scoring_checkpoint
+        save_checkpoint(
+            checkpoint,
+            scoring_model,
+            model_config=scoring_model.config,
+            n_classes=len(project.class_names),
+            class_names=project.class_names,
+            extra={"round_id": round_id, "pruned_from": folder.checkpoint.name},
+        )
+        predictor = dataclasses.replace(predictor, model=scoring_model)
+        scoring = {
+            **inputs.plan.describe(),
+            "checkpoint": checkpoint.name,
+            "test_accuracy": _get_test_accuracy(project, predictor),
+        }
+    if engine is not None and engine.name != "local":
+        return (
+            ShardedPredictor(engine, checkpoint, get_images_file(project.path), local=predictor),
+            scoring,
+        )
+    return predictor, scoring
 
 
 def _run_initial_round(
@@ -464,23 +504,13 @@ def _describe_backbone(weights_path: Path, cached: CachedFeatures | None) -> dic
     return description
 
 
-def _get_test_accuracy(
-    project: Project,
-    model: Classifier,
-    device: str,
-    *,
-    features: NDArray[np.float32] | None = None,
-) -> float | None:
-    """Accuracy on the project's test samples (known labels), or None when it has none.
-    ``features``: the model's cached features of every sample, scored by its head alone."""
+def _get_test_accuracy(project: Project, predictor: Predictor) -> float | None:
+    """Accuracy of ``predictor`` on the project's test samples (known labels), or None when
+    it has none."""
     test_ids, test_labels = project.store.get_known_labels("test")
     if test_ids.shape[0] == 0:
         return None
-    if features is not None:
-        probs = score_features(model.head, features, indices=test_ids).probs[:, :, 0]
-        return float(np.mean(probs.argmax(axis=1) == test_labels))
-    images = project.load_images()
-    return float(evaluate_accuracy(model, np.asarray(images[test_ids]), test_labels, device=device))
+    return predictor.get_accuracy(test_ids, test_labels)
 
 
 def _count_blocks(model_config: ModelConfig) -> int | None:
@@ -492,7 +522,7 @@ def _count_blocks(model_config: ModelConfig) -> int | None:
 
 def _remove_abandoned_round_folders(project: Project) -> None:
     """Delete temporary folders of rounds that a killed process left (never read)."""
-    rounds_dir = project.path / ROUNDS_FOLDER
+    rounds_dir = get_rounds_folder(project.path)
     if not rounds_dir.is_dir():
         return
     for leftover in rounds_dir.glob(f"{_TEMP_PREFIX}*.tmp-*"):

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import Engine
 from labeler.learning.models import Classifier, ModelConfig
+from labeler.learning.predictors import ImagePredictor
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
 from labeler.selection.pool_query import query_pool
 from labeler.selection.strategies import SelectionConfig, check_strategy
@@ -367,15 +368,12 @@ def _query(
         is_labeled[picked] = True
         return picked
     picked = query_pool(
-        model,
-        pool_images,
+        ImagePredictor(model, pool_images, device=device, n_threads=n_threads),
         unlabeled,
         np.flatnonzero(is_labeled),
         selection=selection,
         rng=rng,
         score_subset=score_subset,
-        device=device,
-        n_threads=n_threads,
     ).selected
     is_labeled[picked] = True
     return picked

@@ -24,9 +24,8 @@ from labeler.learning.checkpoints import load_checkpoint, save_checkpoint
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.pruning.fine_tuning import FineTuneConfig, fine_tune
 from labeler.pruning.surgery import list_blocks, remove_blocks
+from labeler.store.project_files import get_pruned_checkpoint
 
-PRUNING_FOLDER = "pruning"
-PRUNED_CHECKPOINT = "pruned.pt"
 SCORING_MODELS = ("full", "pruned")
 
 
@@ -51,10 +50,6 @@ class PruningPlan:
             "n_blocks_unpruned": n_blocks,
             "removed_blocks": list(self.removed_blocks),
         }
-
-
-def get_pruned_path(project_path: str | os.PathLike[str]) -> Path:
-    return Path(project_path) / PRUNING_FOLDER / PRUNED_CHECKPOINT
 
 
 def save_pruned_model(
@@ -90,7 +85,7 @@ def save_pruned_model(
 def load_pruning_plan(project_path: str | os.PathLike[str]) -> PruningPlan:
     """The plan in ``PROJECT/pruning/pruned.pt``; ValueError saying how to make one when it is
     missing, and naming the file when it is unreadable."""
-    path = get_pruned_path(project_path)
+    path = get_pruned_checkpoint(project_path)
     if not path.is_file():
         raise ValueError(
             f"no pruned model at {path}: run `labeler prune greedy PROJECT` and then "

@@ -1,20 +1,14 @@
-"""The project folder: the one module that knows its layout.
+"""Making and opening a project: ``init_project`` builds one from a dataset folder or an image
+folder, ``open_project`` opens it as a ``Project`` (its info, its store, its images).
 
-A project folder holds:
-
-- ``project.json``: format version, class names, image size, channels (1 grayscale, 3 colour;
-  absent in projects made before colour: 1), the label-preserving transforms to train with,
-  where the images came from, when it was made;
-  written last by ``init_project``, so its presence means the project is complete;
-- ``project.sqlite``: the database (samples, label log, rounds, scores, queue), see
-  ``labeler.store.database``;
-- ``pool_images.npy``: every sample's image, ``[n_samples, S, S]`` uint8 (0 black, 255 white),
-  or ``[n_samples, S, S, 3]`` RGB in a colour project, row = sample id, pool and test samples
-  alike; memory-mapped when read;
-- ``rounds/round-0001/...``: what each round wrote (checkpoints, scores, reports);
-- ``features/<backbone>-<weights digest>-<size>px.npy``: penultimate features of every sample
-  under a frozen pretrained backbone, float32 ``[n_samples, n_features]``, computed once by the
-  first round that needs them (``labeler.learning.feature_cache``); safe to delete.
+What each file of a project folder holds, and where it is, is ``labeler.store.project_files``'s
+to say (the one module that knows the layout; ``docs/formats.md``). ``project.json`` holds the
+format version, class names, image size, channels (1 grayscale, 3 colour; absent in projects
+made before colour: 1), the label-preserving transforms to train with, where the images came
+from and when it was made; it is written last by ``init_project``, so its presence means the
+project is complete. ``pool_images.npy`` is every sample's image, ``[n_samples, S, S]`` uint8
+(0 black, 255 white) or ``[n_samples, S, S, 3]`` RGB in a colour project, row = sample id,
+pool and test samples alike; memory-mapped when read.
 
 A project is made from a generated dataset folder (``labeler.data.dataset_format``: its train split
 becomes the pool, its test split the test samples, both with known labels) or from any folder
@@ -57,41 +51,29 @@ from labeler.data.image_folder import (
 from labeler.data.input_size import choose_image_size
 from labeler.store.atomic_files import atomic_path, write_json_atomic
 from labeler.store.database import (
-    DATABASE_NAME,
     NewLabel,
     NewSample,
     ProjectStore,
     check_class_names,
 )
+from labeler.store.project_files import (
+    INIT_FILES,
+    PROJECT_FILE,
+    get_database_file,
+    get_images_file,
+    get_project_file,
+    get_round_folder,
+)
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-PROJECT_FILE = "project.json"
-IMAGES_FILE = "pool_images.npy"
-ROUNDS_FOLDER = "rounds"
-FEATURES_FOLDER = "features"
-# The files of a round folder (rounds/round-NNNN/).
-CHECKPOINT_FILE = "model.pt"
-# The trimmed model a round scored with, when it did not score with its own (prune apply).
-SCORING_CHECKPOINT_FILE = "scoring-model.pt"
-REPORT_FILE = "report.json"
-SCORES_FILE = "scores.npy"
-SCORED_IDS_FILE = "scored_ids.npy"
-# The model's guess (class index) and its confidence for each scored image, row for row.
-GUESSES_FILE = "guesses.npy"
-CONFIDENCES_FILE = "confidences.npy"
-# The model's input side when neither a project nor a dataset says otherwise (projects choose
-# theirs per dataset: ``labeler.data.input_size``).
-DEFAULT_IMAGE_SIZE = 64
 SOURCE_KINDS = ("dataset", "image_folder")
 # Label events made from known labels by ``init --use-folder-labels``.
 FOLDER_LABEL_SOURCE = "folder"
 FOLDER_ANNOTATOR = "folder"
 # Rows per chunk when copying a dataset's packed arrays into the project.
 _COPY_CHUNK = 4096
-# Files an interrupted init may leave; init clears a folder holding only these (no project.json).
-_INIT_FILES = (IMAGES_FILE, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm")
 
 
 @dataclass(frozen=True)
@@ -145,14 +127,12 @@ class Project:
     def load_images(self) -> NDArray[np.uint8]:
         """Every sample's image, uint8 ``[n_samples, S, S]`` or ``[n_samples, S, S, 3]``, a
         read-only memory map."""
-        images: NDArray[np.uint8] = np.load(self.path / IMAGES_FILE, mmap_mode="r")
+        images: NDArray[np.uint8] = np.load(get_images_file(self.path), mmap_mode="r")
         return images
 
     def get_round_folder(self, round_id: int) -> Path:
         """The folder of round ``round_id`` (``rounds/round-0001``); not created here."""
-        if isinstance(round_id, bool) or not isinstance(round_id, int) or round_id < 1:
-            raise ValueError(f"round id must be a positive integer, got {round_id!r}")
-        return self.path / ROUNDS_FOLDER / f"round-{round_id:04d}"
+        return get_round_folder(self.path, round_id)
 
     def get_augmentation(self, requested: str = "auto") -> tuple[str, ...]:
         """The transforms to train with: ``requested`` "auto" gives the ones chosen for the
@@ -184,7 +164,7 @@ class Project:
 
 def is_project(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a complete project folder (it has ``project.json``)."""
-    return (Path(path) / PROJECT_FILE).is_file()
+    return get_project_file(path).is_file()
 
 
 def open_project(project_dir: str | os.PathLike[str]) -> Project:
@@ -196,9 +176,9 @@ def open_project(project_dir: str | os.PathLike[str]) -> Project:
     folder = Path(project_dir)
     if not folder.is_dir():
         raise ValueError(f"project folder {folder} does not exist")
-    info_path = folder / PROJECT_FILE
+    info_path = get_project_file(folder)
     if not info_path.is_file():
-        if (folder / DATABASE_NAME).exists():
+        if get_database_file(folder).exists():
             raise ValueError(
                 f"{folder} is an unfinished project (no {PROJECT_FILE}: its init was "
                 "interrupted); run init on it again"
@@ -224,14 +204,14 @@ def open_project(project_dir: str | os.PathLike[str]) -> Project:
     except (KeyError, TypeError) as error:
         raise ValueError(f"{info_path} is malformed: {error!r}") from error
 
-    store = ProjectStore.open(folder / DATABASE_NAME)
+    store = ProjectStore.open(get_database_file(folder))
     try:
         if store.class_names != class_names:
             raise ValueError(
                 f"{info_path} lists classes {list(class_names)} but the database holds "
                 f"{list(store.class_names)}"
             )
-        images_path = folder / IMAGES_FILE
+        images_path = get_images_file(folder)
         try:
             images = np.load(images_path, mmap_mode="r")
         except (OSError, ValueError) as error:
@@ -309,7 +289,7 @@ def init_project(
             "created_at": time.time(),
             **plan.extra_info,
         }
-        write_json_atomic(folder / PROJECT_FILE, info)  # last: the project is now complete
+        write_json_atomic(get_project_file(folder), info)  # last: the project is now complete
     except BaseException:
         _remove_init_files(folder, remove_folder=created_folder)
         raise
@@ -388,7 +368,7 @@ def _prepare_project_folder(folder: Path) -> None:
         raise ValueError(f"project path {folder} exists and is not a folder")
     if not folder.is_dir():
         return
-    if (folder / PROJECT_FILE).exists():
+    if get_project_file(folder).exists():
         raise ValueError(f"{folder} is already a project; choose a new folder")
     entries = list(folder.iterdir())
     if not entries:
@@ -403,13 +383,13 @@ def _prepare_project_folder(folder: Path) -> None:
 
 
 def _is_init_leftover(name: str) -> bool:
-    if name in _INIT_FILES:
+    if name in INIT_FILES:
         return True
     # Temporary files of atomic writes: ".pool_images.npy.tmp-PID-XXXX", and so on.
     return (
         name.startswith(".")
         and ".tmp-" in name
-        and any(name[1:].startswith(known) for known in (*_INIT_FILES, PROJECT_FILE))
+        and any(name[1:].startswith(known) for known in (*INIT_FILES, PROJECT_FILE))
     )
 
 
@@ -467,7 +447,7 @@ def _plan_from_dataset(
             size,
         )
     samples: list[NewSample] = []
-    with atomic_path(folder / IMAGES_FILE) as temp:
+    with atomic_path(get_images_file(folder)) as temp:
         out = np.lib.format.open_memmap(
             temp, mode="w+", dtype=np.uint8, shape=(n_total, *image_shape(size, channels))
         )
@@ -541,7 +521,7 @@ def _plan_from_image_folder(
         )
     if not any(sample.split == "pool" for sample in samples):
         raise ValueError(f"{source} has no readable image outside test/ to label")
-    with atomic_path(folder / IMAGES_FILE) as temp, open(temp, "wb") as file:
+    with atomic_path(get_images_file(folder)) as temp, open(temp, "wb") as file:
         np.save(file, pixels, allow_pickle=False)
     extra = {"layout": scan.layout, "has_splits": scan.has_splits}
     return _Plan(
@@ -562,7 +542,7 @@ def _relative(path: str, source: Path) -> str:
 
 def _write_database(folder: Path, plan: _Plan, *, use_folder_labels: bool) -> int:
     with ProjectStore.create(
-        folder / DATABASE_NAME,
+        get_database_file(folder),
         class_names=plan.class_names,
         samples=plan.samples,
         meta={"source_kind": plan.source_kind},

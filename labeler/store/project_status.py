@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import numpy as np
 
-from labeler.store.project import REPORT_FILE, Project
+from labeler.store.project import Project
+from labeler.store.project_files import RoundFolder
+
+# Quantiles of the last round's acquisition scores that status shows.
+SCORE_QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
 def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
@@ -51,6 +54,7 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
         None,
     )
     n_waiting, n_leased = store.count_queue(now=now)
+    last_done = store.get_last_done_round()
     return {
         "project": str(project.path),
         "source": str(project.source),
@@ -66,17 +70,41 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
         "last_test_accuracy_round": None if last is None else last["id"],
         "n_queued": n_waiting + n_leased,
         "n_leased": n_leased,
+        "last_scores": None if last_done is None else _get_scores(project, last_done.folder),
     }
 
 
 def _get_scoring_model(project: Project, folder: str | None) -> dict[str, Any] | None:
     """Which model scored a round's pool (from its report), or None for rounds without one."""
-    if not folder:
-        return None
-    try:
-        report = json.loads((project.path / folder / REPORT_FILE).read_text())
-    except (OSError, ValueError):
+    round_folder = RoundFolder.of(project.path, folder)
+    report = None if round_folder is None else round_folder.read_report()
+    if report is None:
         return None
     # Rounds from before pruning existed scored with their own model.
     scoring = report.get("scoring_model") or {"kind": "full"}
     return scoring if isinstance(scoring, dict) else None
+
+
+def _get_scores(project: Project, folder: str | None) -> dict[str, Any] | None:
+    """How a round's acquisition scores are spread (higher = more informative): how many
+    images were scored, the quantiles ``SCORE_QUANTILES`` of their scores and those of the
+    images it selected (its report's ``selected_ids``); None for a round without scores."""
+    round_folder = RoundFolder.of(project.path, folder)
+    predictions = None if round_folder is None else round_folder.read_predictions()
+    if predictions is None or predictions.scores.size == 0:
+        return None
+    report = round_folder.read_report() if round_folder is not None else None
+    selected = np.asarray((report or {}).get("selected_ids", []), dtype=np.int64)
+    is_selected = np.isin(predictions.scored_ids, selected)
+
+    def quantiles(scores: np.ndarray) -> list[float] | None:
+        if scores.size == 0:
+            return None
+        return [float(value) for value in np.quantile(scores, SCORE_QUANTILES)]
+
+    return {
+        "n_scored": int(predictions.scores.size),
+        "quantiles": list(SCORE_QUANTILES),
+        "scored": quantiles(predictions.scores),
+        "selected": quantiles(predictions.scores[is_selected]),
+    }

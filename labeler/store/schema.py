@@ -152,9 +152,18 @@ CREATE TABLE remote_annotations (
 """
 # Schema version 4 no longer keeps every acquisition score in the database (a round's scores
 # are in its folder, ``scores.npy`` beside ``scored_ids.npy``): an older database drops the
-# table. Databases made since version 4 never had it.
+# table, and a new one never has it. Skips and retractions, append-only logs whose triggers
+# refused only updates (skips) or only deletes (retractions), now refuse both.
 _SCHEMA_V4 = """
 DROP TABLE IF EXISTS scores;
+CREATE TRIGGER IF NOT EXISTS skips_no_delete BEFORE DELETE ON skips
+BEGIN
+    SELECT RAISE(ABORT, 'skips is append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS retractions_no_update BEFORE UPDATE ON retractions
+BEGIN
+    SELECT RAISE(ABORT, 'retractions is append-only');
+END;
 """
 _UPGRADES = {1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4}
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from labeler.store.project import open_project
+from labeler.store.project_files import RoundFolder, RoundPredictions
+from labeler.store.project_status import SCORE_QUANTILES
 
 
 def test_status_shows_labels_rounds_and_queue(project: Path, run_cli) -> None:
@@ -49,3 +53,51 @@ def test_status_of_a_missing_project(tmp_path: Path, run_cli) -> None:
     result = run_cli("status", tmp_path / "none")
     assert result.code == 2
     assert "does not exist" in result.err
+
+
+def test_status_shows_the_last_rounds_score_distribution(project: Path, run_cli) -> None:
+    scores = np.linspace(0.0, 1.0, 21)
+    scored_ids = np.arange(21, dtype=np.int64)
+    with open_project(project) as opened:
+        store = opened.store
+        round_id = store.start_round(strategy="margin", query_size=3, config={})
+        folder = RoundFolder(opened.get_round_folder(round_id))
+        folder.path.mkdir(parents=True)
+        folder.write_predictions(
+            RoundPredictions(scored_ids, scores, np.zeros(21, np.int64), np.full(21, 0.5))
+        )
+        folder.write_report({"selected_ids": [20, 19, 18]})
+        store.finish_round(
+            round_id,
+            folder=str(folder.path.relative_to(opened.path)),
+            n_labels=0,
+            val_accuracy=None,
+            test_accuracy=None,
+            scored_ids=scored_ids,
+            scores=scores,
+            selected_ids=[20, 19, 18],
+        )
+    status = json.loads(run_cli("status", project, "--json").out)["last_scores"]
+    assert status["n_scored"] == 21
+    np.testing.assert_allclose(status["scored"], np.quantile(scores, SCORE_QUANTILES))
+    np.testing.assert_allclose(status["selected"], np.quantile(scores[18:], SCORE_QUANTILES))
+    text = run_cli("status", project).out
+    assert "last round's scores (21 images scored; min/p25/median/p75/p90/max): " in text
+    assert "pool 0 0.25 0.5 0.75 0.9 1; selected 0.9 0.925 0.95 0.975 0.99 1" in text
+
+
+def test_status_of_a_project_without_scored_rounds_shows_no_scores(project: Path, run_cli) -> None:
+    with open_project(project) as opened:
+        round_id = opened.store.start_round(strategy="initial-random", query_size=2, config={})
+        opened.store.finish_round(
+            round_id,
+            folder="",
+            n_labels=0,
+            val_accuracy=None,
+            test_accuracy=None,
+            scored_ids=[1, 2],
+            scores=[0.0, 0.0],
+            selected_ids=[1, 2],
+        )
+    assert json.loads(run_cli("status", project, "--json").out)["last_scores"] is None
+    assert "last round's scores" not in run_cli("status", project).out

@@ -22,7 +22,8 @@ from labeler.learning.models import (
     make_model_input,
     make_pretrained_model,
 )
-from labeler.store.project import FEATURES_FOLDER, Project, open_project
+from labeler.store.project import Project, open_project
+from labeler.store.project_files import FEATURES_FOLDER
 from tests.backbone_weights import write_random_weights
 
 CONFIG = ModelConfig(name="mobilenet_v3_small-pretrained", image_size=16)

@@ -14,8 +14,9 @@ import torch
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import PretrainedBackbone
 from labeler.learning.scoring import score_pool
-from labeler.loop import rounds
-from labeler.store.project import FEATURES_FOLDER, open_project
+from labeler.store import project_files
+from labeler.store.project import open_project
+from labeler.store.project_files import FEATURES_FOLDER
 from tests.backbone_weights import get_cache_file, write_random_weights
 
 BACKBONE = "mobilenet_v3_small"
@@ -60,7 +61,7 @@ def test_a_frozen_round_caches_features_and_saves_a_full_model(
     cached = sorted((labeled_project / FEATURES_FOLDER).glob("*.npy"))
     assert len(cached) == 1
     folder = get_last_folder(labeled_project)
-    report = json.loads((folder / rounds.REPORT_FILE).read_text())
+    report = json.loads((folder / project_files.REPORT_FILE).read_text())
     assert report["config"]["backbone"] == {"mode": "frozen", "weights": None}
     assert report["backbone"]["features"] == str(cached[0])
     assert report["backbone"]["feature_seconds"] > 0
@@ -68,13 +69,13 @@ def test_a_frozen_round_caches_features_and_saves_a_full_model(
 
     # The checkpoint is a whole classifier: the file's backbone and the trained head, which
     # scores raw images as the round scored their cached features (MC-dropout draws aside).
-    model, info = load_checkpoint(folder / rounds.CHECKPOINT_FILE)
+    model, info = load_checkpoint(folder / project_files.CHECKPOINT_FILE)
     assert isinstance(model, PretrainedBackbone) and info.model_config.name == MODEL
     loaded = model.body.state_dict()
     for key, value in state.items():
         if not key.startswith("classifier."):
             assert torch.equal(loaded[key], value), key
-    scored = np.load(folder / rounds.SCORED_IDS_FILE)
+    scored = np.load(folder / project_files.SCORED_IDS_FILE)
     with open_project(labeled_project) as opened:
         images = opened.load_images()
         predictions = score_pool(model, images, indices=scored, device="cpu", progress=False)
@@ -84,7 +85,7 @@ def test_a_frozen_round_caches_features_and_saves_a_full_model(
             model.head.eval()(torch.from_numpy(np.load(cached[0])[scored])), dim=1
         )
     np.testing.assert_allclose(predictions.probs[:, :, 0], head_probs.numpy(), atol=1e-4)
-    guesses = np.load(folder / rounds.GUESSES_FILE)
+    guesses = np.load(folder / project_files.GUESSES_FILE)
     assert guesses.shape == scored.shape and guesses.max() < 2
     np.testing.assert_allclose(
         predictions.features, np.load(cached[0])[scored], rtol=1e-4, atol=1e-5
@@ -95,7 +96,7 @@ def test_a_frozen_round_caches_features_and_saves_a_full_model(
     assert run_cli("oracle", labeled_project).code == 0
     result = run_cli("round", labeled_project, *FLAGS)
     assert result.code == 0, result.err
-    report = json.loads((get_last_folder(labeled_project) / rounds.REPORT_FILE).read_text())
+    report = json.loads((get_last_folder(labeled_project) / project_files.REPORT_FILE).read_text())
     assert report["n_labels"] == 22
     assert report["backbone"]["feature_seconds"] == 0.0
     assert cached[0].stat().st_mtime_ns == written
@@ -112,9 +113,9 @@ def test_a_finetuned_round_reads_a_named_weights_file(
     assert result.code == 0, result.err
     assert not (labeled_project / FEATURES_FOLDER).exists()  # nothing frozen to cache
     folder = get_last_folder(labeled_project)
-    report = json.loads((folder / rounds.REPORT_FILE).read_text())
+    report = json.loads((folder / project_files.REPORT_FILE).read_text())
     assert report["config"]["backbone"] == {"mode": "finetune", "weights": str(weights)}
-    model, _ = load_checkpoint(folder / rounds.CHECKPOINT_FILE)
+    model, _ = load_checkpoint(folder / project_files.CHECKPOINT_FILE)
     # Fine-tuning moved the backbone's weights away from the file's.
     first_conv = model.body.state_dict()["features.0.0.weight"]
     assert first_conv.shape == state["features.0.0.weight"].shape

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from labeler.learning import predictors
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
-from labeler.loop import rounds
 from labeler.loop.rounds import RoundConfig, run_round
-from labeler.selection import pool_query
 from labeler.selection.strategies import SelectionConfig
+from labeler.store import project_files
 from labeler.store.project import Project, open_project
 from server.images import ImageCache
 
@@ -69,13 +69,13 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
         pool_ids = set(store.get_sample_ids("pool").tolist())
     assert len(queue) == 8
     assert set(queue) <= pool_ids - set(labeled.tolist())
-    report = json.loads((folder / rounds.REPORT_FILE).read_text())
+    report = json.loads((folder / project_files.REPORT_FILE).read_text())
     assert report["selected_ids"] == queue
-    scores = np.load(folder / rounds.SCORES_FILE)
-    scored = np.load(folder / rounds.SCORED_IDS_FILE)
+    scores = np.load(folder / project_files.SCORES_FILE)
+    scored = np.load(folder / project_files.SCORED_IDS_FILE)
     assert scores.shape == scored.shape == (24,)
-    guesses = np.load(folder / rounds.GUESSES_FILE)
-    confidences = np.load(folder / rounds.CONFIDENCES_FILE)
+    guesses = np.load(folder / project_files.GUESSES_FILE)
+    confidences = np.load(folder / project_files.CONFIDENCES_FILE)
     assert guesses.shape == confidences.shape == (24,)
     assert set(guesses.tolist()) <= {0, 1}
     assert np.all((confidences >= 0.5) & (confidences <= 1.0))  # the top class of two
@@ -84,7 +84,7 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
     queued_scores = [by_id[sample] for sample in queue]
     assert queued_scores == sorted(queued_scores, reverse=True)
     assert min(queued_scores) >= max(v for s, v in by_id.items() if s not in queue)
-    _, info = load_checkpoint(folder / rounds.CHECKPOINT_FILE)
+    _, info = load_checkpoint(folder / project_files.CHECKPOINT_FILE)
     assert info.n_classes == 2
 
 
@@ -146,7 +146,7 @@ def test_an_interrupted_round_is_failed_and_the_next_works(
         def interrupt(*args: object, **kwargs: object) -> None:
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(pool_query, "score_pool", interrupt)
+        monkeypatch.setattr(predictors, "score_pool", interrupt)
         with pytest.raises(KeyboardInterrupt):
             run_round(opened, config=FAST_CONFIG, progress=False)
         monkeypatch.undo()
@@ -166,10 +166,10 @@ def test_a_killed_round_leaves_nothing_that_is_used(project: Path) -> None:
     script = f"""
 import time
 from labeler.loop import rounds
-from labeler.selection import pool_query
+from labeler.learning import predictors
 from labeler.store.project import open_project
 from tests.labeler.loop.test_rounds import FAST_CONFIG
-pool_query.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))
+predictors.score_pool = lambda *a, **k: (print("scoring", flush=True), time.sleep(600))
 with open_project({str(project)!r}) as opened:
     rounds.run_round(opened, config=FAST_CONFIG, progress=False)
 """
@@ -184,7 +184,7 @@ with open_project({str(project)!r}) as opened:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "scoring"
         temp_folders = list((project / "rounds").glob(".round-*"))
-        assert len(temp_folders) == 1 and (temp_folders[0] / rounds.CHECKPOINT_FILE).exists()
+        assert len(temp_folders) == 1 and (temp_folders[0] / project_files.CHECKPOINT_FILE).exists()
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -208,7 +208,11 @@ def test_round_folder_and_queue_appear_together(project: Path) -> None:
     assert record.status == "done" and record.finished_at is not None
     assert record.finished_at >= started
     folder = project / str(record.folder)
-    for name in (rounds.CHECKPOINT_FILE, rounds.REPORT_FILE, rounds.SCORES_FILE):
+    for name in (
+        project_files.CHECKPOINT_FILE,
+        project_files.REPORT_FILE,
+        project_files.SCORES_FILE,
+    ):
         assert (folder / name).is_file()
 
 
@@ -243,7 +247,11 @@ def test_a_round_scored_on_ray_equals_the_local_round(
             queue = [item.sample_id for item in opened.store.get_queue()]
         folders[-1] = (folders[-1], queue)
     (local, local_queue), (remote, remote_queue) = folders
-    for name in (rounds.SCORED_IDS_FILE, rounds.SCORES_FILE, rounds.GUESSES_FILE):
+    for name in (
+        project_files.SCORED_IDS_FILE,
+        project_files.SCORES_FILE,
+        project_files.GUESSES_FILE,
+    ):
         np.testing.assert_array_equal(np.load(remote / name), np.load(local / name))
     assert remote_queue == local_queue and len(local_queue) == 8
 

@@ -16,7 +16,7 @@ from labeler.store.database import (
     RemoteAnnotation,
     RemoteTask,
 )
-from tests.labeler.store.test_database import CLASSES, N_POOL, make_samples
+from tests.labeler.store.store_data import CLASSES, N_POOL, make_samples
 
 REMOTE = "labelstudio:abc"
 SOURCE = "labelstudio"

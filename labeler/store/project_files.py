@@ -1,0 +1,173 @@
+"""Every path inside a project folder, and the files a round leaves in its folder.
+
+The one module that knows the layout of a project folder (``docs/formats.md``); everyone else
+asks it for a path or for what a round wrote:
+
+- ``project.json`` (``PROJECT_FILE``), ``project.sqlite`` (``DATABASE_NAME``) and the packed
+  images ``pool_images.npy`` (``IMAGES_FILE``);
+- ``rounds/round-NNNN/``: one folder a round (``RoundFolder``): the trained model
+  (``model.pt``), the trimmed model it scored with when pruned (``scoring-model.pt``), the
+  report (``report.json``), and row for row over the scored images their ids
+  (``scored_ids.npy``), acquisition scores (``scores.npy``), the model's guesses
+  (``guesses.npy``) and their confidences (``confidences.npy``);
+- ``features/``: cached penultimate features of a frozen backbone;
+- ``pruning/pruned.pt``: the trimmed model ``labeler prune apply`` chose;
+- ``server/``: the annotation server's instance folder (secret key, config, round logs, the
+  Label Studio lock).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from generators.checks import check_int
+from labeler.store.atomic_files import save_npy_atomic, write_json_atomic
+from labeler.store.schema import DATABASE_NAME
+
+PROJECT_FILE = "project.json"
+IMAGES_FILE = "pool_images.npy"
+ROUNDS_FOLDER = "rounds"
+FEATURES_FOLDER = "features"
+PRUNING_FOLDER = "pruning"
+PRUNED_CHECKPOINT_FILE = "pruned.pt"
+SERVER_FOLDER = "server"
+LABEL_STUDIO_LOCK_FILE = "labelstudio.lock"
+# The files of a round folder (rounds/round-NNNN/).
+CHECKPOINT_FILE = "model.pt"
+# The trimmed model a round scored with, when it did not score with its own (prune apply).
+SCORING_CHECKPOINT_FILE = "scoring-model.pt"
+REPORT_FILE = "report.json"
+SCORES_FILE = "scores.npy"
+SCORED_IDS_FILE = "scored_ids.npy"
+GUESSES_FILE = "guesses.npy"
+CONFIDENCES_FILE = "confidences.npy"
+# Files an interrupted init may leave; init clears a folder holding only these (no project.json).
+INIT_FILES = (IMAGES_FILE, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm")
+
+
+def get_project_file(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / PROJECT_FILE
+
+
+def get_database_file(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / DATABASE_NAME
+
+
+def get_images_file(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / IMAGES_FILE
+
+
+def get_rounds_folder(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / ROUNDS_FOLDER
+
+
+def get_round_folder(project_path: str | os.PathLike[str], round_id: int) -> Path:
+    """The folder of round ``round_id`` (``rounds/round-0001``); not created here."""
+    round_id = check_int("round id", round_id, low=1)
+    return get_rounds_folder(project_path) / f"round-{round_id:04d}"
+
+
+def get_features_folder(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / FEATURES_FOLDER
+
+
+def get_pruned_checkpoint(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / PRUNING_FOLDER / PRUNED_CHECKPOINT_FILE
+
+
+def get_server_folder(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / SERVER_FOLDER
+
+
+def get_label_studio_lock(project_path: str | os.PathLike[str]) -> Path:
+    return get_server_folder(project_path) / LABEL_STUDIO_LOCK_FILE
+
+
+@dataclass(frozen=True)
+class RoundPredictions:
+    """What a round predicted for the images it scored, row for row: ``scored_ids`` int64
+    ``[n]``, acquisition ``scores`` float64 ``[n]`` (higher = more informative), the model's
+    ``guesses`` int64 ``[n]`` (class indexes) and ``confidences`` float64 ``[n]`` in [0, 1]."""
+
+    scored_ids: NDArray[np.int64]
+    scores: NDArray[np.float64]
+    guesses: NDArray[np.int64]
+    confidences: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RoundFolder:
+    """A round's folder (final, or the temporary one a round writes before renaming it)."""
+
+    path: Path
+
+    @classmethod
+    def of(cls, project_path: str | os.PathLike[str], folder: str | None) -> RoundFolder | None:
+        """The folder a round record names (relative to the project), or None when the round
+        has none (an initial random round)."""
+        return None if not folder else cls(Path(project_path) / folder)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT_FILE
+
+    @property
+    def scoring_checkpoint(self) -> Path:
+        return self.path / SCORING_CHECKPOINT_FILE
+
+    def write_predictions(self, predictions: RoundPredictions) -> None:
+        save_npy_atomic(self.path / SCORED_IDS_FILE, predictions.scored_ids)
+        save_npy_atomic(self.path / SCORES_FILE, predictions.scores)
+        save_npy_atomic(self.path / GUESSES_FILE, predictions.guesses)
+        save_npy_atomic(self.path / CONFIDENCES_FILE, predictions.confidences)
+
+    def read_predictions(self) -> RoundPredictions | None:
+        """What the round predicted, or None when its files are missing or unreadable (a
+        round from before guesses were kept)."""
+        try:
+            arrays = [
+                np.load(self.path / name)
+                for name in (SCORED_IDS_FILE, SCORES_FILE, GUESSES_FILE, CONFIDENCES_FILE)
+            ]
+        except (OSError, ValueError):
+            return None
+        if len({array.shape for array in arrays}) != 1:
+            return None
+        ids, scores, guesses, confidences = arrays
+        return RoundPredictions(
+            ids.astype(np.int64),
+            scores.astype(np.float64),
+            guesses.astype(np.int64),
+            confidences.astype(np.float64),
+        )
+
+    def read_guesses(self) -> dict[int, tuple[int, float]]:
+        """The model's guess for each scored sample, ``{sample_id: (class, confidence)}``;
+        empty when the round kept none."""
+        predictions = self.read_predictions()
+        if predictions is None:
+            return {}
+        return {
+            int(sample): (int(guess), float(confidence))
+            for sample, guess, confidence in zip(
+                predictions.scored_ids, predictions.guesses, predictions.confidences, strict=True
+            )
+        }
+
+    def write_report(self, report: dict[str, Any]) -> None:
+        write_json_atomic(self.path / REPORT_FILE, report)
+
+    def read_report(self) -> dict[str, Any] | None:
+        """The round's report, or None when it is missing or unreadable."""
+        try:
+            report = json.loads((self.path / REPORT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return report if isinstance(report, dict) else None
