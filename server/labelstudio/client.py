@@ -234,7 +234,7 @@ class LabelStudioClient:
 
     def _explain(self, error: ApiError, what: str) -> LabelStudioError:
         status = error.status_code
-        detail = _get_detail(error.body)
+        detail = get_detail(error.body)
         if status == 401:
             hint = (
                 "a personal access token must be current (they expire; make a new one under "
@@ -271,8 +271,18 @@ def _dump_all(values: Any) -> list[dict[str, Any]]:
     return [_dump(value) for value in values]
 
 
-def _get_detail(body: Any) -> str:
+def get_detail(body: Any) -> str:
+    """One line from the body of Label Studio's error answer: its ``detail``, with what each
+    field was refused for (a 400 says only "Validation error" in ``detail`` and the reason in
+    ``validation_errors``), at most 300 characters."""
     if isinstance(body, dict):
-        detail = body.get("detail") or body.get("validation_errors") or body
-        return " ".join(str(detail).split())[:300]
+        detail = str(body.get("detail") or "")
+        errors = body.get("validation_errors")
+        if isinstance(errors, dict) and errors:
+            reasons = "; ".join(
+                f"{name}: {' '.join(map(str, why)) if isinstance(why, list) else why}"
+                for name, why in errors.items()
+            )
+            detail = f"{detail} ({reasons})" if detail else reasons
+        return " ".join((detail or str(body)).split())[:300]
     return " ".join(str(body).split())[:300] or "no detail"

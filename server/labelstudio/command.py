@@ -123,7 +123,7 @@ def run_push(args: argparse.Namespace) -> int:
 
     with _open(args) as project:
         client = _make_client(args, _get_url(args, project))
-        _print_push(push(project, client, batch_size=args.batch_size))
+        _print_push(push(project, client, batch_size=args.batch_size), project)
     return 0
 
 
@@ -142,7 +142,7 @@ def run_sync(args: argparse.Namespace) -> int:
     with _open(args) as project:
         client = _make_client(args, _get_url(args, project))
         _print_pull(pull(project, client))
-        _print_push(push(project, client, batch_size=args.batch_size))
+        _print_push(push(project, client, batch_size=args.batch_size), project)
     return 0
 
 
@@ -189,15 +189,35 @@ def _get_url(args: argparse.Namespace, project: Project) -> str:
     return link.url
 
 
-def _print_push(result: PushResult) -> None:
-    version = result.model_version or "none (no trained round yet)"
+def _print_push(result: PushResult, project: Project) -> None:
+    """The push's counts, then why the project's model version was left, if it was: Label
+    Studio refuses a version that no prediction carries, which is every version of a round
+    without a model."""
+    version = result.model_version or "none"
+    set_now = " (set now)" if result.model_version_set else ""
     print(
         f"push: {result.n_queued} queued; {result.n_created} tasks imported, "
         f"{result.n_adopted} found already there, {result.n_predicted} new predictions, "
         f"{result.n_removed} removed and {result.n_marked} marked (out of the queue), "
-        f"{result.n_reopened} back in the queue; model version {version}"
+        f"{result.n_reopened} back in the queue; model version {version}{set_now}"
     )
-    if result.n_without_prediction:
+    if result.round_id is None:
+        print(
+            f"  no round yet, so nothing to send: `labeler round {project.path} --initial N` "
+            "queues the first images"
+        )
+        return
+    if result.n_round_predictions == 0 and result.model_version != result.round_version:
+        why = (
+            f"round {result.round_id} has no model (it picked its images at random)"
+            if result.n_guesses == 0
+            else f"round {result.round_id} guessed none of the queued images"
+        )
+        print(
+            f"  model version left as {version}, not {result.round_version}: {why}, and "
+            "Label Studio accepts only a model version that predictions carry"
+        )
+    if result.n_without_prediction and result.n_guesses:
         print(f"  {result.n_without_prediction} tasks have no prediction (no guess this round)")
 
 

@@ -142,6 +142,11 @@ def read_project(project: Mapping[str, Any]) -> ProjectView:
     )
 
 
+# The model version our model answers Label Studio with while the last round has no model
+# (none yet, or the initial random round): Label Studio shows it on the model's card.
+NO_MODEL_VERSION = "no-model-yet"
+
+
 def make_model_version(round_id: int) -> str:
     """Our model version in Label Studio: the round whose model made the prediction."""
     return f"round-{round_id}"
@@ -406,13 +411,13 @@ def read_predict_request(body: Any) -> list[tuple[int | None, str | None]]:
     return out
 
 
-def make_predict_response(
-    predictions: Sequence[Mapping[str, Any] | None], *, model_version: str
-) -> dict[str, Any]:
-    """One result per task, in order; a task we have no guess for gets an empty result (Label
-    Studio expects as many results as tasks)."""
-    empty = {"result": [], "score": 0.0, "model_version": model_version}
-    return {"results": [dict(p) if p is not None else empty for p in predictions]}
+def make_predict_response(predictions: Sequence[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """One entry per task, in order (Label Studio matches them by position, and drops them
+    all when the counts differ). A task we have no guess for gets an empty list, which
+    Label Studio 1.23 reads as "no predictions": an empty result would be stored as a
+    prediction with score 0, which uncertainty sampling serves first and which makes a
+    version of a round without a model look like one with predictions."""
+    return {"results": [dict(p) if p is not None else [] for p in predictions]}
 
 
 def make_ml_backend(url: str, *, user: str, password: str, title: str) -> dict[str, Any]:

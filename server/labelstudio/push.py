@@ -4,6 +4,11 @@ Label Studio and our store cannot commit together, so a push first reads what La
 holds and adopts every task of ours it finds there (a task carries its sample id and the
 sample's key); only what is still missing is imported. A push cut off at any point is thus
 completed by the next one, never duplicated.
+
+Not every round has a model: the initial round picks images at random, so its tasks go
+without predictions. Label Studio 1.23 refuses a project model version that no prediction
+(and no model of that title) carries, so the push sets the version only when tasks of ours
+hold predictions of it, and otherwise leaves it and says why.
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from dataclasses import dataclass
 
 from labeler.store.database import RemoteTask
 from labeler.store.project import Project
+from labeler.store.project_files import RoundFolder
 from server.labelstudio import format
 from server.labelstudio.client import LabelStudioClient
 from server.labelstudio.connect import get_linked_project
 from server.labelstudio.defaults import DEFAULT_BATCH_SIZE
 from server.labelstudio.link import Link, check_sample_key, make_sample_key
-from server.state import load_guesses
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +32,15 @@ logger = logging.getLogger(__name__)
 class PushResult:
     """What a push did: tasks imported, adopted (found in Label Studio, unrecorded), given a
     new round's prediction, removed (out of the queue, unannotated), marked (out of the
-    queue, annotated), reopened (back in the queue); ``model_version`` set on the project."""
+    queue, annotated), reopened (back in the queue), imported without a prediction.
+
+    ``round_id``: the last done round (None before any round), ``round_version`` its model
+    version in Label Studio; ``n_guesses``: how many images its model guessed (0: the round
+    has no model, as the initial random one);
+    ``n_round_predictions``: tasks of ours holding a prediction of that round after the push;
+    ``model_version``: the project's model version after the push (None: unset), which was
+    ``model_version_set`` by this push, or left because no task holds the round's
+    predictions."""
 
     n_queued: int = 0
     n_created: int = 0
@@ -37,25 +50,36 @@ class PushResult:
     n_marked: int = 0
     n_reopened: int = 0
     n_without_prediction: int = 0
+    round_id: int | None = None
+    round_version: str | None = None
+    n_guesses: int = 0
+    n_round_predictions: int = 0
     model_version: str | None = None
+    model_version_set: bool = False
 
 
 def push(
     project: Project, client: LabelStudioClient, *, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> PushResult:
     """Import the queue as tasks (``batch_size`` per request), with the last done round's
-    predictions, and set the project's model version to that round."""
+    predictions, and set the project's model version to that round once tasks of ours hold
+    its predictions (Label Studio refuses a version without any)."""
     if batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {batch_size}")
     store = project.store
     link, view = get_linked_project(project, client)
     assert link.project_id is not None
-    result = PushResult()
     last_round = store.get_last_done_round()
     round_id = None if last_round is None else last_round.id
-    guesses = {} if last_round is None else load_guesses(project.path, last_round.folder)
-    if round_id is not None:
-        result.model_version = format.make_model_version(round_id)
+    folder = None if last_round is None else RoundFolder.of(project.path, last_round.folder)
+    guesses = {} if folder is None else folder.read_guesses()
+    version = None if round_id is None else format.make_model_version(round_id)
+    result = PushResult(
+        round_id=round_id,
+        round_version=version,
+        n_guesses=len(guesses),
+        model_version=view.model_version,
+    )
     queue = store.get_queue()
     result.n_queued = len(queue)
     scores = {item.sample_id: item.score for item in queue}
@@ -66,7 +90,7 @@ def push(
         batch = missing[start : start + batch_size]
         payload = []
         for sample_id in batch:
-            prediction = _make_prediction(project, guesses, sample_id, result.model_version)
+            prediction = _make_prediction(project, guesses, sample_id, version)
             result.n_without_prediction += prediction is None
             payload.append(
                 format.make_task(
@@ -89,14 +113,15 @@ def push(
     labeled = set(store.get_current_labels()[0].tolist())
     for sample_id, (record, task) in sorted(tasks.items()):
         if sample_id in queued:
-            _refresh(project, client, link, record, task, guesses, round_id, result)
+            holds = _refresh(project, client, link, record, task, guesses, round_id, result)
         else:
             reason = "labeled" if sample_id in labeled else f"not selected by round {round_id}"
-            _retire(project, client, link, record, task, reason, result)
-    if result.model_version is not None and view.model_version != result.model_version:
-        client.update_project(
-            link.project_id, format.make_project_settings(model_version=result.model_version)
-        )
+            removed = _retire(project, client, link, record, task, reason, result)
+            holds = not removed and version is not None and version in task.prediction_versions
+        result.n_round_predictions += holds
+    if version is not None and result.n_round_predictions and view.model_version != version:
+        client.update_project(link.project_id, format.make_project_settings(model_version=version))
+        result.model_version, result.model_version_set = version, True
     return result
 
 
@@ -161,22 +186,30 @@ def _refresh(
     guesses: dict[int, tuple[int, float]],
     round_id: int | None,
     result: PushResult,
-) -> None:
-    """A queued sample's task: back in the queue, the latest prediction, the current URL."""
+) -> bool:
+    """A queued sample's task: back in the queue, the latest prediction, the current URL.
+    Returns whether the task holds a prediction of round ``round_id`` now.
+
+    The record names a round only once the task holds its prediction, so a task the round
+    had no guess for is looked at again by each push (no call to Label Studio: the guesses
+    are read from the round's folder)."""
     store = project.store
     state, predicted = record.state, record.round_id
     if record.state == "marked":
         client.update_task(task.task_id, format.make_queue_update(None))
         state = "open"
         result.n_reopened += 1
-    if round_id is not None and record.round_id != round_id:
-        version = format.make_model_version(round_id)
-        if version not in task.prediction_versions:
+    version = None if round_id is None else format.make_model_version(round_id)
+    holds = version is not None and version in task.prediction_versions
+    if version is not None and record.round_id != round_id:
+        if not holds:
             prediction = _make_prediction(project, guesses, record.sample_id, version)
             if prediction is not None:
                 client.create_prediction(task.task_id, prediction)
                 result.n_predicted += 1
-        predicted = round_id
+                holds = True
+        if holds:
+            predicted = round_id
     image_url = link.get_image_url(record.sample_id)
     if task.image_url != image_url:  # our server moved (connect --server-url)
         client.update_task(task.task_id, format.make_image_update(task, image_url=image_url))
@@ -184,6 +217,7 @@ def _refresh(
         store.save_remote_tasks(
             link.remote, [RemoteTask(record.sample_id, record.task_id, predicted, state)]
         )
+    return holds
 
 
 def _retire(
@@ -194,22 +228,23 @@ def _retire(
     task: format.TaskView,
     reason: str,
     result: PushResult,
-) -> None:
+) -> bool:
     """A task whose sample left the queue: removed when nobody annotated it, else marked with
-    ``reason``."""
+    ``reason``. Returns whether it was removed."""
     store = project.store
     if not task.annotations:
         client.delete_task(task.task_id)
         store.remove_remote_tasks(link.remote, [record.sample_id])
         result.n_removed += 1
-        return
+        return True
     if record.state == "marked":
-        return
+        return False
     client.update_task(task.task_id, format.make_queue_update(reason))
     store.save_remote_tasks(
         link.remote, [RemoteTask(record.sample_id, record.task_id, record.round_id, "marked")]
     )
     result.n_marked += 1
+    return False
 
 
 def _make_prediction(

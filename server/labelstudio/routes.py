@@ -13,7 +13,7 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from labeler.store.project import Project
+from labeler.store.database import ProjectStore
 from server.errors import ApiError
 from server.labelstudio import format
 from server.labelstudio.link import Link, check_sample_key, load_link
@@ -74,14 +74,18 @@ def get_ml_health() -> Response:
 
 @bp.post("/ml/setup")
 def setup_ml() -> Response:
-    """Label Studio connects the model: answer with the model version (our last round)."""
+    """Label Studio connects the model: answer with the model version, our last round's, or
+    ``NO_MODEL_VERSION`` while that round has no model. Connecting succeeds either way, so
+    the model can be added before the first trained round and serves from then on."""
     _check_ml_auth(_get_link())
-    return jsonify(format.make_setup_response(_get_model_version(get_state().project)))
+    state = get_state()
+    return jsonify(format.make_setup_response(_get_model_version(state.store, state.get_guesses())))
 
 
 @bp.post("/ml/predict")
 def predict() -> Response:
-    """The last done round's guess for each task (label, score = confidence)."""
+    """The last done round's guess for each task (label, score = confidence); no prediction
+    for a task it did not guess, which is every task while the round has no model."""
     link = _get_link()
     _check_ml_auth(link)
     state = get_state()
@@ -89,8 +93,8 @@ def predict() -> Response:
         tasks = format.read_predict_request(get_json_object())
     except ValueError as error:
         raise ApiError(400, str(error)) from None
-    model_version = _get_model_version(state.project)
     guesses = state.get_guesses()
+    model_version = _get_model_version(state.store, guesses)
     predictions = []
     for sample_id, key in tasks:
         guess = None
@@ -103,7 +107,7 @@ def predict() -> Response:
                 state.project.class_names[guess[0]], guess[1], model_version=model_version
             )
         )
-    return jsonify(format.make_predict_response(predictions, model_version=model_version))
+    return jsonify(format.make_predict_response(predictions))
 
 
 @bp.post("/ml/webhook")
@@ -149,6 +153,11 @@ def _check_ml_auth(link: Link) -> None:
         )
 
 
-def _get_model_version(project: Project) -> str:
-    last = project.store.get_last_done_round()
-    return "none" if last is None else format.make_model_version(last.id)
+def _get_model_version(store: ProjectStore, guesses: dict[int, tuple[int, float]]) -> str:
+    """The last done round's version when it has a model (it made ``guesses``, as
+    ``ServerState.get_guesses`` reads them), else ``NO_MODEL_VERSION``: the initial round
+    picks at random, and naming it would announce a model that does not exist."""
+    last = store.get_last_done_round()
+    if last is None or not guesses:
+        return format.NO_MODEL_VERSION
+    return format.make_model_version(last.id)

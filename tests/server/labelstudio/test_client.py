@@ -17,6 +17,7 @@ from server.labelstudio.client import (
     LabelStudioClient,
     LabelStudioError,
     describe_token,
+    get_detail,
 )
 from tests.server.labelstudio.conftest import get_free_port
 
@@ -59,3 +60,27 @@ def test_an_expired_personal_access_token_is_refused_by_kind() -> None:
 def test_a_missing_token_names_where_it_comes_from() -> None:
     with pytest.raises(LabelStudioError, match="LABEL_STUDIO_API_KEY"):
         LabelStudioClient("http://127.0.0.1:9", " ")
+
+
+def test_a_refusal_names_the_field_and_the_reason() -> None:
+    """The body of Label Studio 1.23.2's 400 to a model version without predictions."""
+    body = {
+        "id": "63a14080",
+        "status_code": 400,
+        "version": "1.23.2",
+        "detail": "Validation error",
+        "exc_info": None,
+        "validation_errors": {
+            "model_version": [
+                "Model version doesn't exist either as live model or as static predictions."
+            ]
+        },
+    }
+    assert get_detail(body) == (
+        "Validation error (model_version: Model version doesn't exist either as live model "
+        "or as static predictions.)"
+    )
+    assert get_detail({"detail": "Not found."}) == "Not found."
+    assert get_detail({"validation_errors": {"title": "too short"}}) == "title: too short"
+    assert get_detail({"error": "x"}) == "{'error': 'x'}"
+    assert get_detail("") == "no detail"

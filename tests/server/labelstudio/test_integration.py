@@ -20,14 +20,17 @@ import requests
 from label_studio_sdk import LabelStudio
 
 from labeler.store.project import open_project
+from labeler.store.project_files import RoundFolder
 from server.labelstudio import format
-from server.labelstudio.link import ML_USER, SOURCE, Link, load_link
+from server.labelstudio.link import ML_USER, SOURCE
 from server.live_server import LiveServer, start_server
-from server.state import load_guesses
 from tests.server.labelstudio.conftest import (
     QUERY_SIZE,
     REPO_ROOT,
     LabelStudioServer,
+    LinkedProject,
+    get_current,
+    get_label_log,
     make_trained_project,
     run_round,
 )
@@ -36,48 +39,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @dataclass
-class Bridge:
-    """What the tests share: the project, its running server, Label Studio and an SDK client
-    acting as Label Studio's user, and what earlier tests made (annotation ids by role)."""
+class Bridge(LinkedProject):
+    """The linked project, its running server, and what earlier tests made (annotation ids
+    by role)."""
 
-    project: Path
-    label_studio: LabelStudioServer
     server: LiveServer
-    sdk: LabelStudio
     made: dict[str, Any] = field(default_factory=dict)
-
-    def labeler(self, *args: str, token: str | None = None) -> tuple[int, str, str]:
-        """Run ``labeler ls ARGS PROJECT`` in its own process: code, stdout, stderr."""
-        command = [sys.executable, "-m", "labeler.cli", "ls", *args, str(self.project)]
-        command += ["--token", token or self.label_studio.token]
-        done = subprocess.run(
-            command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=300, check=False
-        )
-        return done.returncode, done.stdout, done.stderr
-
-    def link(self) -> Link:
-        with open_project(self.project) as project:
-            link = load_link(project.store)
-        assert link is not None and link.project_id is not None
-        return link
-
-    def tasks(self) -> list[dict[str, Any]]:
-        pid = self.link().project_id
-        return [t.model_dump(mode="json") for t in self.sdk.tasks.list(project=pid, fields="all")]
-
-    def tasks_by_sample(self) -> dict[int, dict[str, Any]]:
-        tasks = self.tasks()
-        samples = [t["data"]["sample_id"] for t in tasks]
-        assert len(samples) == len(set(samples)), f"a sample has two tasks: {sorted(samples)}"
-        return {t["data"]["sample_id"]: t for t in tasks}
-
-    def annotate(self, task: dict[str, Any], label: str | None) -> int:
-        """Annotate as a person in Label Studio's editor would: a choice, or a skip (None)."""
-        if label is None:
-            made = self.sdk.annotations.create(task["id"], result=[], was_cancelled=True)
-        else:
-            made = self.sdk.annotations.create(task["id"], result=format.make_choice_result(label))
-        return int(made.id)
 
 
 @pytest.fixture(scope="module")
@@ -87,22 +54,16 @@ def bridge(
     project = make_trained_project(tmp_path_factory.mktemp("bridge"))
     server = start_server(project)
     sdk = LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
-    shared = Bridge(project, label_studio, server, sdk)
+    shared = Bridge(project, label_studio, sdk, server)
     yield shared
     shared.server.stop()  # the one running now (test 3 restarts it)
 
 
-def get_label_log(project: Path) -> list[tuple[int, str, str, str]]:
-    with open_project(project) as opened:
-        events = opened.store.get_label_events()
-    return [(e.sample_id, e.label_name, e.annotator, e.source) for e in events]
-
-
-def get_current(project: Path) -> dict[int, str]:
-    with open_project(project) as opened:
-        ids, labels = opened.store.get_current_labels()
-        names = opened.class_names
-    return {int(i): names[int(label)] for i, label in zip(ids, labels, strict=True)}
+def get_guesses(project: Path, folder: str | None) -> dict[int, tuple[int, float]]:
+    """The guesses a round left in its folder."""
+    round_folder = RoundFolder.of(project, folder)
+    assert round_folder is not None
+    return round_folder.read_guesses()
 
 
 # --- 1. connect, and push a round ---------------------------------------------------------
@@ -126,7 +87,7 @@ def test_1_connect_makes_the_project_once_and_push_sends_the_queue(bridge: Bridg
         queue = {item.sample_id: item.score for item in project.store.get_queue()}
         last = project.store.get_last_done_round()
         assert last is not None and last.folder is not None
-        guesses = load_guesses(project.path, last.folder)
+        guesses = get_guesses(project.path, last.folder)
         class_names = project.class_names
     tasks = bridge.tasks_by_sample()
     assert set(tasks) == set(queue) and len(queue) == QUERY_SIZE
@@ -289,7 +250,7 @@ def test_6_label_studio_gets_our_predictions_for_a_task(bridge: Bridge) -> None:
     with open_project(bridge.project) as project:
         last = project.store.get_last_done_round()
         assert last is not None
-        label, confidence = load_guesses(project.path, last.folder)[sample_id]
+        label, confidence = get_guesses(project.path, last.folder)[sample_id]
         class_names = project.class_names
     assert prediction["model_version"] == f"round-{last.id}"
     assert prediction["score"] == pytest.approx(confidence)

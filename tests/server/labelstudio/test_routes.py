@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from labeler.store.project import open_project
 from server.labelstudio import format
 from server.labelstudio.link import Link, make_sample_key, save_link
+from server.state import ServerState
 
 PROJECT_ID = 5
 USER_ID = 1
@@ -131,20 +133,77 @@ def basic_auth(password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {encoded}"}
 
 
+def post_ml(client: FlaskClient, action: str, body: Any) -> Any:
+    """Call our model as Label Studio does, with the link's secret."""
+    return client.post(f"/labelstudio/ml/{action}", json=body, headers=basic_auth(SECRET))
+
+
 def test_the_ml_backend_answers_health_setup_and_predict(app: Flask, link: Link) -> None:
     client = app.test_client()
     assert client.get("/labelstudio/ml/health").json["status"] == "UP"
     assert client.post("/labelstudio/ml/setup", json={}).status_code == 401
-    setup = client.post("/labelstudio/ml/setup", json={}, headers=basic_auth(SECRET))
-    assert setup.json == {"model_version": "round-1"}
     wrong = client.post("/labelstudio/ml/predict", json={"tasks": []}, headers=basic_auth("no"))
     assert wrong.status_code == 401
-    body = {"tasks": [{"id": 1, "data": {"sample_id": 0, "sample_key": "bad"}}, {"id": 2}]}
-    predict = client.post("/labelstudio/ml/predict", json=body, headers=basic_auth(SECRET))
-    # The initial random round has no model: an empty result per task, in order.
-    results = predict.json["results"]
-    assert [r["result"] for r in results] == [[], []]
+    bad = client.post("/labelstudio/ml/predict", json={"task": []}, headers=basic_auth(SECRET))
+    assert bad.status_code == 400 and "'tasks'" in bad.json["error"]
     assert client.post("/labelstudio/ml/webhook", json={}).json == {"status": "ignored"}
+
+
+def test_before_a_trained_round_the_model_says_so_and_predicts_nothing(
+    app: Flask, project: Path, link: Link
+) -> None:
+    """The project's only round is the initial random one: no model, so no round version
+    (Label Studio would take it for a model) and no prediction, not even for our own tasks."""
+    client = app.test_client()
+    setup = post_ml(client, "setup", {})
+    assert setup.status_code == 200 and setup.json == {"model_version": format.NO_MODEL_VERSION}
+    queued = get_queued(project)[0]
+    tasks = [
+        {"id": 1, "data": {"sample_id": queued, "sample_key": make_sample_key(SECRET, queued)}},
+        {"id": 2, "data": {"sample_id": 0, "sample_key": "bad"}},
+        {"id": 3},
+    ]
+    predict = post_ml(client, "predict", {"tasks": tasks})
+    assert predict.status_code == 200 and predict.json == {"results": [[], [], []]}
+
+
+def test_a_round_with_guesses_names_its_version_and_predicts_what_it_guessed(
+    app: Flask, project: Path, link: Link, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule the routes follow, with the round's guesses stood in for: the last round's
+    version once it guessed, a prediction per guessed task, nothing for the others."""
+    first, second = get_queued(project)[:2]
+    monkeypatch.setattr(ServerState, "get_guesses", lambda self: {first: (1, 0.75)})
+    client = app.test_client()
+    setup = post_ml(client, "setup", {})
+    assert setup.json == {"model_version": "round-1"}
+    tasks = [
+        {"id": 1, "data": {"sample_id": s, "sample_key": make_sample_key(SECRET, s)}}
+        for s in (first, second)
+    ]
+    predict = post_ml(client, "predict", {"tasks": tasks})
+    expected = format.make_prediction("class_1", 0.75, model_version="round-1")
+    assert predict.json == {"results": [expected, []]}
+
+
+def test_before_any_round_the_model_says_so_too(
+    tiny_dataset: Path, tmp_path: Path, make_app: Any
+) -> None:
+    """A project just made by ``labeler init``: no round, no queue."""
+    from labeler.cli import main
+
+    fresh = tmp_path / "fresh"
+    assert main(["init", str(fresh), "--images", str(tiny_dataset), "--image-size", "16"]) == 0
+    with open_project(fresh) as opened:
+        save_link(
+            opened.store, Link("abc", "http://ls.test/", PROJECT_ID, SECRET, "http://us.test/")
+        )
+    client = make_app(PROJECT=str(fresh)).test_client()
+    setup = post_ml(client, "setup", {})
+    assert setup.json == {"model_version": format.NO_MODEL_VERSION}
+    tasks = [{"id": 1, "data": {"sample_id": 0, "sample_key": make_sample_key(SECRET, 0)}}]
+    predict = post_ml(client, "predict", {"tasks": tasks})
+    assert predict.json == {"results": [[]]}
 
 
 def test_images_open_with_their_own_key_only(app: Flask, link: Link) -> None:
