@@ -1,4 +1,11 @@
-"""The table of SVRT problems: kernel, rule text, witness names, label-preserving transforms."""
+"""The table of SVRT problems: kernel, rule text, witness names, label-preserving transforms.
+
+Every kernel ``kernel(key, index, prm, cv, images, tables, witnesses, slot) -> bool`` draws
+image ``index`` of stream ``key`` (label ``index % 2``) into ``images[slot]``, its ground truth
+into ``tables[slot]`` (one row per shape, see ``generators.canvas``) and ``witnesses[slot]``
+(the measured values the rule turns on, named in ``WITNESS_NAMES``); ``cv`` is scratch canvas.
+It returns False only if the parameters make the image impossible.
+"""
 
 from __future__ import annotations
 

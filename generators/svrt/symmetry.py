@@ -1,10 +1,6 @@
 """SVRT problems about mirror symmetry about the vertical midline: 16, 18.
 
-Each kernel draws image ``index`` of stream ``key`` (label ``index % 2``) into
-``images[slot]``, its ground truth into ``tables[slot]`` (one row per shape, see
-``generators.canvas``) and ``witnesses[slot]`` (the measured values the rule turns on, named in
-``WITNESS_NAMES``); ``cv`` is scratch canvas. It returns False only if the parameters make the
-image impossible.
+The kernels follow the contract in ``generators.svrt.problems``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """SVRT same/different problems whose copies are scaled, mirrored or turned: 19, 20, 21.
 
-Each kernel draws image ``index`` of stream ``key`` (label ``index % 2``) into
-``images[slot]``, its ground truth into ``tables[slot]`` (one row per shape, see
-``generators.canvas``) and ``witnesses[slot]`` (the measured values the rule turns on, named in
-``WITNESS_NAMES``); ``cv`` is scratch canvas. It returns False only if the parameters make the
-image impossible. As in ``same_different``, a shape that must differ is drawn with
-``new_different_shape`` at the transform of the copy it stands in for.
+The kernels follow the contract in ``generators.svrt.problems``. As in ``same_different``, a
+shape that must differ is drawn with ``new_different_shape`` at the transform of the copy it
+stands in for.
 """
 
 from __future__ import annotations
@@ -48,41 +45,56 @@ def _angle_difference(a: float, b: float) -> float:
 
 
 @cached_njit
-def _place_scaled_pair(
-    state: np.ndarray,
+def _draw_scaled_pair(
+    key: np.uint64,
+    index: int,
     prm: np.ndarray,
     cv: np.ndarray,
-    table: np.ndarray,
-    label: int,
+    images: np.ndarray,
+    tables: np.ndarray,
+    witnesses: np.ndarray,
+    slot: int,
     turned: bool,
-    xs: np.ndarray,
-    ys: np.ndarray,
-) -> tuple[bool, float, float, float, float]:
-    """One try at the two shapes of problems 19 and 21: each a base contour of radius 10.5 px
-    (hole 1 px) at a scale uniform in [1, 4]. Class 1: B is A's base contour at B's scale, at
-    A's rotation or, when ``turned``, at its own; class 0: a different shape.
-
-    Returns (placed, scale_a, scale_b, rot_a, rot_b); placed shapes are recorded in ``table``.
+) -> bool:
+    """Problems 19 (``turned`` False) and 21 (True): two shapes, each a base contour of radius
+    10.5 px (hole 1 px) drawn at a scale uniform in [1, 4]. Class 1: B is A's base contour at
+    B's scale, at A's rotation or, when ``turned``, at its own uniform one; class 0: a
+    different shape. The second witness is the centres' distance, or when ``turned`` the
+    rotations' difference in degrees.
     """
-    scale_a = uniform(state, _MIN_SCALE, _MAX_SCALE)
-    scale_b = uniform(state, _MIN_SCALE, _MAX_SCALE)
-    base_a, rot_a, a = new_shape(state, prm, _SCALED_R, _SCALED_H, scale_a)
-    rot_b = angle(state) if turned or label == 0 else rot_a
-    if label == 1:
-        b = draw(base_a, prm, scale_b, rot_b, False)
-        proto_b = 0
-    else:
-        # Only balanced mode needs the copy that B stands in for, and only for its ink.
-        target = 0
-        if is_balanced(prm):
-            target = count_ink(draw(base_a, prm, scale_b, rot_b, False))
-        _, b = new_different_shape(state, prm, _SCALED_R, _SCALED_H, scale_b, rot_b, False, target)
-        proto_b = 1
-    if not place_shapes(state, cv, [a, b], xs, ys):
-        return False, scale_a, scale_b, rot_a, rot_b
-    record_shape(table, 0, a, xs[0], ys[0], scale_a, rot_a, False, 0, -1)
-    record_shape(table, 1, b, xs[1], ys[1], scale_b, rot_b, False, proto_b, -1)
-    return True, scale_a, scale_b, rot_a, rot_b
+    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
+    xs = np.zeros(2, dtype=np.int64)
+    ys = np.zeros(2, dtype=np.int64)
+    for _ in range(MAX_IMAGE_TRIES):
+        reset(cv, table, witness)
+        scale_a = uniform(state, _MIN_SCALE, _MAX_SCALE)
+        scale_b = uniform(state, _MIN_SCALE, _MAX_SCALE)
+        base_a, rot_a, a = new_shape(state, prm, _SCALED_R, _SCALED_H, scale_a)
+        rot_b = angle(state) if turned or label == 0 else rot_a
+        if label == 1:
+            b = draw(base_a, prm, scale_b, rot_b, False)
+            proto_b = 0
+        else:
+            # Only balanced mode needs the copy that B stands in for, and only for its ink.
+            target = 0
+            if is_balanced(prm):
+                target = count_ink(draw(base_a, prm, scale_b, rot_b, False))
+            _, b = new_different_shape(
+                state, prm, _SCALED_R, _SCALED_H, scale_b, rot_b, False, target
+            )
+            proto_b = 1
+        if not place_shapes(state, cv, [a, b], xs, ys):
+            continue
+        record_shape(table, 0, a, xs[0], ys[0], scale_a, rot_a, False, 0, -1)
+        record_shape(table, 1, b, xs[1], ys[1], scale_b, rot_b, False, proto_b, -1)
+        witness[0] = scale_b / scale_a
+        if turned:
+            witness[1] = math.degrees(_angle_difference(rot_b, rot_a))
+        else:
+            witness[1] = distance(xs[0], ys[0], xs[1], ys[1])
+        finish_image(cv, image, table)
+        return True
+    return False
 
 
 @cached_njit
@@ -102,21 +114,7 @@ def problem_19(
     [1, 4]; in class 1 the second shape is the first one's contour at its own scale, same
     rotation.
     """
-    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
-    xs = np.zeros(2, dtype=np.int64)
-    ys = np.zeros(2, dtype=np.int64)
-    for _ in range(MAX_IMAGE_TRIES):
-        reset(cv, table, witness)
-        placed, scale_a, scale_b, _, _ = _place_scaled_pair(
-            state, prm, cv, table, label, False, xs, ys
-        )
-        if not placed:
-            continue
-        witness[0] = scale_b / scale_a
-        witness[1] = distance(xs[0], ys[0], xs[1], ys[1])
-        finish_image(cv, image, table)
-        return True
-    return False
+    return _draw_scaled_pair(key, index, prm, cv, images, tables, witnesses, slot, False)
 
 
 @cached_njit
@@ -235,21 +233,7 @@ def problem_21(
     Each shape is a base contour of radius 10.5 px (hole 1 px) drawn at a scale uniform in
     [1, 4] and a uniform rotation, independently for the two shapes.
     """
-    state, label, image, table, witness = open_image(key, index, images, tables, witnesses, slot)
-    xs = np.zeros(2, dtype=np.int64)
-    ys = np.zeros(2, dtype=np.int64)
-    for _ in range(MAX_IMAGE_TRIES):
-        reset(cv, table, witness)
-        placed, scale_a, scale_b, rot_a, rot_b = _place_scaled_pair(
-            state, prm, cv, table, label, True, xs, ys
-        )
-        if not placed:
-            continue
-        witness[0] = scale_b / scale_a
-        witness[1] = math.degrees(_angle_difference(rot_b, rot_a))
-        finish_image(cv, image, table)
-        return True
-    return False
+    return _draw_scaled_pair(key, index, prm, cv, images, tables, witnesses, slot, True)
 
 
 KERNELS = {
