@@ -13,10 +13,9 @@ from flask import Flask
 
 from generators.checks import check_int, check_number
 from labeler.store.database import DEFAULT_LEASE_SECONDS
-from labeler.store.project_files import SERVER_FOLDER
+from labeler.store.project_files import get_server_folder
 
 # The instance folder sits inside the project: its secret key, config file and round logs.
-INSTANCE_FOLDER = SERVER_FOLDER
 INSTANCE_FILE = "server.cfg"
 SECRET_KEY_FILE = "secret_key"
 ENV_PREFIX = "LABELER"
@@ -57,7 +56,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> Path:
     project_path = Path(project).resolve()
     if not project_path.is_dir():
         raise ValueError(f"project folder {project_path} does not exist")
-    app.instance_path = str(project_path / INSTANCE_FOLDER)
+    app.instance_path = str(get_server_folder(project_path))
     Path(app.instance_path).mkdir(exist_ok=True)
     app.config.from_pyfile(str(Path(app.instance_path) / INSTANCE_FILE), silent=True)
     app.config.from_prefixed_env(ENV_PREFIX)

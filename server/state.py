@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 from flask import current_app
 
 from labeler.store.database import ProjectStore
-from labeler.store.project import CONFIDENCES_FILE, GUESSES_FILE, SCORED_IDS_FILE, Project
+from labeler.store.project import Project
+from labeler.store.project_files import RoundFolder
 from server.images import ImageCache
 from server.round_runner import RoundRunner
 from server.throttle import LoginThrottle
@@ -44,13 +43,19 @@ class ServerState:
 
     def get_guesses(self) -> dict[int, tuple[int, float]]:
         """The last done round's guesses, ``{sample_id: (class index, confidence)}``."""
+        return self.get_model_guesses().by_sample
+
+    def get_model_guesses(self) -> ModelGuesses:
+        """The last done round and its guesses, read together (a round finishing meanwhile
+        cannot pair one round's id with another's guesses)."""
         last = self.store.get_last_done_round()
         round_id = None if last is None else last.id
         with self._guesses_lock:
             if self._guesses.round_id != round_id:
-                folder = None if last is None or last.folder is None else last.folder
-                self._guesses = ModelGuesses(round_id, load_guesses(self.project.path, folder))
-            return self._guesses.by_sample
+                folder = None if last is None else RoundFolder.of(self.project.path, last.folder)
+                guesses = {} if folder is None else folder.read_guesses()
+                self._guesses = ModelGuesses(round_id, guesses)
+            return self._guesses
 
     def close(self) -> None:
         self.project.close()
@@ -60,20 +65,3 @@ def get_state() -> ServerState:
     """The state of the app handling the current request."""
     state: ServerState = current_app.extensions[EXTENSION_KEY]
     return state
-
-
-def load_guesses(project_path: Path, folder: str | None) -> dict[int, tuple[int, float]]:
-    """A round folder's guesses (an initial random round, or an older one, has none)."""
-    if folder is None:
-        return {}
-    round_folder = project_path / folder
-    try:
-        ids = np.load(round_folder / SCORED_IDS_FILE)
-        guesses = np.load(round_folder / GUESSES_FILE)
-        confidences = np.load(round_folder / CONFIDENCES_FILE)
-    except (OSError, ValueError):
-        return {}
-    return {
-        int(sample): (int(guess), float(confidence))
-        for sample, guess, confidence in zip(ids, guesses, confidences, strict=True)
-    }

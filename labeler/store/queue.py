@@ -93,19 +93,6 @@ class AnnotationQueue(LabelLog):
             ]
         return items
 
-    def release_lease(self, sample_id: int, annotator: str) -> bool:
-        """Give back ``annotator``'s lease on ``sample_id``; False if they held none."""
-        index = self._check_sample_id(sample_id)
-        with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE queue SET leased_by = NULL, lease_expires = NULL "
-                "WHERE sample_id = ? AND leased_by = ?",
-                (index, annotator),
-            )
-            return cursor.rowcount > 0
-
-    # --- annotation: submissions, skips, undo -------------------------------------------
-
     def submit_label(
         self,
         sample_id: int,

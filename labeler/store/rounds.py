@@ -181,13 +181,6 @@ class RoundLog(StoreCore):
         """Every round, oldest first."""
         return [self._make_round(row) for row in self._query(_ROUND_SELECT + " ORDER BY id")]
 
-    def get_round(self, round_id: int) -> RoundRecord:
-        """The round ``round_id``; ValueError if there is none."""
-        row = self._query_one(_ROUND_SELECT + " WHERE id = ?", (int(round_id),))
-        if row is None:
-            raise ValueError(f"there is no round {round_id}")
-        return self._make_round(row)
-
     def get_last_done_round(self) -> RoundRecord | None:
         """The latest round with status 'done', or None."""
         row = self._query_one(_ROUND_SELECT + " WHERE status = 'done' ORDER BY id DESC LIMIT 1")

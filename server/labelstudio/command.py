@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from labeler.store.project import Project, open_project
-from server.config import INSTANCE_FOLDER
+from labeler.store.project_files import get_label_studio_lock
 from server.labelstudio.defaults import DEFAULT_ATTEMPTS, DEFAULT_BATCH_SIZE, TOKEN_ENV
 from server.labelstudio.link import ML_USER, load_link, normalize_url
 from server.labelstudio.webhook import PullResult
@@ -27,8 +27,6 @@ from server.labelstudio.webhook import PullResult
 if TYPE_CHECKING:
     from server.labelstudio.client import LabelStudioClient
     from server.labelstudio.push import PushResult
-
-LOCK_FILE = "labelstudio.lock"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -155,9 +153,9 @@ def _open(args: argparse.Namespace) -> Iterator[Project]:
     if getattr(args, "batch_size", 1) < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     with open_project(args.project) as project:
-        folder = project.path / INSTANCE_FOLDER
-        folder.mkdir(exist_ok=True)
-        with open(folder / LOCK_FILE, "ab") as lock:
+        lock_path = get_label_studio_lock(project.path)
+        lock_path.parent.mkdir(exist_ok=True)
+        with open(lock_path, "ab") as lock:
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -13,13 +13,12 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from labeler.store.database import ProjectStore
 from server.errors import ApiError
 from server.labelstudio import format
 from server.labelstudio.link import Link, check_sample_key, load_link
 from server.labelstudio.webhook import apply_webhook
 from server.request_body import get_json_object
-from server.state import get_state
+from server.state import ModelGuesses, get_state
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def setup_ml() -> Response:
     the model can be added before the first trained round and serves from then on."""
     _check_ml_auth(_get_link())
     state = get_state()
-    return jsonify(format.make_setup_response(_get_model_version(state.store, state.get_guesses())))
+    return jsonify(format.make_setup_response(_get_model_version(state.get_model_guesses())))
 
 
 @bp.post("/ml/predict")
@@ -93,8 +92,9 @@ def predict() -> Response:
         tasks = format.read_predict_request(get_json_object())
     except ValueError as error:
         raise ApiError(400, str(error)) from None
-    guesses = state.get_guesses()
-    model_version = _get_model_version(state.store, guesses)
+    model_guesses = state.get_model_guesses()
+    guesses = model_guesses.by_sample
+    model_version = _get_model_version(model_guesses)
     predictions = []
     for sample_id, key in tasks:
         guess = None
@@ -153,11 +153,10 @@ def _check_ml_auth(link: Link) -> None:
         )
 
 
-def _get_model_version(store: ProjectStore, guesses: dict[int, tuple[int, float]]) -> str:
-    """The last done round's version when it has a model (it made ``guesses``, as
-    ``ServerState.get_guesses`` reads them), else ``NO_MODEL_VERSION``: the initial round
-    picks at random, and naming it would announce a model that does not exist."""
-    last = store.get_last_done_round()
-    if last is None or not guesses:
+def _get_model_version(guesses: ModelGuesses) -> str:
+    """The version of the round that made ``guesses`` when it has a model (it made some),
+    else ``NO_MODEL_VERSION``: the initial round picks at random, and naming it would announce
+    a model that does not exist."""
+    if guesses.round_id is None or not guesses.by_sample:
         return format.NO_MODEL_VERSION
-    return format.make_model_version(last.id)
+    return format.make_model_version(guesses.round_id)

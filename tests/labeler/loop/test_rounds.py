@@ -204,7 +204,7 @@ def test_round_folder_and_queue_appear_together(project: Path) -> None:
         _add_labels(opened, range(10))
         started = time.time()
         summary = run_round(opened, config=FAST_CONFIG, progress=False)
-        record = opened.store.get_round(summary.round_id)
+        (record,) = [r for r in opened.store.get_rounds() if r.id == summary.round_id]
     assert record.status == "done" and record.finished_at is not None
     assert record.finished_at >= started
     folder = project / str(record.folder)

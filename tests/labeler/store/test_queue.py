@@ -33,11 +33,9 @@ def test_leases_hand_out_each_item_once(store: ProjectStore) -> None:
     assert store.lease_next("cid", 5, now=1010.0) == []
     # Bob's leases expire; cid gets them.
     assert [item.sample_id for item in store.lease_next("cid", 5, now=1061.0)] == [2, 3]
-    assert store.release_lease(0, "bob") is False
-    assert store.release_lease(0, "ann") is True
-    item = store.get_queue()[0]
-    assert item == QueueItem(0, round_id, 0, 0.0, None, None)
-    assert not item.is_leased(1010.0)
+    item = store.get_queue()[0]  # renewed by the default lease (300 s) at 1010
+    assert item == QueueItem(0, round_id, 0, 0.0, "ann", 1310.0)
+    assert item.is_leased(1309.0) and not item.is_leased(1310.0)
     with pytest.raises(ValueError, match="n must be an integer >= 0"):
         store.lease_next("ann", -1)
     with pytest.raises(ValueError, match="annotator must be a non-empty string"):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import fcntl
 from pathlib import Path
 
-from server.config import INSTANCE_FOLDER
-from server.labelstudio.command import LOCK_FILE
+from labeler.store.project_files import get_label_studio_lock
 from tests.server.labelstudio.conftest import get_free_port
 
 
@@ -41,9 +40,9 @@ def test_an_unreachable_label_studio_is_one_line_naming_the_url(
 
 
 def test_a_second_run_at_once_is_refused(run_cli, project: Path) -> None:
-    folder = project / INSTANCE_FOLDER
-    folder.mkdir(exist_ok=True)
-    with open(folder / LOCK_FILE, "ab") as held:
+    lock_path = get_label_studio_lock(project)
+    lock_path.parent.mkdir(exist_ok=True)
+    with open(lock_path, "ab") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
         result = run_cli("ls", "pull", project, "--token", "t" * 40)
     assert result.code == 2 and "another `labeler ls` run is working on" in result.err

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from labeler.store.project import open_project
 from server.labelstudio import format
 from server.labelstudio.link import Link, make_sample_key, save_link
-from server.state import ServerState
+from server.state import ModelGuesses, ServerState
 
 PROJECT_ID = 5
 USER_ID = 1
@@ -173,7 +173,8 @@ def test_a_round_with_guesses_names_its_version_and_predicts_what_it_guessed(
     """The rule the routes follow, with the round's guesses stood in for: the last round's
     version once it guessed, a prediction per guessed task, nothing for the others."""
     first, second = get_queued(project)[:2]
-    monkeypatch.setattr(ServerState, "get_guesses", lambda self: {first: (1, 0.75)})
+    stand_in = ModelGuesses(1, {first: (1, 0.75)})  # round 1 queued the tasks
+    monkeypatch.setattr(ServerState, "get_model_guesses", lambda self: stand_in)
     client = app.test_client()
     setup = post_ml(client, "setup", {})
     assert setup.json == {"model_version": "round-1"}
