@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.machine import describe_machine
 from generators.registry import get_family
-from labeler.data.dataset_format import load_split, write_dataset
+from labeler.data.dataset_format import load_split
+from labeler.data.dataset_writer import write_dataset
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, Classifier, make_model, make_model_input
 from labeler.learning.scoring import CPU_BATCH_SIZE, score_pool
 from labeler.learning.training import count_cores
