@@ -46,7 +46,7 @@ from bench.machine import describe_machine
 from bench.scoring import shrink
 from labeler.cli import main as labeler_main
 from labeler.data.dataset_format import load_split
-from labeler.learning.models import Classifier, ModelConfig, count_parameters
+from labeler.learning.models import DEFAULT_IMAGE_SIZE, Classifier, ModelConfig, count_parameters
 from labeler.learning.training import TrainConfig, evaluate_accuracy, train_model
 from labeler.pruning import plots
 from labeler.pruning.analysis import analyze_model, pick_samples
@@ -57,7 +57,6 @@ from labeler.pruning.greedy import GreedyStep, PruneTarget, run_greedy_pruning
 from labeler.pruning.lesion import run_lesion_study
 from labeler.pruning.speed import measure_scoring_speed
 from labeler.pruning.surgery import list_blocks
-from labeler.store.project import DEFAULT_IMAGE_SIZE
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROBLEMS = {

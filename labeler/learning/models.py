@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from generators.checks import check_int
 from labeler.learning.backbones import (
     PRETRAINED_SUFFIX,
     ImageNetInput,
@@ -45,12 +46,14 @@ from labeler.learning.backbones import (
     load_backbone_weights,
     make_backbone_body,
 )
-from labeler.store.project import DEFAULT_IMAGE_SIZE
 
 ModelBuilder = Callable[["ModelConfig", int], "Classifier"]
 _B = TypeVar("_B", bound=ModelBuilder)
 
 _MODELS: dict[str, ModelBuilder] = {}
+# The model's input side when neither a project nor a dataset says otherwise (projects choose
+# theirs per dataset: ``labeler.data.input_size``); see ``DEFAULT_MODEL_CONFIG``.
+DEFAULT_IMAGE_SIZE = 64
 # Stages of the small residual and plain networks (widths w, 2w, 4w).
 N_STAGES = 3
 
@@ -79,29 +82,32 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         for field in ("depth", "width", "image_size", "stem_stride"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ModelConfig.{field} must be a positive integer, got {value!r}")
+            # Stored as checked: a numpy integer becomes an int (JSON takes no numpy types).
+            value = check_int(f"ModelConfig.{field}", getattr(self, field), low=1)
+            object.__setattr__(self, field, value)
         if self.image_size < 8:
             raise ValueError(f"ModelConfig.image_size must be at least 8, got {self.image_size}")
-        if self.in_channels not in (1, 3) or isinstance(self.in_channels, bool):
+        in_channels = check_int("ModelConfig.in_channels", self.in_channels)
+        if in_channels not in (1, 3):
             raise ValueError(
-                f"ModelConfig.in_channels must be 1 (grayscale) or 3 (RGB), got "
-                f"{self.in_channels!r}"
+                f"ModelConfig.in_channels must be 1 (grayscale) or 3 (RGB), got {in_channels!r}"
             )
+        object.__setattr__(self, "in_channels", in_channels)
         if self.stem_stride not in (1, 2):
             raise ValueError(f"ModelConfig.stem_stride must be 1 or 2, got {self.stem_stride!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}")
         if self.stage_depths is not None:
             depths = tuple(self.stage_depths)
-            if len(depths) != N_STAGES or any(
-                isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in depths
-            ):
+            if len(depths) != N_STAGES:
                 raise ValueError(
                     f"ModelConfig.stage_depths must be {N_STAGES} integers of 0 or more, "
                     f"got {self.stage_depths!r}"
                 )
+            depths = tuple(
+                check_int(f"ModelConfig.stage_depths[{index}]", depth, low=0)
+                for index, depth in enumerate(depths)
+            )
             # JSON gives a list; keep a tuple so that configs stay hashable and comparable.
             object.__setattr__(self, "stage_depths", depths)
 
@@ -192,9 +198,7 @@ def get_model(name: str, *, n_classes: int, config: ModelConfig | None = None) -
         config = dataclasses.replace(DEFAULT_MODEL_CONFIG, name=name)
     elif config.name != name:
         raise ValueError(f"model name {name!r} differs from config.name {config.name!r}")
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer of at least 2, got {n_classes!r}")
-    return builder(config, n_classes)
+    return builder(config, check_int("n_classes", n_classes, low=2))
 
 
 def make_model(config: ModelConfig, *, n_classes: int) -> Classifier:

@@ -209,7 +209,15 @@ def test_stage_depths_set_each_stage_and_survive_json() -> None:
     assert ModelConfig(depth=2).get_stage_depths() == (2, 2, 2)
 
 
-@pytest.mark.parametrize("depths", [(1, 2), (1, -1, 1), (1, 1.5, 1), (True, 1, 1)])
-def test_bad_stage_depths_are_refused(depths) -> None:
-    with pytest.raises(ValueError, match="stage_depths must be 3 integers of 0 or more"):
+@pytest.mark.parametrize(
+    ("depths", "message"),
+    [
+        ((1, 2), r"stage_depths must be 3 integers of 0 or more, got \(1, 2\)"),
+        ((1, -1, 1), r"stage_depths\[1\] must be an integer >= 0, got -1"),
+        ((1, 1.5, 1), r"stage_depths\[1\] must be an integer >= 0, got 1\.5"),
+        ((True, 1, 1), r"stage_depths\[0\] must be an integer >= 0, got True"),
+    ],
+)
+def test_bad_stage_depths_are_refused(depths, message) -> None:
+    with pytest.raises(ValueError, match=message):
         ModelConfig(stage_depths=depths)
