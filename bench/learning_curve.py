@@ -212,7 +212,7 @@ def _train(
 
 
 def _test(model: Any, data: LabeledData, threads: int) -> float:
-    from labeler.learning.training import cpu_threads
+    from labeler.learning.devices import cpu_threads
 
     with cpu_threads(threads):
         return evaluate_accuracy(model, data.test_images, data.test_labels, device="cpu")

@@ -42,9 +42,9 @@ from bench.machine import describe_machine
 from generators.registry import get_family
 from labeler.data.dataset_format import load_split
 from labeler.data.dataset_writer import write_dataset
+from labeler.learning.devices import count_cores
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, Classifier, make_model, make_model_input
 from labeler.learning.scoring import CPU_BATCH_SIZE, score_pool
-from labeler.learning.training import count_cores
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_SPEEDUP = 5.0

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.machine import describe_machine
 from generators.registry import get_family
+from labeler.learning.devices import count_cores
 from labeler.learning.models import (
     DEFAULT_MODEL_CONFIG,
     ModelConfig,
@@ -50,7 +51,7 @@ from labeler.learning.models import (
     make_model,
     make_model_input,
 )
-from labeler.learning.training import TrainConfig, count_cores, evaluate_accuracy, train_model
+from labeler.learning.training import TrainConfig, evaluate_accuracy, train_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # name:width:depth:stem_stride@sizes (sizes separated by "/"; resnet18 takes only @sizes).

@@ -9,8 +9,9 @@ from generators.family import TRANSFORMS
 from labeler.data.augmentation import PHOTO_AUGMENTATION
 from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size
 from labeler.learning.backbones import BACKBONE_MODES, BackboneConfig, get_backbone_name
+from labeler.learning.devices import DEVICES
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
-from labeler.learning.training import DEVICES, TrainConfig
+from labeler.learning.training import TrainConfig
 from labeler.selection.strategies import DIVERSITY_MODES, list_strategies
 
 _TRAIN_DEFAULTS = TrainConfig()

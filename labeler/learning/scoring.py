@@ -26,13 +26,13 @@ from torch import nn
 from tqdm import tqdm
 
 from labeler.data.image_arrays import get_channels
+from labeler.learning.devices import cpu_threads, resolve_device
 from labeler.learning.models import (
     Classifier,
     check_input_channels,
     make_inference_copy,
     make_model_input,
 )
-from labeler.learning.training import cpu_threads, resolve_device
 
 logger = logging.getLogger(__name__)
 

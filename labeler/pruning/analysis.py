@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from labeler.learning.fitting import split_validation
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import (
     EpochRecord,
     TrainConfig,
     TrainResult,
-    split_validation,
     train_model,
 )
 from labeler.pruning.bundles import BundleStats, assign_bundles

@@ -19,8 +19,9 @@ from numpy.typing import NDArray
 from tqdm import tqdm
 
 from generators.checks import check_int
+from labeler.learning.fitting import split_validation
 from labeler.learning.models import Classifier
-from labeler.learning.training import evaluate_accuracy, split_validation
+from labeler.learning.training import evaluate_accuracy
 from labeler.pruning.fine_tuning import FineTuneConfig, fine_tune
 from labeler.pruning.surgery import check_prunable, list_blocks, remove_blocks
 

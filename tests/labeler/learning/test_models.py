@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from labeler.learning import models
+from labeler.learning.devices import cpu_threads
 from labeler.learning.models import (
     DEFAULT_MODEL_CONFIG,
     BasicBlock,
@@ -21,7 +22,6 @@ from labeler.learning.models import (
     make_model_input,
     register_model,
 )
-from labeler.learning.training import cpu_threads
 
 SMALL = ModelConfig(width=4, image_size=16)
 

@@ -1,4 +1,4 @@
-"""Tests of labeler.learning.training: label checks, validation split, class weights, training."""
+"""Tests of labeler.learning.training: label checks, training on images, accuracy."""
 
 from __future__ import annotations
 
@@ -7,17 +7,8 @@ import pytest
 import torch
 
 from labeler.learning.models import ModelConfig
-from labeler.learning.training import (
-    TrainConfig,
-    augment_batch,
-    check_labels,
-    cpu_threads,
-    evaluate_accuracy,
-    get_class_weights,
-    resolve_device,
-    split_validation,
-    train_model,
-)
+from labeler.learning.train_config import TrainConfig
+from labeler.learning.training import check_labels, evaluate_accuracy, train_model
 
 TINY_MODEL = ModelConfig(width=4, depth=1, image_size=16, stem_stride=1)
 # One thread: the tests stay quick on a machine shared with other torch processes.
@@ -55,53 +46,6 @@ def test_too_few_of_a_class_is_refused() -> None:
 def test_labels_outside_the_classes_are_refused() -> None:
     with pytest.raises(ValueError, match=r"label 5 is not a class index in 0\.\.1"):
         check_labels(np.array([0, 1, 5]), n_classes=2)
-
-
-def test_split_is_stratified_disjoint_and_seeded() -> None:
-    labels = np.array([0] * 50 + [1] * 10 + [2] * 2)
-    train, val = split_validation(labels, val_fraction=0.2, seed=3)
-    assert np.bincount(labels[val]).tolist() == [10, 2, 1]
-    assert np.intersect1d(train, val).size == 0
-    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(len(labels)))
-    again = split_validation(labels, val_fraction=0.2, seed=3)
-    assert np.array_equal(again[1], val)
-    assert not np.array_equal(split_validation(labels, val_fraction=0.2, seed=4)[1], val)
-    assert split_validation(labels, val_fraction=0.0, seed=0)[1].size == 0
-
-
-def test_class_weights() -> None:
-    counts = np.array([30, 10, 0])
-    # Oracle: n / (n_present * count) = 40 / (2 * 30), 40 / (2 * 10).
-    np.testing.assert_allclose(get_class_weights(counts, weighting="balanced"), [2 / 3, 2, 0])
-    np.testing.assert_allclose(get_class_weights(counts, weighting="auto"), [2 / 3, 2, 0])
-    assert get_class_weights(np.array([11, 10]), weighting="auto") is None
-    assert get_class_weights(counts, weighting="none") is None
-    with pytest.raises(ValueError, match="valid ones: auto, balanced, none"):
-        get_class_weights(counts, weighting="sometimes")
-
-
-@pytest.mark.parametrize(
-    ("changes", "field"),
-    [
-        ({"device": "tpu"}, "device"),
-        ({"class_weighting": "x"}, "class weighting"),
-        ({"val_fraction": 1.0}, "val_fraction"),
-        ({"batch_size": 0}, "batch_size"),
-        ({"max_steps": 0}, "max_steps"),
-        ({"lr": -1.0}, "lr"),
-    ],
-)
-def test_bad_train_config(changes: dict[str, object], field: str) -> None:
-    with pytest.raises(ValueError, match=field):
-        TrainConfig(**changes)  # type: ignore[arg-type]
-
-
-def test_resolve_device() -> None:
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            resolve_device("cuda")
 
 
 def test_bad_shapes_are_refused() -> None:
@@ -279,11 +223,6 @@ def test_thread_setting_is_applied_and_restored() -> None:
         images, labels, n_classes=2, model_config=TINY_MODEL, train_config=config, progress=False
     )
     assert torch.get_num_threads() == before
-    with cpu_threads(1) as n_threads:
-        assert n_threads == 1 and torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="n_threads"):
-        TrainConfig(n_threads=0)
 
 
 def test_the_epoch_callback_sees_every_epoch_and_can_stop_training() -> None:
@@ -353,41 +292,3 @@ def test_few_labels_learn_an_easy_problem_better_than_chance() -> None:
         images, labels, n_classes=2, model_config=TINY_MODEL, train_config=config, progress=False
     )
     assert evaluate_accuracy(result.model, test_images, test_labels, device="cpu") >= 0.8
-
-
-def test_augment_batch_applies_each_transform_to_some_images() -> None:
-    x = torch.zeros(64, 1, 32, 32)
-    x[:, :, 4:8, 2:6] = 1.0  # a blob near the top left corner
-    generator = torch.Generator().manual_seed(0)
-    flipped = augment_batch(x, ("hflip",), generator)
-    mirrored = torch.equal(flipped[:, :, 4:8, 26:30], x[:, :, 4:8, 2:6])
-    moved = [bool(flipped[i, :, 4:8, 26:30].all()) for i in range(64)]
-    assert mirrored is False and 10 < sum(moved) < 54  # about half mirrored
-    assert torch.equal(flipped.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))
-    turned = augment_batch(x, ("rot90",), torch.Generator().manual_seed(0))
-    corners = {
-        (int(image[0, :16, :16].sum() > 0), int(image[0, :16, 16:].sum() > 0)) for image in turned
-    }
-    assert len(corners) >= 2 and torch.equal(turned.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))
-    shifted = augment_batch(x, ("shift",), torch.Generator().manual_seed(0))
-    # At 32 px a shift moves the blob by at most 1 px each way and keeps all of its ink.
-    assert not torch.equal(shifted, x)
-    assert torch.equal(shifted.sum(dim=(1, 2, 3)), x.sum(dim=(1, 2, 3)))
-    assert shifted[:, :, 3:9, 1:7].sum() == x.sum()
-    again = augment_batch(x, ("shift",), torch.Generator().manual_seed(0))
-    assert torch.equal(again, shifted)  # the generator alone decides
-
-
-def test_augmentation_config_is_checked_and_old_configs_load() -> None:
-    with pytest.raises(ValueError, match="distinct transforms of hflip, vflip, rot90, shift"):
-        TrainConfig(augment=("mirror",))
-    with pytest.raises(ValueError, match="distinct transforms"):
-        TrainConfig(augment=("hflip", "hflip"))
-    config = TrainConfig(augment=["hflip", "shift"])  # type: ignore[arg-type]
-    assert config.augment == ("hflip", "shift")
-    assert TrainConfig.from_dict(config.to_dict()) == config
-    old = {**TrainConfig().to_dict(), "augment_flip": True}
-    del old["augment"], old["min_val_per_class"]
-    assert TrainConfig.from_dict(old).augment == ("hflip",)
-    with pytest.raises(ValueError, match="unknown TrainConfig fields"):
-        TrainConfig.from_dict({"colour": 1})
