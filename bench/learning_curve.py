@@ -37,6 +37,7 @@ from labeler.data.image_arrays import get_channels
 from labeler.data.input_size import choose_image_size
 from labeler.data.labeled_data import LabeledData, load_labeled_data
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig
+from labeler.learning.predictors import ImagePredictor
 from labeler.learning.scoring import score_pool
 from labeler.learning.training import TrainConfig, evaluate_accuracy, train_model
 from labeler.selection.pool_query import query_pool
@@ -145,13 +146,11 @@ def run_dataset(
             if n_more:
                 unlabeled = np.setdiff1d(np.arange(len(data.train_labels)), ours)
                 query = query_pool(
-                    model,
-                    data.train_images,
+                    ImagePredictor(model, data.train_images, n_threads=args.threads),
                     unlabeled,
                     np.asarray(ours, dtype=np.int64),
                     selection=SelectionConfig(strategy, query_size=n_more),
                     rng=np.random.default_rng([seed, step]),
-                    n_threads=args.threads,
                 )
                 ours += query.selected.tolist()
                 peer += peer_next

@@ -34,6 +34,7 @@ from labeler.learning.scoring import score_pool
 from labeler.learning.sharded_scoring import ScoringJob, score_pool_on_engine
 from labeler.learning.training import TrainConfig
 from labeler.loop.simulation import SimulationConfig, run_simulation
+from labeler.selection.strategies import SelectionConfig
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -93,8 +94,13 @@ def main() -> int:
         test = family.generate("hv", params, split="test", seed=0, start=0, count=400)
         data = LabeledData(("horizontal", "vertical"), small.images, small.labels.astype(np.int64),
                            test.images, test.labels.astype(np.int64), "orientation")  # fmt: skip
-        sim_config = SimulationConfig(strategies=("margin", "random"), n_seeds=2, initial=20,
-                                      query_size=20, budget=args.budget)  # fmt: skip
+        sim_config = SimulationConfig(
+            strategies=("margin", "random"),
+            n_seeds=2,
+            initial=20,
+            selection=SelectionConfig(query_size=20),
+            budget=args.budget,
+        )
         sim_model = ModelConfig(width=4, image_size=24)
         sim_train = TrainConfig(min_steps=100, max_epochs=5, device="cpu", n_threads=1)
 

@@ -34,6 +34,7 @@ from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.loop.simulation import RESULTS_FILE, SimulationConfig, load_results, run_simulation
 from labeler.loop.simulation_report import summarize
+from labeler.selection.strategies import SelectionConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # name -> (family, problem); SVRT 2, 4 and 11 are spatial relations (inside/outside, touching).
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             strategies=tuple(args.strategies.split(",")),
             n_seeds=args.seeds,
             initial=args.initial or initial,
-            query_size=args.query_size or query_size,
+            selection=SelectionConfig(query_size=args.query_size or query_size),
             budget=args.budget or budget,
         )
         started = time.perf_counter()

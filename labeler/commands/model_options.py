@@ -12,7 +12,7 @@ from labeler.learning.backbones import BACKBONE_MODES, BackboneConfig, get_backb
 from labeler.learning.devices import DEVICES
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import TrainConfig
-from labeler.selection.strategies import DIVERSITY_MODES, list_strategies
+from labeler.selection.strategies import DIVERSITY_MODES, SelectionConfig, list_strategies
 
 _TRAIN_DEFAULTS = TrainConfig()
 
@@ -148,6 +148,18 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="score only this many random unlabeled images (for huge pools)",
+    )
+
+
+def get_selection_config(args: argparse.Namespace, *, strategy: str) -> SelectionConfig:
+    """The batch selection the flags ask for (``--query-size`` and the ``batch selection``
+    group), with ``strategy``."""
+    return SelectionConfig(
+        strategy=strategy,
+        query_size=args.query_size,
+        diversity=args.diversity,
+        max_class_fraction=args.max_class_fraction,
+        n_draws=args.n_draws,
     )
 
 

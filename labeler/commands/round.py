@@ -14,11 +14,11 @@ from labeler.commands.model_options import (
     describe_strategies,
     get_backbone_config,
     get_model_config,
+    get_selection_config,
     get_train_config,
 )
 from labeler.loop.rounds import INITIAL_STRATEGY, RoundConfig, run_round
 from labeler.pruning.trimmed_model import SCORING_MODELS
-from labeler.selection.strategies import SelectionConfig
 from labeler.store.project import open_project
 
 
@@ -63,13 +63,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    selection = SelectionConfig(
-        strategy=args.strategy,
-        query_size=args.query_size,
-        diversity=args.diversity,
-        max_class_fraction=args.max_class_fraction,
-        n_draws=args.n_draws,
-    )
+    selection = get_selection_config(args, strategy=args.strategy)
     with open_project(args.project) as project:
         config = RoundConfig(
             selection=selection,

@@ -14,6 +14,7 @@ from labeler.commands.model_options import (
     add_selection_arguments,
     describe_strategies,
     get_model_config,
+    get_selection_config,
     get_train_config,
 )
 from labeler.data.augmentation import choose_augmentation
@@ -86,11 +87,9 @@ def run(args: argparse.Namespace) -> int:
         n_seeds=args.seeds,
         first_seed=args.first_seed,
         initial=args.initial,
-        query_size=args.query_size,
         budget=args.budget,
-        diversity=args.diversity,
-        max_class_fraction=args.max_class_fraction,
-        n_draws=args.n_draws,
+        # Checked for each strategy; the first stands in until then.
+        selection=get_selection_config(args, strategy=(*strategies, "random")[0]),
         pool_size=args.pool_size,
         score_subset=args.score_subset,
     )

@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +47,19 @@ _FULL_DATA_ROUND = _SEED_STRIDE - 1
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """One field per ``labeler simulate`` flag (the model and training have their own)."""
+    """One field per ``labeler simulate`` flag (the model and training have their own).
+
+    ``selection``: how every strategy's batches are chosen (query size, diversity, class cap,
+    MC-dropout draws), as a round chooses them; its ``strategy`` is replaced by each of
+    ``strategies`` in turn (``get_selection``).
+    """
 
     strategies: tuple[str, ...] = ("margin", "bald", "random")
     n_seeds: int = 3
     first_seed: int = 0
     initial: int = 50
-    query_size: int = 50
     budget: int = 1000
-    diversity: str = "none"
-    max_class_fraction: float | None = None
-    n_draws: int = 0
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
     pool_size: int | None = None
     score_subset: int | None = None
 
@@ -68,14 +70,13 @@ class SimulationConfig:
             check_strategy(name)
         if len(set(self.strategies)) != len(self.strategies):
             raise ValueError(f"strategies must not repeat, got {list(self.strategies)}")
-        for field, value in (
+        for name, value in (
             ("n_seeds", self.n_seeds),
             ("initial", self.initial),
-            ("query_size", self.query_size),
             ("budget", self.budget),
         ):
             if value < 1:
-                raise ValueError(f"{field} must be positive, got {value}")
+                raise ValueError(f"{name} must be positive, got {value}")
         if self.budget < self.initial:
             raise ValueError(f"budget ({self.budget}) must be at least initial ({self.initial})")
         if self.pool_size is not None and self.pool_size < self.budget:
@@ -87,28 +88,42 @@ class SimulationConfig:
                 f"score subset ({self.score_subset}) must be at least the query size "
                 f"({self.query_size})"
             )
-        # Checks diversity, max_class_fraction and n_draws the way rounds do.
+        # Each strategy with the shared settings, checked the way rounds check them.
         for name in self.strategies:
             self.get_selection(name)
+
+    @property
+    def query_size(self) -> int:
+        return self.selection.query_size
 
     @property
     def seeds(self) -> list[int]:
         return list(range(self.first_seed, self.first_seed + self.n_seeds))
 
     def get_selection(self, strategy: str) -> SelectionConfig:
-        return SelectionConfig(
-            strategy=strategy,
-            query_size=self.query_size,
-            diversity=self.diversity,
-            max_class_fraction=self.max_class_fraction,
-            n_draws=self.n_draws,
-        )
+        return dataclasses.replace(self.selection, strategy=strategy)
 
     def get_label_schedule(self) -> list[int]:
         """Label counts at which a model is trained and tested: initial, + query_size each
         round, ..., budget."""
         counts = list(range(self.initial, self.budget, self.query_size))
         return [*counts, self.budget]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready and flat, as ``results.json`` records it: the selection's settings
+        beside the others (its strategy left out: ``strategies`` names them)."""
+        selection = dataclasses.asdict(self.selection)
+        del selection["strategy"]
+        return {
+            "strategies": list(self.strategies),
+            "n_seeds": self.n_seeds,
+            "first_seed": self.first_seed,
+            "initial": self.initial,
+            "budget": self.budget,
+            **selection,
+            "pool_size": self.pool_size,
+            "score_subset": self.score_subset,
+        }
 
 
 @dataclass(frozen=True)
@@ -155,7 +170,7 @@ def run_simulation(
     header = {
         "format": RESULTS_FORMAT,
         "dataset": data.describe(),
-        "config": dataclasses.asdict(config),
+        "config": config.to_dict(),
         "model_config": dataclasses.asdict(model_config),
         "train_config": dataclasses.asdict(train_config),
         "n_pool": int(pool_indices.shape[0]),

@@ -16,6 +16,7 @@ from labeler.learning.training import TrainConfig
 from labeler.loop import simulation
 from labeler.loop.simulation import SimulationConfig, run_simulation
 from labeler.loop.simulation_report import summarize
+from labeler.selection.strategies import SelectionConfig
 from tests.shape_images import make_shape_images
 
 # A stride-2 stem keeps this tiny model weak enough that which labels it gets matters.
@@ -48,7 +49,11 @@ def test_guided_labeling_beats_random_over_seeds(
     rare_vertical_bars: LabeledData, tmp_path: Path
 ) -> None:
     config = SimulationConfig(
-        strategies=("margin", "random"), n_seeds=3, initial=10, query_size=10, budget=60
+        strategies=("margin", "random"),
+        n_seeds=3,
+        initial=10,
+        selection=SelectionConfig(query_size=10),
+        budget=60,
     )
     results = run_simulation(
         rare_vertical_bars,
@@ -76,7 +81,11 @@ def test_results_hold_every_point_and_a_rerun_continues(
     rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = SimulationConfig(
-        strategies=("entropy", "random"), n_seeds=1, initial=10, query_size=20, budget=50
+        strategies=("entropy", "random"),
+        n_seeds=1,
+        initial=10,
+        selection=SelectionConfig(query_size=20),
+        budget=50,
     )
     results = run_simulation(
         rare_vertical_bars,
@@ -112,7 +121,9 @@ def test_results_hold_every_point_and_a_rerun_continues(
 def test_labels_are_picked_without_repeats(rare_vertical_bars: LabeledData) -> None:
     is_labeled = np.zeros(600, dtype=bool)
     is_labeled[:10] = True
-    config = SimulationConfig(strategies=("margin",), initial=10, query_size=30, budget=100)
+    config = SimulationConfig(
+        strategies=("margin",), initial=10, selection=SelectionConfig(query_size=30), budget=100
+    )
     picked = simulation._query(
         rare_vertical_bars.train_images,
         is_labeled,
@@ -206,7 +217,11 @@ def test_a_simulation_on_ray_gives_the_local_points(
     from labeler.engines.ray_engine import RayEngine
 
     config = SimulationConfig(
-        strategies=("margin", "random"), n_seeds=2, initial=10, query_size=20, budget=30
+        strategies=("margin", "random"),
+        n_seeds=2,
+        initial=10,
+        selection=SelectionConfig(query_size=20),
+        budget=30,
     )
     training = dataclasses.replace(TINY_TRAINING, n_threads=1)
     arguments = {"config": config, "model_config": TINY_MODEL, "train_config": training}
@@ -241,8 +256,13 @@ class InProcessEngine(LocalEngine):
 def test_an_interrupted_sweep_on_an_engine_continues(
     rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = SimulationConfig(strategies=("margin", "random"), n_seeds=1, initial=10,
-                              query_size=20, budget=30)  # fmt: skip
+    config = SimulationConfig(
+        strategies=("margin", "random"),
+        n_seeds=1,
+        initial=10,
+        selection=SelectionConfig(query_size=20),
+        budget=30,
+    )
     arguments = {"config": config, "model_config": TINY_MODEL, "train_config": TINY_TRAINING}
     local = run_simulation(rare_vertical_bars, tmp_path / "local", progress=False, **arguments)
     original_run, original_full = simulation._run_one, simulation._get_full_data_accuracy
