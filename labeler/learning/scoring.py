@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from torch import nn
 from tqdm import tqdm
 
+from generators.checks import check_int, check_optional_int
 from labeler.data.image_arrays import get_channels
 from labeler.learning.devices import cpu_threads, resolve_device
 from labeler.learning.models import (
@@ -87,12 +88,8 @@ def score_pool(
     """
     images = np.asarray(images) if not isinstance(images, np.ndarray) else images
     check_input_channels(model.config, get_channels(images))
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    n_draws = check_int("n_draws", n_draws, low=1)
+    batch_size = check_optional_int("batch_size", batch_size, low=1)
     rows: NDArray[np.int64] | None = None
     if indices is not None:
         rows = np.asarray(indices)
@@ -164,8 +161,7 @@ def score_features(
     gives ``score_pool``'s predictions (on a CPU) of the images they came from. ``head`` itself
     is left as it is (a copy scores). The features returned are the rows scored, in order.
     """
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}")
+    n_draws = check_int("n_draws", n_draws, low=1)
     rows = np.arange(len(features)) if indices is None else np.asarray(indices, dtype=np.int64)
     started = time.perf_counter()
     scored = np.array(features[rows], dtype=np.float32)

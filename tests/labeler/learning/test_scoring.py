@@ -137,8 +137,9 @@ def test_empty_pool(model: Classifier) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n_draws": 0}, "n_draws"),
-        ({"batch_size": 0}, "batch_size"),
+        ({"n_draws": 0}, r"n_draws must be an integer >= 1, got 0"),
+        ({"n_draws": True}, r"n_draws must be an integer >= 1, got True"),
+        ({"batch_size": 0}, r"batch_size must be an integer >= 1 or None, got 0"),
         ({"indices": np.array([0, 99])}, r"0\.\.36"),
         ({"device": "tpu"}, "unknown device"),
     ],
