@@ -158,4 +158,3 @@ class ProjectStore(SampleCatalog, RoundLog, AnnotationQueue, AnnotatorRegistry, 
 
     def __repr__(self) -> str:
         return f"ProjectStore({str(self.path)!r})"
-
