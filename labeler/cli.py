@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from labeler.commands import (
     annotators,
     audit,
+    embed,
     export,
     generate,
     import_labels,
@@ -36,6 +37,7 @@ _COMMANDS = (
     audit,
     preview,
     init,
+    embed,
     status,
     label,
     import_labels,

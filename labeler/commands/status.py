@@ -1,5 +1,5 @@
 """``labeler status``: labels per class, rounds and their accuracy, the last round's scores,
-the queue."""
+the queue, the cached embeddings."""
 
 from __future__ import annotations
 
@@ -95,7 +95,21 @@ def format_status(status: dict[str, Any]) -> str:
     if status["last_scores"] is not None:
         lines.append(_describe_scores(status["last_scores"]))
     lines.append(f"queue: {status['n_queued']} waiting, {status['n_leased']} leased")
+    lines.append(_describe_embeddings(status.get("embeddings", [])))
     return "\n".join(lines)
+
+
+def _describe_embeddings(embeddings: list[dict[str, Any]]) -> str:
+    """ "embeddings: pixels 60 x 60 (0.2 s), ..." or how to compute one."""
+    if not embeddings:
+        return "embeddings: none cached (`labeler embed PROJECT --kind K` computes one)"
+    parts = []
+    for embedding in embeddings:
+        shape = embedding["shape"]
+        size = "unreadable" if shape is None else " x ".join(str(side) for side in shape)
+        seconds = "" if embedding["seconds"] is None else f" ({embedding['seconds']:.1f} s)"
+        parts.append(f"{embedding['kind']} {size}{seconds}")
+    return "embeddings: " + ", ".join(parts)
 
 
 def _describe_scores(scores: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ asks it for a path or for what a round wrote:
   (``scored_ids.npy``), acquisition scores (``scores.npy``), the model's guesses
   (``guesses.npy``) and their confidences (``confidences.npy``);
 - ``features/``: cached penultimate features of a frozen backbone;
+- ``embeddings/``: cached embeddings of every sample (``<kind>-<key>.npy``, float32
+  ``[n_samples, dim]``, with what they were computed from in ``<kind>-<key>.json``);
 - ``pruning/pruned.pt``: the trimmed model ``labeler prune apply`` chose;
 - ``server/``: the annotation server's instance folder (secret key, config, round logs, the
   Label Studio lock).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,14 @@ PROJECT_FILE = "project.json"
 IMAGES_FILE = "pool_images.npy"
 ROUNDS_FOLDER = "rounds"
 FEATURES_FOLDER = "features"
+EMBEDDINGS_FOLDER = "embeddings"
+# Hex digits of the key in an embedding's file name (a digest of what it was computed from).
+EMBEDDING_KEY_LENGTH = 16
+# An embedding's file: <kind>-<key>.npy; kinds are lowercase words joined by "_" or "-".
+_EMBEDDING_NAME = re.compile(
+    rf"(?P<kind>[a-z0-9][a-z0-9_-]*)-(?P<key>[0-9a-f]{{{EMBEDDING_KEY_LENGTH}}})\.npy"
+)
+_EMBEDDING_KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
 PRUNING_FOLDER = "pruning"
 PRUNED_CHECKPOINT_FILE = "pruned.pt"
 SERVER_FOLDER = "server"
@@ -76,6 +87,79 @@ def get_round_folder(project_path: str | os.PathLike[str], round_id: int) -> Pat
 
 def get_features_folder(project_path: str | os.PathLike[str]) -> Path:
     return Path(project_path) / FEATURES_FOLDER
+
+
+def get_embeddings_folder(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / EMBEDDINGS_FOLDER
+
+
+@dataclass(frozen=True)
+class EmbeddingFile:
+    """An embedding's files in ``embeddings/``: the array ``path`` (``<kind>-<key>.npy``) and
+    ``info_path`` (``<kind>-<key>.json``, what it was computed from)."""
+
+    kind: str
+    key: str
+    path: Path
+
+    @property
+    def info_path(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    def write(self, vectors: NDArray[np.float32], info: dict[str, Any]) -> None:
+        """Write the array, then its info (each atomically; the folder is made if needed)."""
+        self.path.parent.mkdir(exist_ok=True)
+        save_npy_atomic(self.path, vectors)
+        write_json_atomic(self.info_path, info)
+
+    def read(self) -> NDArray[np.float32] | None:
+        """The float32 ``[n_samples, dim]`` array, memory-mapped (read-only), or None when it
+        is missing, unreadable or not a float32 2-d array."""
+        try:
+            array = np.load(self.path, mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+        if array.dtype != np.float32 or array.ndim != 2:
+            return None
+        vectors: NDArray[np.float32] = array
+        return vectors
+
+    def read_info(self) -> dict[str, Any] | None:
+        """What the embedding was computed from, or None when missing or unreadable."""
+        try:
+            info = json.loads(self.info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) else None
+
+    def remove(self) -> None:
+        """Delete both files (those missing are skipped)."""
+        for path in (self.path, self.info_path):
+            path.unlink(missing_ok=True)
+
+
+def get_embedding_file(project_path: str | os.PathLike[str], kind: str, key: str) -> EmbeddingFile:
+    """The files of embedding ``kind`` (lowercase letters, digits, ``_`` and ``-``) with
+    ``key`` (``EMBEDDING_KEY_LENGTH`` hex digits); not created here."""
+    if not _EMBEDDING_KIND.fullmatch(kind):
+        raise ValueError(f"bad embedding kind {kind!r}: use lowercase letters, digits, '_' and '-'")
+    if not re.fullmatch(f"[0-9a-f]{{{EMBEDDING_KEY_LENGTH}}}", key):
+        raise ValueError(f"bad embedding key {key!r}: {EMBEDDING_KEY_LENGTH} hex digits expected")
+    path = get_embeddings_folder(project_path) / f"{kind}-{key}.npy"
+    return EmbeddingFile(kind, key, path)
+
+
+def list_embedding_files(project_path: str | os.PathLike[str]) -> list[EmbeddingFile]:
+    """The embeddings cached in a project, by kind then key (temporary files left out)."""
+    folder = get_embeddings_folder(project_path)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _EMBEDDING_NAME.fullmatch(path.name)
+        if match and path.is_file():
+            found.append(EmbeddingFile(match["kind"], match["key"], path))
+    return sorted(found, key=lambda file: (file.kind, file.key))
 
 
 def get_pruned_checkpoint(project_path: str | os.PathLike[str]) -> Path:

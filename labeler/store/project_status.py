@@ -1,4 +1,5 @@
-"""A project's state at a glance, as JSON-ready data: labels per class, rounds, the queue."""
+"""A project's state at a glance, as JSON-ready data: labels per class, rounds, the queue, the
+cached embeddings."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from labeler.store.project import Project
-from labeler.store.project_files import RoundFolder
+from labeler.store.project_files import RoundFolder, list_embedding_files
 
 # Quantiles of the last round's acquisition scores that status shows.
 SCORE_QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
@@ -71,7 +72,27 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
         "n_queued": n_waiting + n_leased,
         "n_leased": n_leased,
         "last_scores": None if last_done is None else _get_scores(project, last_done.folder),
+        "embeddings": _get_embeddings(project),
     }
+
+
+def _get_embeddings(project: Project) -> list[dict[str, Any]]:
+    """The cached embeddings: kind, file name, ``[n_samples, dim]`` (None when unreadable) and
+    the seconds they took to compute (None when not recorded)."""
+    embeddings = []
+    for file in list_embedding_files(project.path):
+        vectors = file.read()
+        info = file.read_info() or {}
+        seconds = info.get("seconds")
+        embeddings.append(
+            {
+                "kind": file.kind,
+                "file": file.path.name,
+                "shape": None if vectors is None else [int(side) for side in vectors.shape],
+                "seconds": float(seconds) if isinstance(seconds, int | float) else None,
+            }
+        )
+    return embeddings
 
 
 def _get_scoring_model(project: Project, folder: str | None) -> dict[str, Any] | None:

@@ -33,6 +33,7 @@ def test_every_project_path_lies_inside_the_project(tmp_path: Path) -> None:
         project_files.get_database_file(tmp_path),
         project_files.get_images_file(tmp_path),
         project_files.get_features_folder(tmp_path),
+        project_files.get_embeddings_folder(tmp_path),
         project_files.get_pruned_checkpoint(tmp_path),
         project_files.get_server_folder(tmp_path),
         project_files.get_label_studio_lock(tmp_path),
@@ -72,3 +73,28 @@ def test_predictions_of_unequal_lengths_are_refused_on_reading(tmp_path: Path) -
     folder.write_predictions(make_predictions())
     np.save(tmp_path / project_files.GUESSES_FILE, np.zeros(3, np.int64))
     assert folder.read_predictions() is None
+
+
+def test_embedding_files_are_named_by_kind_and_key_and_listed(tmp_path: Path) -> None:
+    file = project_files.get_embedding_file(tmp_path, "self-supervised", "0123456789abcdef")
+    assert file.path == tmp_path / "embeddings" / "self-supervised-0123456789abcdef.npy"
+    assert file.info_path == file.path.with_suffix(".json")
+    assert project_files.list_embedding_files(tmp_path) == []
+    vectors = np.arange(6, dtype=np.float32).reshape(3, 2)
+    file.write(vectors, {"dim": 2})
+    other = project_files.get_embedding_file(tmp_path, "pixels", "fedcba9876543210")
+    other.write(vectors, {})
+    (tmp_path / "embeddings" / ".pixels-0000000000000000.npy.tmp-1-ab").write_bytes(b"")
+    (tmp_path / "embeddings" / "notes.npy").write_bytes(b"")
+    assert project_files.list_embedding_files(tmp_path) == [other, file]
+    read = file.read()
+    assert read is not None
+    np.testing.assert_array_equal(read, vectors)
+    assert file.read_info() == {"dim": 2}
+    file.remove()
+    assert project_files.list_embedding_files(tmp_path) == [other]
+    assert file.read() is None and file.read_info() is None
+    for kind, key in (("Pixels", "0123456789abcdef"), ("a/b", "0123456789abcdef"),
+                      ("pixels", "0123"), ("pixels", "0123456789ABCDEF")):  # fmt: skip
+        with pytest.raises(ValueError, match="bad embedding"):
+            project_files.get_embedding_file(tmp_path, kind, key)
