@@ -17,8 +17,11 @@ from labeler.commands.model_options import (
     get_selection_config,
     get_train_config,
 )
-from labeler.loop.rounds import INITIAL_STRATEGY, RoundConfig, run_round
+from labeler.learning.embedding_kinds import list_embedding_kinds
+from labeler.loop.initial_round import is_initial_strategy
+from labeler.loop.rounds import RoundConfig, run_round
 from labeler.pruning.trimmed_model import SCORING_MODELS
+from labeler.selection.cold_start import list_cold_starts
 from labeler.store.project import open_project
 
 
@@ -30,7 +33,7 @@ def add_parser(subparsers: Any) -> None:
             "One round of guided labeling: train a CNN on every label so far, score the "
             "unlabeled images, select a batch and queue it for annotators (replacing the "
             "unlabeled part of the previous queue). With too few labels to train on, "
-            "--initial N queues N random images instead."
+            "--initial N queues N images picked by --initial-strategy instead."
         ),
     )
     parser.add_argument("project", help="project folder")
@@ -44,7 +47,19 @@ def add_parser(subparsers: Any) -> None:
         "--initial",
         type=int,
         default=0,
-        help="with too few labels to train, queue this many random images instead",
+        help="with too few labels to train, queue this many images instead",
+    )
+    parser.add_argument(
+        "--initial-strategy",
+        default="random",
+        help=f"how --initial picks them: one of {', '.join(list_cold_starts())} (default "
+        "random; typiclust and max_herding read --embedding)",
+    )
+    parser.add_argument(
+        "--embedding",
+        default="pixels",
+        help=f"the embedding the cold start reads: one of {', '.join(list_embedding_kinds())} "
+        "(default pixels; computed once per project and cached, see `labeler embed`)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of selection (default 0)")
     parser.add_argument(
@@ -75,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
             ),
             train=get_train_config(args, augment=project.get_augmentation(args.augment)),
             initial=args.initial,
+            initial_strategy=args.initial_strategy,
+            embedding=args.embedding,
             score_subset=args.score_subset,
             seed=args.seed,
             scoring_model=args.scoring_model,
@@ -82,10 +99,11 @@ def run(args: argparse.Namespace) -> int:
         )
         with make_engine_from_args(args) as engine:
             summary = run_round(project, config=config, engine=engine)
-    if summary.strategy == INITIAL_STRATEGY:
+    if is_initial_strategy(summary.strategy):
         print(
             f"round {summary.round_id}: too few labels to train on; queued "
-            f"{summary.n_queued} random images to label first"
+            f"{summary.n_queued} images to label first, picked by {args.initial_strategy}"
+            + ("" if args.initial_strategy == "random" else f" on the {args.embedding} embedding")
         )
         return 0
     accuracy = (

@@ -31,6 +31,7 @@ from labeler.learning.backbones import (
     get_weights_digest,
 )
 from labeler.learning.checkpoints import save_checkpoint
+from labeler.learning.embedding_kinds import list_embedding_kinds
 from labeler.learning.feature_cache import CachedFeatures, get_project_features
 from labeler.learning.head_training import train_head
 from labeler.learning.models import Classifier, ModelConfig, make_pretrained_model
@@ -41,6 +42,7 @@ from labeler.learning.predictors import (
     ShardedPredictor,
 )
 from labeler.learning.training import TrainConfig, TrainResult, check_labels, train_model
+from labeler.loop.initial_round import get_initial_strategy_name, pick_initial
 from labeler.pruning.trimmed_model import (
     SCORING_MODELS,
     PruningPlan,
@@ -48,8 +50,8 @@ from labeler.pruning.trimmed_model import (
     load_pruning_plan,
     make_scoring_model,
 )
+from labeler.selection.cold_start import get_cold_start
 from labeler.selection.pool_query import PoolQuery, query_pool
-from labeler.selection.selectors import sample_subset
 from labeler.selection.strategies import SelectionConfig
 from labeler.store.atomic_files import fsync_folder
 from labeler.store.project import Project
@@ -62,7 +64,6 @@ from labeler.store.project_files import (
 
 logger = logging.getLogger(__name__)
 
-INITIAL_STRATEGY = "initial-random"
 _TEMP_PREFIX = ".round-"
 
 
@@ -70,8 +71,10 @@ _TEMP_PREFIX = ".round-"
 class RoundConfig:
     """Everything a round needs besides the project, written as JSON beside its outputs.
 
-    ``initial``: when the labels are too few to train on, queue this many random unlabeled
-    samples instead (0: refuse with an error that says what to label). ``score_subset``: score
+    ``initial``: when the labels are too few to train on, queue this many unlabeled samples
+    instead (0: refuse with an error that says what to label), picked by the cold-start
+    strategy ``initial_strategy`` (``labeler.loop.initial_round``) on the project's
+    ``embedding`` (a kind of ``labeler.learning.embeddings``). ``score_subset``: score
     only this many random unlabeled samples (None: all). ``seed``: selection randomness.
     ``scoring_model``: "full" scores with the trained model; "pruned" cuts the blocks that
     ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that
@@ -84,6 +87,8 @@ class RoundConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     initial: int = 0
+    initial_strategy: str = "random"
+    embedding: str = "pixels"
     score_subset: int | None = None
     seed: int = 0
     scoring_model: str = "full"
@@ -111,6 +116,12 @@ class RoundConfig:
             )
         if self.initial < 0:
             raise ValueError(f"initial must be 0 or positive, got {self.initial}")
+        get_cold_start(self.initial_strategy)  # unknown names are refused before any work
+        if self.embedding not in list_embedding_kinds():
+            raise ValueError(
+                f"unknown embedding kind {self.embedding!r}; valid kinds: "
+                f"{', '.join(list_embedding_kinds())}"
+            )
         if self.score_subset is not None and self.score_subset < self.selection.query_size:
             raise ValueError(
                 f"score subset ({self.score_subset}) must be at least the query size "
@@ -172,7 +183,9 @@ def run_round(
                 f"{config.train.min_labels_per_class} of each class, or start with --initial "
                 "random picks"
             ) from None
-        return _run_initial_round(project, unlabeled, config=config, started=started)
+        return _run_initial_round(
+            project, unlabeled, config=config, started=started, progress=progress
+        )
     if query_size > unlabeled.shape[0]:
         raise ValueError(
             f"query size {query_size} is larger than the pool of {unlabeled.shape[0]} "
@@ -414,18 +427,34 @@ def _make_scoring_predictor(
 
 
 def _run_initial_round(
-    project: Project, unlabeled: NDArray[np.int64], *, config: RoundConfig, started: float
+    project: Project,
+    unlabeled: NDArray[np.int64],
+    *,
+    config: RoundConfig,
+    started: float,
+    progress: bool,
 ) -> RoundSummary:
-    """Queue ``config.initial`` random unlabeled samples: the start before any model exists."""
+    """Queue ``config.initial`` unlabeled samples picked by the cold-start strategy: the start
+    before any model exists."""
     store = project.store
-    n_picks = min(config.initial, unlabeled.shape[0])
-    round_id = store.start_round(
-        strategy=INITIAL_STRATEGY, query_size=n_picks, config=config.to_dict()
-    )
+    n_picks = config.initial
+    if n_picks > unlabeled.shape[0]:
+        raise ValueError(
+            f"--initial {n_picks} asks for more images than the pool's {unlabeled.shape[0]} "
+            "unlabeled ones"
+        )
+    strategy = get_initial_strategy_name(config.initial_strategy)
+    round_id = store.start_round(strategy=strategy, query_size=n_picks, config=config.to_dict())
     try:
-        rng = np.random.default_rng([config.seed, round_id])
-        picks = unlabeled[sample_subset(unlabeled.shape[0], n_picks, seed=rng)]
-        rng.shuffle(picks)
+        picks = pick_initial(
+            project,
+            unlabeled,
+            n_picks,
+            cold_start=config.initial_strategy,
+            embedding=config.embedding,
+            rng=np.random.default_rng([config.seed, round_id]),
+            progress=progress,
+        )
         n_labels = int(store.get_current_labels()[0].shape[0])
         store.finish_round(
             round_id,
@@ -442,7 +471,7 @@ def _run_initial_round(
         raise
     return RoundSummary(
         round_id=round_id,
-        strategy=INITIAL_STRATEGY,
+        strategy=strategy,
         n_labels=n_labels,
         n_scored=0,
         n_queued=len(store.get_queue()),

@@ -47,7 +47,7 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
 ) -> None:
     result = run_cli("round", project, "--initial", "16", "--query-size", "8", *FAST_FLAGS)
     assert result.code == 0, result.err
-    assert "queued 16 random images" in result.out
+    assert "queued 16 images to label first, picked by random" in result.out
     with open_project(project) as opened:
         queued = [item.sample_id for item in opened.store.get_queue()]
         known = {s.id: s.known_label for s in opened.store.get_samples("pool")}
@@ -109,6 +109,12 @@ def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_
         (["--strategy", "smart"], "unknown strategy 'smart'; valid ones: bald, coreset"),
         (["--model", "vgg"], "unknown model 'vgg'; valid ones:"),
         ([], "label at least 1 of each class, or start with --initial random picks"),
+        (
+            ["--initial", "4", "--initial-strategy", "densest"],
+            "unknown cold-start strategy 'densest'; valid ones: max_herding, random, typiclust",
+        ),
+        (["--initial", "4", "--embedding", "clip"], "unknown embedding kind 'clip'; valid kinds:"),
+        (["--initial", "41"], "--initial 41 asks for more images than the pool's 40 unlabeled"),
     ],
 )
 def test_bad_rounds_get_clear_errors(project: Path, run_cli, flags, message) -> None:
@@ -134,7 +140,7 @@ def test_labels_of_one_class_only_are_refused(project: Path, run_cli) -> None:
     # With --initial, random picks are queued instead, to find the missing class.
     result = run_cli("round", project, "--initial", "6", *FAST_FLAGS)
     assert result.code == 0, result.err
-    assert "queued 6 random images" in result.out
+    assert "queued 6 images to label first, picked by random" in result.out
 
 
 def test_an_interrupted_round_is_failed_and_the_next_works(
@@ -287,3 +293,30 @@ def test_a_colour_project_trains_and_scores_a_colour_model(tmp_path: Path, run_c
     assert report["val_accuracy"] is None
     with Image.open(io.BytesIO(png)) as page_image:
         assert page_image.mode == "RGB" and page_image.size == (16, 16)
+
+
+@pytest.mark.parametrize("cold_start", ["typiclust", "max_herding"])
+def test_a_cold_start_on_the_pixels_embedding_queues_distinct_unlabeled_images(
+    project: Path, tiny_dataset: Path, run_cli: Callable, cold_start: str
+) -> None:
+    with open_project(project) as opened:
+        _add_labels(opened, [0])
+    flags = ("--initial", "8", "--initial-strategy", cold_start, *FAST_FLAGS)
+    result = run_cli("round", project, *flags)
+    assert result.code == 0, result.err
+    assert f"queued 8 images to label first, picked by {cold_start} on the pixels" in result.out
+    with open_project(project) as opened:
+        queued = [item.sample_id for item in opened.store.get_queue()]
+        pool = set(opened.store.get_sample_ids("pool").tolist())
+        (record,) = opened.store.get_rounds()
+    assert len(set(queued)) == 8 and set(queued) <= pool - {0}
+    assert record.strategy == f"initial-{cold_start}"
+    assert record.config["initial_strategy"] == cold_start
+    # The same seed picks the same images again (the embedding is read from its cache).
+    other = project.parent / "again"
+    assert run_cli("init", other, "--images", tiny_dataset, "--image-size", "16").code == 0
+    with open_project(other) as opened:
+        _add_labels(opened, [0])
+    assert run_cli("round", other, *flags).code == 0
+    with open_project(other) as opened:
+        assert [item.sample_id for item in opened.store.get_queue()] == queued
