@@ -57,7 +57,7 @@ def typiclust(
     ``embedding``: ``[n_samples, dim]`` (e.g. float32 PCA of the pixels), one row per pool
     sample, labeled ones included; ``labeled``: row indices already labeled (they count as
     covering their cluster and are never returned). ``seed`` (int or ``numpy.random.Generator``)
-    drives k-means; the rest is deterministic.
+    drives k-means (and the subset of a huge cluster, below); the rest is deterministic.
 
     1. k-means cuts the pool into ``min(n_labeled + n_select, max_clusters, n_distinct_points)``
        clusters (scikit-learn's ``KMeans``, or ``MiniBatchKMeans`` for large pools).
@@ -73,8 +73,9 @@ def typiclust(
        picks in a big pool).
 
     Returns int64 ``[n_select]`` in priority order (the first pick is the most typical point of
-    the largest cluster), so a prefix of the result is a good smaller selection. ``n_select`` 0
-    gives an empty array; more than the unlabeled rows raises ``ValueError``.
+    the largest cluster); a prefix is a fair smaller selection, though not the one a smaller
+    ``n_select`` gives (k-means then cuts fewer clusters). ``n_select`` 0 gives an empty
+    array; more than the unlabeled rows raises ``ValueError``.
     Cost: k-means, plus distances within each cluster picked from (sum of its squared size).
     """
     points = check_embedding(embedding)
