@@ -10,8 +10,10 @@ from labeler.data.augmentation import PHOTO_AUGMENTATION
 from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size
 from labeler.learning.backbones import BACKBONE_MODES, BackboneConfig, get_backbone_name
 from labeler.learning.devices import DEVICES
+from labeler.learning.embedding_kinds import list_embedding_kinds
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import TrainConfig
+from labeler.selection.cold_start import list_cold_starts
 from labeler.selection.strategies import DIVERSITY_MODES, SelectionConfig, list_strategies
 
 _TRAIN_DEFAULTS = TrainConfig()
@@ -160,6 +162,22 @@ def get_selection_config(args: argparse.Namespace, *, strategy: str) -> Selectio
         diversity=args.diversity,
         max_class_fraction=args.max_class_fraction,
         n_draws=args.n_draws,
+    )
+
+
+def add_cold_start_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --initial-strategy and --embedding: how the first labels are picked."""
+    parser.add_argument(
+        "--initial-strategy",
+        default="random",
+        help=f"how --initial picks them: one of {', '.join(list_cold_starts())} (default "
+        "random; typiclust and max_herding read --embedding)",
+    )
+    parser.add_argument(
+        "--embedding",
+        default="pixels",
+        help=f"the embedding the cold start reads: one of {', '.join(list_embedding_kinds())} "
+        "(default pixels; computed once per project and cached, see `labeler embed`)",
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.model_options import (
     add_backbone_arguments,
+    add_cold_start_arguments,
     add_model_arguments,
     add_selection_arguments,
     describe_strategies,
@@ -17,11 +18,9 @@ from labeler.commands.model_options import (
     get_selection_config,
     get_train_config,
 )
-from labeler.learning.embedding_kinds import list_embedding_kinds
 from labeler.loop.initial_round import is_initial_strategy
 from labeler.loop.rounds import RoundConfig, run_round
 from labeler.pruning.trimmed_model import SCORING_MODELS
-from labeler.selection.cold_start import list_cold_starts
 from labeler.store.project import open_project
 
 
@@ -49,18 +48,7 @@ def add_parser(subparsers: Any) -> None:
         default=0,
         help="with too few labels to train, queue this many images instead",
     )
-    parser.add_argument(
-        "--initial-strategy",
-        default="random",
-        help=f"how --initial picks them: one of {', '.join(list_cold_starts())} (default "
-        "random; typiclust and max_herding read --embedding)",
-    )
-    parser.add_argument(
-        "--embedding",
-        default="pixels",
-        help=f"the embedding the cold start reads: one of {', '.join(list_embedding_kinds())} "
-        "(default pixels; computed once per project and cached, see `labeler embed`)",
-    )
+    add_cold_start_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of selection (default 0)")
     parser.add_argument(
         "--scoring-model",

@@ -10,6 +10,7 @@ from typing import Any
 
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.model_options import (
+    add_cold_start_arguments,
     add_model_arguments,
     add_selection_arguments,
     describe_strategies,
@@ -53,7 +54,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per strategy (default 3)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--initial", type=int, default=50, help="random labels to start with")
+    parser.add_argument(
+        "--initial", type=int, default=50, help="labels to start with (--initial-strategy)"
+    )
     parser.add_argument("--query-size", type=int, default=50, help="labels added per round")
     parser.add_argument("--budget", type=int, default=1000, help="labels at the end")
     parser.add_argument(
@@ -74,6 +77,7 @@ def add_parser(subparsers: Any) -> None:
         default="auto",
         help="auto: colour when most images of a folder are colour; rgb or gray: convert all",
     )
+    add_cold_start_arguments(parser)
     add_selection_arguments(parser)
     add_model_arguments(parser)
     add_engine_arguments(parser)
@@ -91,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         # Checked for each strategy; the first stands in until then.
         selection=get_selection_config(args, strategy=(*strategies, "random")[0]),
         pool_size=args.pool_size,
+        initial_strategy=args.initial_strategy,
+        embedding=args.embedding,
         score_subset=args.score_subset,
     )
     image_size = choose_image_size(args.dataset, args.image_size)

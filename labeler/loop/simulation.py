@@ -28,9 +28,12 @@ from tqdm import tqdm
 
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import Engine
+from labeler.learning.devices import resolve_device
+from labeler.learning.embedding_kinds import get_embedding_kind, list_embedding_kinds
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.predictors import ImagePredictor
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
+from labeler.selection.cold_start import get_cold_start
 from labeler.selection.pool_query import query_pool
 from labeler.selection.strategies import SelectionConfig, check_strategy
 from labeler.store.atomic_files import write_json_atomic
@@ -51,7 +54,9 @@ class SimulationConfig:
 
     ``selection``: how every strategy's batches are chosen (query size, diversity, class cap,
     MC-dropout draws), as a round chooses them; its ``strategy`` is replaced by each of
-    ``strategies`` in turn (``get_selection``).
+    ``strategies`` in turn (``get_selection``). ``initial_strategy``: how the ``initial``
+    labels are picked, as ``round --initial`` picks them (``labeler.selection.cold_start``; the
+    same picks for every strategy of a seed), on the pool's ``embedding``.
     """
 
     strategies: tuple[str, ...] = ("margin", "bald", "random")
@@ -62,6 +67,8 @@ class SimulationConfig:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     pool_size: int | None = None
     score_subset: int | None = None
+    initial_strategy: str = "random"
+    embedding: str = "pixels"
 
     def __post_init__(self) -> None:
         if not self.strategies:
@@ -87,6 +94,12 @@ class SimulationConfig:
             raise ValueError(
                 f"score subset ({self.score_subset}) must be at least the query size "
                 f"({self.query_size})"
+            )
+        get_cold_start(self.initial_strategy)
+        if self.embedding not in list_embedding_kinds():
+            raise ValueError(
+                f"unknown embedding kind {self.embedding!r}; valid kinds: "
+                f"{', '.join(list_embedding_kinds())}"
             )
         # Each strategy with the shared settings, checked the way rounds check them.
         for name in self.strategies:
@@ -123,6 +136,8 @@ class SimulationConfig:
             **selection,
             "pool_size": self.pool_size,
             "score_subset": self.score_subset,
+            "initial_strategy": self.initial_strategy,
+            "embedding": self.embedding,
         }
 
 
@@ -185,7 +200,17 @@ def run_simulation(
     schedule = config.get_label_schedule()
     n_trainings = len(config.seeds) * (1 + len(config.strategies) * len(schedule))
     bar = tqdm(total=n_trainings, desc="simulate", unit="model", disable=not progress)
-    inputs = _TaskInputs(pool_images, pool_labels, data, config, model_config, train_config)
+    pool_embedding = None
+    if config.initial_strategy != "random":
+        pool_embedding = get_embedding_kind(config.embedding).embed(
+            pool_images,
+            device=resolve_device(train_config.device),
+            n_threads=train_config.n_threads,
+            progress=progress,
+        )
+    inputs = _TaskInputs(
+        pool_images, pool_labels, data, config, model_config, train_config, pool_embedding
+    )
     tasks = _list_missing_tasks(results, config, bar=bar)
     cluster = engine if engine is not None and engine.name != "local" else None
     if cluster is None:
@@ -228,6 +253,8 @@ class _TaskInputs:
     config: SimulationConfig
     model_config: ModelConfig
     train_config: TrainConfig
+    # float32 [n_pool, dim], for a cold start other than random (else None).
+    pool_embedding: NDArray[np.float32] | None = None
 
 
 def _list_missing_tasks(
@@ -275,6 +302,7 @@ def _run_task(
         train_config=inputs.train_config,
         bar=tqdm(disable=True) if bar is None else bar,
         on_point=on_point,
+        pool_embedding=inputs.pool_embedding,
     ).to_dict()
 
 
@@ -307,13 +335,18 @@ def _run_one(
     train_config: TrainConfig,
     bar: Any,
     on_point: Callable[[str, int, int, float], None] | None,
+    pool_embedding: NDArray[np.float32] | None = None,
 ) -> RunResult:
     started = time.perf_counter()
     n_pool = pool_labels.shape[0]
     n_classes = len(data.class_names)
     selection = config.get_selection(strategy)
     # The initial picks depend on the seed only, so every strategy starts from the same labels.
-    labeled = np.random.default_rng([seed, 0]).choice(n_pool, size=config.initial, replace=False)
+    rng = np.random.default_rng([seed, 0])
+    if pool_embedding is None:
+        labeled = rng.choice(n_pool, size=config.initial, replace=False)
+    else:
+        labeled = get_cold_start(config.initial_strategy)(pool_embedding, config.initial, seed=rng)
     is_labeled = np.zeros(n_pool, dtype=bool)
     is_labeled[labeled] = True
     n_labels: list[int] = []

@@ -4,19 +4,23 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import LocalEngine
+from labeler.learning.embedding_kinds import get_embedding_kind
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.loop import simulation
 from labeler.loop.simulation import SimulationConfig, run_simulation
 from labeler.loop.simulation_report import summarize
 from labeler.selection.strategies import SelectionConfig
+from labeler.selection.typiclust import typiclust
 from tests.shape_images import make_shape_images
 
 # A stride-2 stem keeps this tiny model weak enough that which labels it gets matters.
@@ -297,3 +301,49 @@ def test_an_interrupted_sweep_on_an_engine_continues(
         for run in results["runs"]:
             del run["seconds"]
     assert json.loads(json.dumps(again)) == json.loads(json.dumps(local))
+
+
+def test_a_cold_start_picks_the_same_first_labels_as_the_selection_function(
+    rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = SimulationConfig(
+        strategies=("margin", "random"),
+        n_seeds=1,
+        initial=6,
+        selection=SelectionConfig(query_size=10),
+        budget=16,
+        initial_strategy="typiclust",
+    )
+    first_labels: list[list[bytes]] = []
+    original = simulation._train_if_possible
+
+    def record(images: np.ndarray, labels: np.ndarray, **kwargs: Any) -> Any:
+        if len(labels) == 6:
+            first_labels.append(sorted(image.tobytes() for image in images))
+        return original(images, labels, **kwargs)
+
+    monkeypatch.setattr(simulation, "_train_if_possible", record)
+    results = run_simulation(
+        rare_vertical_bars,
+        tmp_path,
+        config=config,
+        model_config=TINY_MODEL,
+        train_config=TINY_TRAINING,
+        progress=False,
+    )
+    assert results["config"]["initial_strategy"] == "typiclust"
+    # Oracle: typiclust itself on the pixels embedding of the pool, with the run's seed.
+    pool = rare_vertical_bars.train_images
+    vectors = get_embedding_kind("pixels").embed(
+        pool, device=torch.device("cpu"), n_threads=1, progress=False
+    )
+    rows = typiclust(vectors, 6, seed=np.random.default_rng([0, 0]))
+    expected = sorted(image.tobytes() for image in pool[rows])
+    assert first_labels == [expected, expected]  # both strategies start from the same picks
+
+
+def test_an_unknown_cold_start_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown cold-start strategy 'best'; valid ones:"):
+        SimulationConfig(initial_strategy="best")
+    with pytest.raises(ValueError, match="unknown embedding kind 'clip'; valid kinds:"):
+        SimulationConfig(embedding="clip")
