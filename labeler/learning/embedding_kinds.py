@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from generators.named_registry import NamedRegistry
+
 # Built-in kinds: name -> the module that registers it.
 _BUILTIN_KINDS = {
     "pixels": "labeler.learning.pixel_embedding",
@@ -52,40 +54,35 @@ class EmbeddingKind(Protocol):
 
 K = TypeVar("K", bound=Callable[[], EmbeddingKind])
 
-_KINDS: dict[str, Callable[[], EmbeddingKind]] = {}
-
 
 def register_embedding_kind(name: str) -> Callable[[K], K]:
     """A decorator registering a kind (a class or function building it with no arguments)
     under ``name``: lowercase letters, digits, ``_`` and ``-`` (it names the cache file)."""
-
-    def register(factory: K) -> K:
-        if name in _KINDS:
-            raise ValueError(f"embedding kind {name!r} is registered twice")
-        _KINDS[name] = factory
-        return factory
-
-    return register
+    return _KINDS.register(name)
 
 
 def get_embedding_kind(name: str) -> EmbeddingKind:
     """A new instance of the kind called ``name``; an unknown name lists the valid ones."""
-    _load_builtin_kinds()
-    try:
-        factory = _KINDS[name]
-    except KeyError:
-        valid = ", ".join(sorted(_KINDS))
-        raise ValueError(f"unknown embedding kind {name!r}; valid kinds: {valid}") from None
-    return factory()
+    return _KINDS.get(name)()
+
+
+def check_embedding_kind(name: str) -> str:
+    """``name`` if a kind is registered under it (its extra need not be installed); else a
+    ValueError listing the valid ones."""
+    _KINDS.get(name)
+    return name
 
 
 def list_embedding_kinds() -> list[str]:
     """Names of the registered kinds, sorted (whether or not their extras are installed)."""
-    _load_builtin_kinds()
-    return sorted(_KINDS)
+    return _KINDS.names()
 
 
 def _load_builtin_kinds() -> None:
-    for name, module_name in _BUILTIN_KINDS.items():
-        if name not in _KINDS:
-            importlib.import_module(module_name)
+    for module_name in _BUILTIN_KINDS.values():
+        importlib.import_module(module_name)  # registers its kind on first import
+
+
+_KINDS: NamedRegistry[Callable[[], EmbeddingKind]] = NamedRegistry(
+    "embedding kind", load=_load_builtin_kinds
+)

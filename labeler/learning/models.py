@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from generators.checks import check_int
+from generators.named_registry import NamedRegistry
 from labeler.learning.backbones import (
     PRETRAINED_SUFFIX,
     ImageNetInput,
@@ -50,7 +51,7 @@ from labeler.learning.backbones import (
 ModelBuilder = Callable[["ModelConfig", int], "Classifier"]
 _B = TypeVar("_B", bound=ModelBuilder)
 
-_MODELS: dict[str, ModelBuilder] = {}
+_MODELS: NamedRegistry[ModelBuilder] = NamedRegistry("model")
 # The model's input side when neither a project nor a dataset says otherwise (projects choose
 # theirs per dataset: ``labeler.data.input_size``); see ``DEFAULT_MODEL_CONFIG``.
 DEFAULT_IMAGE_SIZE = 64
@@ -167,19 +168,12 @@ class Classifier(nn.Module):
 
 def register_model(name: str) -> Callable[[_B], _B]:
     """Register ``builder(config, n_classes) -> Classifier`` under ``name`` (decorator)."""
-
-    def decorate(builder: _B) -> _B:
-        if name in _MODELS:
-            raise ValueError(f"model {name!r} is already registered")
-        _MODELS[name] = builder
-        return builder
-
-    return decorate
+    return _MODELS.register(name)
 
 
 def list_models() -> list[str]:
     """Names of the registered models, sorted."""
-    return sorted(_MODELS)
+    return _MODELS.names()
 
 
 def get_model(name: str, *, n_classes: int, config: ModelConfig | None = None) -> Classifier:
@@ -188,12 +182,7 @@ def get_model(name: str, *, n_classes: int, config: ModelConfig | None = None) -
     ``config`` defaults to ``DEFAULT_MODEL_CONFIG`` with ``name``; its ``name`` must match.
     Weights come from torch's global generator: seed it (or fork it) for reproducible weights.
     """
-    try:
-        builder = _MODELS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; valid ones: {', '.join(list_models())}"
-        ) from None
+    builder = _MODELS.get(name)
     if config is None:
         config = dataclasses.replace(DEFAULT_MODEL_CONFIG, name=name)
     elif config.name != name:

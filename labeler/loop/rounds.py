@@ -31,7 +31,7 @@ from labeler.learning.backbones import (
     get_weights_digest,
 )
 from labeler.learning.checkpoints import save_checkpoint
-from labeler.learning.embedding_kinds import list_embedding_kinds
+from labeler.learning.embedding_kinds import check_embedding_kind
 from labeler.learning.feature_cache import CachedFeatures, get_project_features
 from labeler.learning.head_training import train_head
 from labeler.learning.models import Classifier, ModelConfig, make_pretrained_model
@@ -117,11 +117,7 @@ class RoundConfig:
         if self.initial < 0:
             raise ValueError(f"initial must be 0 or positive, got {self.initial}")
         get_cold_start(self.initial_strategy)  # unknown names are refused before any work
-        if self.embedding not in list_embedding_kinds():
-            raise ValueError(
-                f"unknown embedding kind {self.embedding!r}; valid kinds: "
-                f"{', '.join(list_embedding_kinds())}"
-            )
+        check_embedding_kind(self.embedding)
         if self.score_subset is not None and self.score_subset < self.selection.query_size:
             raise ValueError(
                 f"score subset ({self.score_subset}) must be at least the query size "

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import Engine
 from labeler.learning.devices import resolve_device
-from labeler.learning.embedding_kinds import get_embedding_kind, list_embedding_kinds
+from labeler.learning.embedding_kinds import check_embedding_kind, get_embedding_kind
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.predictors import ImagePredictor
 from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
@@ -96,11 +96,7 @@ class SimulationConfig:
                 f"({self.query_size})"
             )
         get_cold_start(self.initial_strategy)
-        if self.embedding not in list_embedding_kinds():
-            raise ValueError(
-                f"unknown embedding kind {self.embedding!r}; valid kinds: "
-                f"{', '.join(list_embedding_kinds())}"
-            )
+        check_embedding_kind(self.embedding)
         # Each strategy with the shared settings, checked the way rounds check them.
         for name in self.strategies:
             self.get_selection(name)

@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from generators.named_registry import NamedRegistry
+
 Scores = NDArray[np.float64]
 AcquisitionFn = Callable[..., Scores]
 _F = TypeVar("_F", bound=AcquisitionFn)
 
-_ACQUISITIONS: dict[str, AcquisitionFn] = {}
+_ACQUISITIONS: NamedRegistry[AcquisitionFn] = NamedRegistry("acquisition")
 
 # Sums of softmax outputs in float32 drift by ~1e-6; 1e-3 still catches logits or one-hot
 # labels passed by mistake.
@@ -33,28 +35,17 @@ _SHAPE = "[n_samples, n_classes, n_draws]"
 
 def register_acquisition(name: str) -> Callable[[_F], _F]:
     """Register an acquisition function under ``name`` (decorator)."""
-
-    def decorate(fn: _F) -> _F:
-        if name in _ACQUISITIONS:
-            raise ValueError(f"acquisition {name!r} is already registered")
-        _ACQUISITIONS[name] = fn
-        return fn
-
-    return decorate
+    return _ACQUISITIONS.register(name)
 
 
 def get_acquisition(name: str) -> AcquisitionFn:
     """Return the acquisition function ``name``; call it as ``fn(probs, *, seed=...)``."""
-    try:
-        return _ACQUISITIONS[name]
-    except KeyError:
-        valid = ", ".join(list_acquisitions())
-        raise ValueError(f"unknown acquisition {name!r}; valid ones: {valid}") from None
+    return _ACQUISITIONS.get(name)
 
 
 def list_acquisitions() -> list[str]:
     """Names of the registered acquisition functions, sorted."""
-    return sorted(_ACQUISITIONS)
+    return _ACQUISITIONS.names()
 
 
 def check_probs(probs: Any) -> NDArray[np.float64]:

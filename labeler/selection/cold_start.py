@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from generators.named_registry import NamedRegistry
 from labeler.selection.cold_start_checks import (
     Indices,
     check_embedding,
@@ -37,20 +38,13 @@ from labeler.selection.typiclust import typiclust
 ColdStartFn = Callable[..., Indices]
 _F = TypeVar("_F", bound=ColdStartFn)
 
-_COLD_STARTS: dict[str, ColdStartFn] = {}
+_COLD_STARTS: NamedRegistry[ColdStartFn] = NamedRegistry("cold-start strategy")
 
 
 def register_cold_start(name: str) -> Callable[[_F], _F]:
     """Register a cold-start strategy under ``name`` (decorator). It must take
     ``(embedding, n_select, *, labeled=None, seed)`` and return int64 rows ``[n_select]``."""
-
-    def decorate(fn: _F) -> _F:
-        if name in _COLD_STARTS:
-            raise ValueError(f"cold-start strategy {name!r} is already registered")
-        _COLD_STARTS[name] = fn
-        return fn
-
-    return decorate
+    return _COLD_STARTS.register(name)
 
 
 def get_cold_start(name: str) -> ColdStartFn:
@@ -58,16 +52,12 @@ def get_cold_start(name: str) -> ColdStartFn:
 
     Unknown names raise ``ValueError`` listing the valid ones.
     """
-    try:
-        return _COLD_STARTS[name]
-    except KeyError:
-        valid = ", ".join(list_cold_starts())
-        raise ValueError(f"unknown cold-start strategy {name!r}; valid ones: {valid}") from None
+    return _COLD_STARTS.get(name)
 
 
 def list_cold_starts() -> list[str]:
     """Names of the registered cold-start strategies, sorted."""
-    return sorted(_COLD_STARTS)
+    return _COLD_STARTS.names()
 
 
 @register_cold_start("random")

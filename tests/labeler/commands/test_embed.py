@@ -48,7 +48,7 @@ def test_embed_computes_then_reads_the_cache_and_status_lists_it(project: Path, 
 def test_an_unknown_kind_exits_2_naming_the_valid_ones(project: Path, run_cli) -> None:
     result = run_cli("embed", project, "--kind", "nope")
     assert result.code == 2
-    assert "unknown embedding kind 'nope'; valid kinds: efficientnet_lite0, pixels" in result.err
+    assert "unknown embedding kind 'nope'; valid ones: efficientnet_lite0, pixels" in result.err
     assert not (project / EMBEDDINGS_FOLDER).exists()
 
 

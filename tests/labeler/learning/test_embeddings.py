@@ -78,7 +78,7 @@ def assert_equal_up_to_sign(actual: np.ndarray, expected: np.ndarray, atol: floa
 
 def test_kinds_are_listed_and_an_unknown_one_names_them(gray_project: Project) -> None:
     assert {"pixels", "efficientnet_lite0"} <= set(list_embedding_kinds())
-    with pytest.raises(ValueError, match=r"unknown embedding kind 'nope'; valid kinds: .*pixels"):
+    with pytest.raises(ValueError, match=r"unknown embedding kind 'nope'; valid ones: .*pixels"):
         get_embedding_kind("nope")
     with pytest.raises(ValueError, match="efficientnet_lite0, pixels"):
         embed(gray_project, "nope")

@@ -113,7 +113,7 @@ def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_
             ["--initial", "4", "--initial-strategy", "densest"],
             "unknown cold-start strategy 'densest'; valid ones: max_herding, random, typiclust",
         ),
-        (["--initial", "4", "--embedding", "clip"], "unknown embedding kind 'clip'; valid kinds:"),
+        (["--initial", "4", "--embedding", "clip"], "unknown embedding kind 'clip'; valid ones:"),
         (["--initial", "41"], "--initial 41 asks for more images than the pool's 40 unlabeled"),
     ],
 )

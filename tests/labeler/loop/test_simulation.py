@@ -345,5 +345,5 @@ def test_a_cold_start_picks_the_same_first_labels_as_the_selection_function(
 def test_an_unknown_cold_start_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown cold-start strategy 'best'; valid ones:"):
         SimulationConfig(initial_strategy="best")
-    with pytest.raises(ValueError, match="unknown embedding kind 'clip'; valid kinds:"):
+    with pytest.raises(ValueError, match="unknown embedding kind 'clip'; valid ones:"):
         SimulationConfig(embedding="clip")
