@@ -38,11 +38,13 @@ from labeler.selection.cold_start_checks import (
 )
 
 # The coverage sum runs over at most this many pool points (a seeded random subset beyond): it
-# estimates an average over the pool, and the kernel between every candidate and these points
-# is kept in memory, so each greedy step costs one pass over it.
+# estimates an average over the pool, and the kernel between the candidates and these points
+# is kept in memory, so each greedy step costs at most one pass over it.
 DEFAULT_MAX_REFERENCE = 2_000
-# ... and that kernel holds at most this many float32 entries (128 MiB): on a pool of 100,000
-# rows the sum runs over 335 of them.
+# That kernel holds at most this many float32 entries (128 MiB): with 2,000 reference points,
+# up to 16,777 candidates; a larger pool offers a seeded random subset of that many. (Shrinking
+# the reference instead would leave fewer reference points than picks, where every gain is
+# near 0 and lazy greedy reads the whole kernel at every step.)
 _MAX_KERNEL_ENTRIES = 1 << 25
 # The median distance is estimated from this many random pairs of distinct rows.
 _N_BANDWIDTH_PAIRS = 100_000
@@ -66,18 +68,19 @@ def max_herding(
     returned). ``bandwidth``: the Gaussian kernel's sigma in embedding units; None takes the
     median Euclidean distance between pool points (:func:`get_median_distance`).
     ``max_reference``: the coverage sum runs over every row while the pool holds at most this
-    many (and the kernel of unlabeled rows x rows fits 2^25 entries), else over a random subset
-    of that size; every unlabeled row stays a candidate. ``seed`` (int or
-    ``numpy.random.Generator``) draws that subset and the pairs of the median; with neither in
-    play the result does not depend on it.
+    many, else over a random subset of that size. Every unlabeled row is a candidate while the
+    kernel of candidates x reference rows fits 2^25 entries (16,777 candidates at the default
+    2,000 references), else a random subset of that many (at least ``n_select``) is. ``seed``
+    (int or ``numpy.random.Generator``) draws those subsets and the pairs of the median; with
+    none of them in play the result does not depend on it.
 
     Each step picks the unlabeled row with the largest gain in coverage,
     ``sum_x max(k(x, c) - covered(x), 0)``, ties to the lower row; the first pick is the
     kernel-density mode of the pool. Returns int64 ``[n_select]`` in pick order (a prefix is
     the greedy selection of that size). ``n_select`` 0 gives an empty array; more than the
     unlabeled rows raises ``ValueError``.
-    Cost: the ``n_unlabeled x n_reference`` kernel once (float32, by blocks), then per step a
-    pass over the rows whose old gain could still beat the best (lazy greedy).
+    Cost: the ``n_candidates x n_reference`` kernel once (float32, at most 128 MiB, by blocks),
+    then per step a pass over the rows whose old gain could still beat the best (lazy greedy).
     """
     points = check_embedding(embedding)
     n_samples = points.shape[0]
@@ -87,12 +90,19 @@ def max_herding(
     rng = make_rng(seed)
     if count == 0:
         return np.empty(0, dtype=np.int64)
-    candidates = get_unlabeled(n_samples, labeled_rows)
-    n_reference = min(n_samples, max_reference, max(1, _MAX_KERNEL_ENTRIES // candidates.shape[0]))
+    unlabeled = get_unlabeled(n_samples, labeled_rows)
+    n_reference = min(n_samples, max_reference)
+    n_candidates = min(unlabeled.shape[0], max(count, _MAX_KERNEL_ENTRIES // n_reference))
+    # Only when n_select alone passes the memory bound does the reference shrink.
+    n_reference = min(n_reference, max(1, _MAX_KERNEL_ENTRIES // n_candidates))
     if n_reference < n_samples:
         reference = points[np.sort(rng.choice(n_samples, size=n_reference, replace=False))]
     else:
         reference = points
+    if n_candidates < unlabeled.shape[0]:
+        candidates = np.sort(rng.choice(unlabeled, size=n_candidates, replace=False))
+    else:
+        candidates = unlabeled
     sigma = (
         get_median_distance(points, seed=rng)
         if bandwidth is None

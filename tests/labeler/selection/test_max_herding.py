@@ -7,6 +7,7 @@ import pytest
 from scipy.spatial.distance import pdist
 
 from labeler.selection import cold_start_checks
+from labeler.selection import max_herding as max_herding_module
 from labeler.selection.max_herding import get_median_distance, greedy_coverage, max_herding
 
 
@@ -107,6 +108,21 @@ def test_a_reference_subset_keeps_every_row_a_candidate_and_repeats_for_a_seed()
     picks = max_herding(points, 20, seed=3, max_reference=50)
     assert np.unique(picks).shape == (20,)
     np.testing.assert_array_equal(picks, max_herding(points, 20, seed=3, max_reference=50))
+
+
+def test_a_large_pool_offers_a_subset_of_candidates_within_the_memory_bound(monkeypatch) -> None:
+    points = np.random.default_rng(6).normal(size=(300, 4))
+    labeled = np.arange(0, 300, 7)
+    # 100 reference rows and a bound of 5,000 entries: 50 candidates of the 257 unlabeled.
+    monkeypatch.setattr(max_herding_module, "_MAX_KERNEL_ENTRIES", 5_000)
+    picks = max_herding(points, 12, labeled=labeled, seed=1, max_reference=100)
+    assert np.unique(picks).shape == (12,) and not np.isin(picks, labeled).any()
+    np.testing.assert_array_equal(
+        picks, max_herding(points, 12, labeled=labeled, seed=1, max_reference=100)
+    )
+    # More picks than the bound allows candidates: every pick is still met.
+    picks = max_herding(points, 120, labeled=labeled, seed=1, max_reference=100)
+    assert np.unique(picks).shape == (120,) and not np.isin(picks, labeled).any()
 
 
 def test_median_distance_is_exact_for_small_pools_and_close_for_large_ones() -> None:
