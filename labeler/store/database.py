@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from collections.abc import Mapping, Sequence
 
 from labeler.store.annotators import AnnotatorRegistry
@@ -58,6 +57,7 @@ from labeler.store.samples import (
 from labeler.store.schema import (
     DATABASE_NAME,
     SCHEMA_VERSION,
+    closed_on_error,
     create_database,
     database_path,
     open_database,
@@ -133,14 +133,8 @@ class ProjectStore(SampleCatalog, RoundLog, AnnotationQueue, AnnotatorRegistry, 
         """
         target = database_path(path)
         connection = open_database(target)
-        try:
+        with closed_on_error(connection, target):
             store = cls(target, connection)
-        except sqlite3.DatabaseError as error:
-            connection.close()
-            raise ValueError(f"{target} is not a readable project database: {error}") from error
-        except BaseException:
-            connection.close()
-            raise
         store._mark_interrupted_rounds()
         return store
 

@@ -14,7 +14,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -293,7 +293,7 @@ def open_database(target: Path) -> sqlite3.Connection:
         connection = connect(target)
     except sqlite3.DatabaseError as error:
         raise ValueError(f"{target} is not a readable project database: {error}") from error
-    try:
+    with closed_on_error(connection, target):
         application_id, version = _read_header(connection)
         if application_id != _APPLICATION_ID:
             raise ValueError(f"{target} is an SQLite database but not a labeler project")
@@ -305,10 +305,18 @@ def open_database(target: Path) -> sqlite3.Connection:
                 f"{target} has schema version {version}; this labeler reads version "
                 f"{SCHEMA_VERSION}"
             )
+    return connection
+
+
+@contextlib.contextmanager
+def closed_on_error(connection: sqlite3.Connection, target: Path) -> Iterator[None]:
+    """Close ``connection`` if the block fails; an SQLite error (a damaged or foreign file)
+    becomes a ValueError naming ``target``."""
+    try:
+        yield
     except sqlite3.DatabaseError as error:
         connection.close()
         raise ValueError(f"{target} is not a readable project database: {error}") from error
     except BaseException:
         connection.close()
         raise
-    return connection

@@ -23,6 +23,27 @@ from labeler.selection.strategies import SelectionConfig
 from labeler.selection.typiclust import typiclust
 from tests.shape_images import make_shape_images
 
+
+def make_config(
+    strategies: tuple[str, ...], *, query_size: int, n_seeds: int = 1, **fields: Any
+) -> SimulationConfig:
+    """A simulation of ``strategies`` adding ``query_size`` labels a round."""
+    selection = SelectionConfig(query_size=query_size)
+    return SimulationConfig(strategies=strategies, n_seeds=n_seeds, selection=selection, **fields)
+
+
+def simulate_tiny(data: LabeledData, out: Path, config: SimulationConfig) -> dict[str, Any]:
+    """``config`` run on ``data`` with the tiny model and training, quietly."""
+    return run_simulation(
+        data,
+        out,
+        config=config,
+        model_config=TINY_MODEL,
+        train_config=TINY_TRAINING,
+        progress=False,
+    )
+
+
 # A stride-2 stem keeps this tiny model weak enough that which labels it gets matters.
 TINY_MODEL = ModelConfig(width=4, depth=1, image_size=16, stem_stride=2)
 TINY_TRAINING = TrainConfig(min_steps=150, max_epochs=5, batch_size=32, device="cpu")
@@ -52,21 +73,8 @@ def rare_vertical_bars() -> LabeledData:
 def test_guided_labeling_beats_random_over_seeds(
     rare_vertical_bars: LabeledData, tmp_path: Path
 ) -> None:
-    config = SimulationConfig(
-        strategies=("margin", "random"),
-        n_seeds=3,
-        initial=10,
-        selection=SelectionConfig(query_size=10),
-        budget=60,
-    )
-    results = run_simulation(
-        rare_vertical_bars,
-        tmp_path,
-        config=config,
-        model_config=TINY_MODEL,
-        train_config=TINY_TRAINING,
-        progress=False,
-    )
+    config = make_config(("margin", "random"), initial=10, query_size=10, budget=60, n_seeds=3)
+    results = simulate_tiny(rare_vertical_bars, tmp_path, config)
     summary = summarize(results)
     margin, random = summary.strategies
     assert summary.full_data_accuracy_mean > 0.97
@@ -84,21 +92,8 @@ def test_guided_labeling_beats_random_over_seeds(
 def test_results_hold_every_point_and_a_rerun_continues(
     rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = SimulationConfig(
-        strategies=("entropy", "random"),
-        n_seeds=1,
-        initial=10,
-        selection=SelectionConfig(query_size=20),
-        budget=50,
-    )
-    results = run_simulation(
-        rare_vertical_bars,
-        tmp_path,
-        config=config,
-        model_config=TINY_MODEL,
-        train_config=TINY_TRAINING,
-        progress=False,
-    )
+    config = make_config(("entropy", "random"), initial=10, query_size=20, budget=50, n_seeds=1)
+    results = simulate_tiny(rare_vertical_bars, tmp_path, config)
     saved = json.loads((tmp_path / simulation.RESULTS_FILE).read_text())
     assert saved == json.loads(json.dumps(results))
     assert set(saved["full_data_accuracy"]) == {"0"}
@@ -220,13 +215,7 @@ def test_a_simulation_on_ray_gives_the_local_points(
 ) -> None:
     from labeler.engines.ray_engine import RayEngine
 
-    config = SimulationConfig(
-        strategies=("margin", "random"),
-        n_seeds=2,
-        initial=10,
-        selection=SelectionConfig(query_size=20),
-        budget=30,
-    )
+    config = make_config(("margin", "random"), initial=10, query_size=20, budget=30, n_seeds=2)
     training = dataclasses.replace(TINY_TRAINING, n_threads=1)
     arguments = {"config": config, "model_config": TINY_MODEL, "train_config": training}
     local = run_simulation(rare_vertical_bars, tmp_path / "local", progress=False, **arguments)
@@ -260,13 +249,7 @@ class InProcessEngine(LocalEngine):
 def test_an_interrupted_sweep_on_an_engine_continues(
     rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = SimulationConfig(
-        strategies=("margin", "random"),
-        n_seeds=1,
-        initial=10,
-        selection=SelectionConfig(query_size=20),
-        budget=30,
-    )
+    config = make_config(("margin", "random"), initial=10, query_size=20, budget=30, n_seeds=1)
     arguments = {"config": config, "model_config": TINY_MODEL, "train_config": TINY_TRAINING}
     local = run_simulation(rare_vertical_bars, tmp_path / "local", progress=False, **arguments)
     original_run, original_full = simulation._run_one, simulation._get_full_data_accuracy
@@ -306,12 +289,12 @@ def test_an_interrupted_sweep_on_an_engine_continues(
 def test_a_cold_start_picks_the_same_first_labels_as_the_selection_function(
     rare_vertical_bars: LabeledData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = SimulationConfig(
-        strategies=("margin", "random"),
-        n_seeds=1,
+    config = make_config(
+        ("margin", "random"),
         initial=6,
-        selection=SelectionConfig(query_size=10),
+        query_size=10,
         budget=16,
+        n_seeds=1,
         initial_strategy="typiclust",
     )
     first_labels: list[list[bytes]] = []
@@ -323,14 +306,7 @@ def test_a_cold_start_picks_the_same_first_labels_as_the_selection_function(
         return original(images, labels, **kwargs)
 
     monkeypatch.setattr(simulation, "_train_if_possible", record)
-    results = run_simulation(
-        rare_vertical_bars,
-        tmp_path,
-        config=config,
-        model_config=TINY_MODEL,
-        train_config=TINY_TRAINING,
-        progress=False,
-    )
+    results = simulate_tiny(rare_vertical_bars, tmp_path, config)
     assert results["config"]["initial_strategy"] == "typiclust"
     # Oracle: typiclust itself on the pixels embedding of the pool, with the run's seed.
     pool = rare_vertical_bars.train_images
