@@ -164,3 +164,13 @@ def ray_cluster() -> Iterator[None]:
             ray.cloudpickle.register_pickle_by_value(sys.modules[name])
     yield
     ray.shutdown()
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one CPU thread during the test (restored after): torch processes sharing a
+    small machine's cores crawl when each takes them all."""
+    from labeler.learning.devices import cpu_threads
+
+    with cpu_threads(1):
+        yield

@@ -48,7 +48,7 @@ from labeler.pruning.speed import measure_scoring_speed
 from labeler.pruning.surgery import list_blocks
 from labeler.pruning.trimmed_model import load_pruning_plan, save_pruned_model
 from labeler.store.project import is_project
-from labeler.store.project_files import get_pruned_checkpoint
+from labeler.store.project_files import get_pruned_checkpoint, get_pruning_folder
 
 GREEDY_MODEL_FILE = "greedy-model.pt"
 # Residual networks deep enough that pruning means something: 13 removable blocks of 15.
@@ -403,7 +403,7 @@ def run_greedy(args: argparse.Namespace) -> int:
 def run_apply(args: argparse.Namespace) -> int:
     folder = Path(args.path)
     target = get_pruned_checkpoint(folder)
-    source = Path(args.source) if args.source else folder / "pruning" / GREEDY_MODEL_FILE
+    source = Path(args.source) if args.source else get_pruning_folder(folder) / GREEDY_MODEL_FILE
     if not is_project(folder):
         raise ValueError(f"{folder} is not a project folder: `prune apply` needs a project")
     if not source.is_file():

@@ -22,7 +22,7 @@ from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import TrainConfig, check_labels, train_model
 from labeler.store.atomic_files import write_json_atomic
 from labeler.store.project import is_project, open_project
-from labeler.store.project_files import RoundFolder
+from labeler.store.project_files import RoundFolder, get_pruning_folder
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def get_pruning_model_config(args: argparse.Namespace, data: PruningData) -> Mod
 
 def get_out_folder(args: argparse.Namespace, data: PruningData) -> Path:
     """``--out``, else ``PATH/pruning`` (created)."""
-    folder = Path(args.out) if args.out else data.path / "pruning"
+    folder = Path(args.out) if args.out else get_pruning_folder(data.path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

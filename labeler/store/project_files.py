@@ -162,8 +162,14 @@ def list_embedding_files(project_path: str | os.PathLike[str]) -> list[Embedding
     return sorted(found, key=lambda file: (file.kind, file.key))
 
 
+def get_pruning_folder(project_path: str | os.PathLike[str]) -> Path:
+    """Where ``labeler prune`` writes its reports and models by default (a dataset folder has
+    one too, for pruning studies outside a project)."""
+    return Path(project_path) / PRUNING_FOLDER
+
+
 def get_pruned_checkpoint(project_path: str | os.PathLike[str]) -> Path:
-    return Path(project_path) / PRUNING_FOLDER / PRUNED_CHECKPOINT_FILE
+    return get_pruning_folder(project_path) / PRUNED_CHECKPOINT_FILE
 
 
 def get_server_folder(project_path: str | os.PathLike[str]) -> Path:

@@ -4,14 +4,12 @@ weights."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from copy import deepcopy
 
 import numpy as np
 import pytest
 import torch
 
-from labeler.learning.devices import cpu_threads
 from labeler.learning.fitting import fit, get_class_weights, split_validation
 from labeler.learning.models import Classifier, ModelConfig, make_model
 from labeler.learning.train_config import TrainConfig
@@ -19,10 +17,7 @@ from labeler.learning.train_config import TrainConfig
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    with cpu_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -5,33 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from labeler.learning.models import Classifier, ModelConfig, make_model, make_model_input
+from labeler.learning.models import Classifier
 from labeler.learning.predictors import FeaturePredictor, ImagePredictor
+from tests.labeler.learning.scoring_oracle import direct, make_random_images, make_scored_model
 
 
 @pytest.fixture
 def model() -> Classifier:
-    torch.manual_seed(0)
-    net = make_model(ModelConfig(width=4, image_size=16, dropout=0.5), n_classes=3)
-    net.train()
-    with torch.no_grad():
-        net(torch.rand(32, 1, 16, 16))  # batch-norm statistics away from their defaults
-    return net.eval()
+    return make_scored_model()
 
 
 @pytest.fixture
 def images() -> np.ndarray:
-    return np.random.default_rng(0).integers(0, 256, size=(29, 16, 16), dtype=np.uint8)
-
-
-def direct(model: Classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Oracle: one eval-mode forward pass; (probs [n, c], features [n, f])."""
-    with torch.no_grad():
-        x = make_model_input(torch.from_numpy(images), image_size=model.config.image_size)
-        features = model.features(x)
-        return torch.softmax(model.head(features), dim=1).numpy(), features.numpy()
+    return make_random_images(29)
 
 
 def test_image_and_feature_predictors_agree_with_a_direct_pass(

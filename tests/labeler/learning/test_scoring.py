@@ -8,34 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from labeler.learning.models import Classifier, ModelConfig, make_model, make_model_input
+from labeler.learning.models import Classifier
 from labeler.learning.scoring import score_features, score_pool
+from tests.labeler.learning.scoring_oracle import direct, make_random_images, make_scored_model
 
 
 @pytest.fixture
 def model() -> Classifier:
-    torch.manual_seed(0)
-    net = make_model(ModelConfig(width=4, image_size=16, dropout=0.5), n_classes=3)
-    # Move the batch-norm statistics away from their defaults, as training would.
-    net.train()
-    with torch.no_grad():
-        net(torch.rand(32, 1, 16, 16))
-    return net.eval()
+    return make_scored_model()
 
 
 @pytest.fixture
 def images() -> np.ndarray:
-    return np.random.default_rng(0).integers(0, 256, size=(37, 16, 16), dtype=np.uint8)
-
-
-def direct(model: Classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Oracle: one eval-mode forward pass of all images; (probs [n, c], features [n, f])."""
-    model.eval()
-    with torch.no_grad():
-        x = make_model_input(torch.from_numpy(images), image_size=model.config.image_size)
-        features = model.features(x)
-        probs = torch.softmax(model.head(features), dim=1)
-    return probs.numpy(), features.numpy()
+    return make_random_images(37)
 
 
 def test_deterministic_scores_match_a_direct_pass(model: Classifier, images: np.ndarray) -> None:

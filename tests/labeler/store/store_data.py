@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
-from labeler.store.database import NewSample, ProjectStore
+from labeler.store.database import DATABASE_NAME, NewSample, ProjectStore
 
 CLASSES = ("cat", "dog", "fox")
 # Subprocesses run from the repository root, so that they import this checkout's labeler.
@@ -38,3 +40,15 @@ def queue_round(store: ProjectStore, selected: list[int]) -> int:
     round_id = store.start_round(strategy="margin", query_size=len(selected), config={})
     finish(store, round_id, selected)
     return round_id
+
+
+def make_older_database(folder: Path, statements: Iterable[str]) -> Path:
+    """A database made now, then taken back to an older schema by ``statements`` (run
+    outside the store, as an older labeler left it); returns its path."""
+    path = folder / DATABASE_NAME
+    ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
+    raw = sqlite3.connect(path, isolation_level=None)
+    for statement in statements:
+        raw.execute(statement)
+    raw.close()
+    return path

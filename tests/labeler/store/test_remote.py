@@ -3,15 +3,12 @@ applied exactly once, with updates, skips, rejections and deletions followed."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from labeler.store.database import (
     DATABASE_NAME,
-    SCHEMA_VERSION,
     ProjectStore,
     RemoteAnnotation,
     RemoteTask,
@@ -137,22 +134,3 @@ def test_a_bad_annotation_stores_nothing(store) -> None:
         store.apply_remote_annotations(
             REMOTE, [RemoteAnnotation(1, 1, "maybe", None, "a", 1.0)], source=SOURCE
         )
-
-
-def test_a_version_2_database_gets_the_remote_tables(tmp_path: Path) -> None:
-    path = tmp_path / DATABASE_NAME
-    ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
-    raw = sqlite3.connect(path, isolation_level=None)
-    for statement in (
-        "DROP TABLE remote_tasks",
-        "DROP TABLE remote_annotations",
-        "PRAGMA user_version = 2",
-    ):
-        raw.execute(statement)
-    raw.close()
-    with ProjectStore.open(path) as upgraded:
-        upgraded.save_remote_tasks(REMOTE, [RemoteTask(0, 1, None, "open")])
-        assert len(upgraded.get_remote_tasks(REMOTE)) == 1
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
-    with ProjectStore.open(path) as reopened:
-        assert np.array_equal(reopened.get_current_labels()[0], [])
