@@ -12,7 +12,7 @@ from labeler.data.input_size import (
     MIN_IMAGE_SIZE,
     PHOTO_IMAGE_SIZE,
 )
-from labeler.store.project import InitSummary, init_project
+from labeler.store.project_init import InitSummary, init_project
 
 # Unreadable, converted or enlarged files listed one per line; beyond this many only the count.
 _MAX_LISTED = 10

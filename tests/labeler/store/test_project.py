@@ -10,8 +10,9 @@ from PIL import Image
 from labeler.data.dataset_format import load_split
 from labeler.data.input_size import PHOTO_IMAGE_SIZE
 from labeler.store.database import DATABASE_NAME
-from labeler.store.project import init_project, is_project, open_project
+from labeler.store.project import is_project, open_project
 from labeler.store.project_files import IMAGES_FILE, PROJECT_FILE
+from labeler.store.project_init import init_project
 
 
 def write_png(path: Path, value: int, size: tuple[int, int] = (20, 20)) -> None:
