@@ -81,7 +81,13 @@ def add_parser(subparsers: Any) -> None:
         help="logits that still conflict after N epochs restart the search (default %(default)s)",
     )
     autotune.add_argument("--max-restarts", type=int, default=AutotuneConfig().max_restarts)
-    autotune.set_defaults(run=run_autotune_command, model="plain", depth=DEFAULT_AUTOTUNE_DEPTH)
+    # Auto-tune measures the last layer after every check epoch: fewer samples than analyze.
+    autotune.set_defaults(
+        run=run_autotune_command,
+        model="plain",
+        depth=DEFAULT_AUTOTUNE_DEPTH,
+        n_samples=AutotuneConfig().n_check_samples,
+    )
 
     lesion = _add_command(commands, "lesion", "accuracy as blocks are switched off")
     lesion.add_argument("--n-draws", type=int, default=15, help="random sets per size (15)")
@@ -132,7 +138,8 @@ def _add_command(
         "--n-samples",
         type=int,
         default=DEFAULT_N_SAMPLES,
-        help=f"training samples bundles are measured on (default {DEFAULT_N_SAMPLES})",
+        help=f"training samples bundles are measured on (default {DEFAULT_N_SAMPLES}; "
+        f"autotune: {AutotuneConfig().n_check_samples})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of sampling and draws")
     add_model_arguments(parser)
@@ -202,7 +209,11 @@ def run_autotune_command(args: argparse.Namespace) -> int:
     start = get_pruning_model_config(args, data)
     if start.name != "plain":
         raise ValueError(f"auto-tune starts from a deep 'plain' network, got --model {start.name}")
-    config = AutotuneConfig(check_epochs=args.check_epochs, max_restarts=args.max_restarts)
+    config = AutotuneConfig(
+        check_epochs=args.check_epochs,
+        n_check_samples=args.n_samples,
+        max_restarts=args.max_restarts,
+    )
     runs = []
     for seed in seeds:
         train_config = dataclasses.replace(get_train_config(args), seed=seed)
@@ -413,10 +424,14 @@ def run_apply(args: argparse.Namespace) -> int:
         raise ValueError(f"{source} is a checkpoint without a pruning plan (not from prune greedy)")
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.resolve() != target.resolve():
-        temp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(source, temp)
-        temp.replace(target)
-        shutil.copyfile(source.with_suffix(".json"), target.with_suffix(".json"))
+        # The description first: a checkpoint in place always has its own beside it.
+        for source_file, target_file in (
+            (source.with_suffix(".json"), target.with_suffix(".json")),
+            (source, target),
+        ):
+            temp = target_file.with_name(f".{target_file.name}.tmp")
+            shutil.copyfile(source_file, temp)
+            temp.replace(target_file)
     plan = load_pruning_plan(folder)
     summary = plan.describe()
     src = plan.source_config

@@ -129,6 +129,7 @@ def test_autotune_on_a_dataset_folder_reports_every_network(
                      *TINY_TRAINING)  # fmt: skip
     assert result.code == 0, result.err
     report = json.loads((out / "autotune.json").read_text())
+    assert report["autotune_config"]["n_check_samples"] == 256  # autotune's own default
     run = report["runs"][0]
     assert set(run["networks"]) == {"autotuned", "start", "residual"}
     assert run["networks"]["start"]["stage_depths"] == [3, 3, 3]
@@ -138,6 +139,19 @@ def test_autotune_on_a_dataset_folder_reports_every_network(
     for earlier, later in zip(run["attempts"], run["attempts"][1:], strict=False):
         assert earlier["next_stage_depths"] == later["stage_depths"]
         assert sum(later["stage_depths"]) < sum(earlier["stage_depths"])
+
+
+def test_autotune_measures_as_many_samples_as_asked(
+    tiny_dataset: Path, tmp_path: Path, run_cli: Callable
+) -> None:
+    out = tmp_path / "autotune"
+    result = run_cli("prune", "autotune", tiny_dataset, "--out", out, "--seeds", "0",
+                     "--depth", "2", "--check-epochs", "1", "--max-restarts", "0",
+                     "--n-samples", "24", "--width", "4", "--image-size", "16",
+                     "--device", "cpu", *TINY_TRAINING)  # fmt: skip
+    assert result.code == 0, result.err
+    report = json.loads((out / "autotune.json").read_text())
+    assert report["autotune_config"]["n_check_samples"] == 24
 
 
 @pytest.mark.parametrize(
