@@ -31,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.machine import describe_machine
+from bench.saved_results import add_markdown_only_flag, rewrite_markdown
 from labeler.learning.devices import cpu_threads
 from labeler.learning.embedding_kinds import get_embedding_kind
 
@@ -87,14 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", default="1,2", help="thread counts")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--markdown-only", action="store_true", help="rewrite the .md from the saved .json"
-    )
+    add_markdown_only_flag(parser)
     args = parser.parse_args(argv)
     if args.markdown_only:
-        results = json.loads((args.out / "embeddings.json").read_text())
-        (args.out / "embeddings.md").write_text(make_markdown(results))
-        return 0
+        return rewrite_markdown(args.out, "embeddings", make_markdown)
     thread_counts = [int(part) for part in args.threads.split(",")]
     from sklearn.decomposition import PCA  # noqa: F401  (imported once, outside the timings)
 

@@ -39,6 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.machine import describe_machine
+from bench.saved_results import add_markdown_only_flag, rewrite_markdown
 from generators.registry import get_family
 from labeler.data.dataset_format import load_split
 from labeler.data.dataset_writer import write_dataset
@@ -58,14 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", default="1,0", help="torch thread counts (0: all cores)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--markdown-only", action="store_true", help="rewrite the .md from the saved .json"
-    )
+    add_markdown_only_flag(parser)
     args = parser.parse_args(argv)
     if args.markdown_only:
-        results = json.loads((args.out / "scoring.json").read_text())
-        (args.out / "scoring.md").write_text(make_markdown(results))
-        return 0
+        return rewrite_markdown(args.out, "scoring", make_markdown)
 
     thread_counts = list(dict.fromkeys(int(n) or count_cores() for n in args.threads.split(",")))
     config = DEFAULT_MODEL_CONFIG

@@ -42,6 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.machine import describe_machine
+from bench.saved_results import add_markdown_only_flag, rewrite_markdown
 from generators.registry import get_family
 from labeler.learning.devices import count_cores
 from labeler.learning.models import (
@@ -78,14 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved timing runs")
     parser.add_argument("--threads", type=int, default=0, help="threads of the rounds (0: all)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--markdown-only", action="store_true", help="rewrite the .md from the saved .json"
-    )
+    add_markdown_only_flag(parser)
     args = parser.parse_args(argv)
     if args.markdown_only:
-        results = json.loads((args.out / "training.json").read_text())
-        (args.out / "training.md").write_text(make_markdown(results))
-        return 0
+        return rewrite_markdown(args.out, "training", make_markdown)
 
     n_cores = count_cores()
     problems = args.problems.split(",")

@@ -1,0 +1,23 @@
+"""Rewriting a benchmark's markdown table from its saved JSON, without running it again."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def add_markdown_only_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--markdown-only``: rewrite the .md from the saved .json and stop."""
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="rewrite the .md from the saved .json"
+    )
+
+
+def rewrite_markdown(out: Path, name: str, make_markdown: Callable[[Any], str]) -> int:
+    """Write ``out/<name>.md`` from ``out/<name>.json`` with ``make_markdown``; exit code 0."""
+    results = json.loads((out / f"{name}.json").read_text())
+    (out / f"{name}.md").write_text(make_markdown(results))
+    return 0
