@@ -190,7 +190,7 @@ def load_backbone_weights(body: nn.Module, backbone: str, path: str | os.PathLik
     file when it is not a state dict, or when its keys or shapes do not fit ``backbone``.
     """
     source = Path(path)
-    state = _read_state_dict(source)
+    state = read_state_dict(source)
     prefix = _get_backbone(backbone).classifier + "."
     wanted = body.state_dict()
     given = {key: value for key, value in state.items() if not key.startswith(prefix)}
@@ -217,7 +217,9 @@ def load_backbone_weights(body: nn.Module, backbone: str, path: str | os.PathLik
     body.load_state_dict(given)
 
 
-def _read_state_dict(source: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(source: Path) -> dict[str, torch.Tensor]:
+    """The tensors of weights file ``source`` by name, read without running code in it;
+    ValueError naming the file when it cannot be read or is not a state dict."""
     try:
         # weights_only: a weights file from elsewhere must not run code when read.
         state: Any = torch.load(source, map_location="cpu", weights_only=True)

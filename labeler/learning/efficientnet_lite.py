@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import pickle
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ from torch import nn
 from tqdm import tqdm
 
 from generators.checks import check_int
-from labeler.learning.backbones import ImageNetInput, get_weights_digest
+from labeler.learning.backbones import ImageNetInput, get_weights_digest, read_state_dict
 from labeler.learning.embedding_kinds import register_embedding_kind
 from labeler.learning.models import make_model_input
 
@@ -107,16 +105,8 @@ def load_lite0(weights: Path | None = None) -> Lite0Body:
     any other tensor missing, unexpected or of another shape is a ValueError naming the file."""
     source = find_lite0_weights() if weights is None else Path(weights)
     body = make_lite0_body()
-    try:
-        # weights_only: a weights file must not run code when read.
-        state: Any = torch.load(source, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
-        raise ValueError(f"weights file {source} cannot be read: {error}") from error
-    except zipfile.BadZipFile as error:
-        raise ValueError(f"weights file {source} cannot be read: {error}") from error
-    if not isinstance(state, dict):
-        raise ValueError(f"weights file {source} is not a state dict (names -> tensors)")
-    given = {key: value for key, value in state.items() if not str(key).startswith("_fc.")}
+    state = read_state_dict(source)
+    given = {key: value for key, value in state.items() if not key.startswith("_fc.")}
     try:
         body.network.load_state_dict(given, strict=True)
     except RuntimeError as error:  # missing, unexpected or misshapen tensors
