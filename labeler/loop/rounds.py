@@ -262,13 +262,16 @@ class _RoundInputs:
 
 @dataclass(frozen=True)
 class _Learned:
-    """A round's trained model, what training reported, the predictor of that model, and the
-    cached backbone features it was trained on (a frozen backbone; else None)."""
+    """What training reported (with the model), the predictor of that model, and the cached
+    backbone features it was trained on (a frozen backbone; else None)."""
 
-    model: Classifier
     trained: TrainResult
     predictor: Predictor
     cached: CachedFeatures | None
+
+    @property
+    def model(self) -> Classifier:
+        return self.trained.model
 
 
 def _train_score_select(
@@ -367,7 +370,7 @@ def _train(
         )
     else:
         predictor = FeaturePredictor(trained.model.head, cached.features)
-    return _Learned(trained.model, trained, predictor, cached)
+    return _Learned(trained, predictor, cached)
 
 
 def _make_scoring_predictor(

@@ -64,6 +64,13 @@ class StoreCore:
         """Number of samples, pool and test together (ids are ``0 .. n_samples - 1``)."""
         return int(self._is_test.shape[0])
 
+    def get_sample_ids(self, split: str | None = None) -> Ids:
+        """Sample ids of ``split`` (or all), ascending, int64 ``[n]``."""
+        if split is None:
+            return np.arange(self.n_samples, dtype=np.int64)
+        is_test = check_split(split) == "test"
+        return np.flatnonzero(self._is_test == is_test).astype(np.int64)
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: committed on success, rolled back on any error."""

@@ -96,7 +96,7 @@ class LabelLog(StoreCore):
     def get_unlabeled_ids(self) -> Ids:
         """Ids of the pool samples with no label event yet, ascending, int64 ``[n]``."""
         labeled, _ = self.get_current_labels()
-        pool = np.flatnonzero(~self._is_test).astype(np.int64)
+        pool = self.get_sample_ids("pool")
         return pool[~np.isin(pool, labeled)]
 
     def get_label_history(self, sample_id: int) -> list[LabelEvent]:

@@ -111,11 +111,13 @@ def _get_scores(project: Project, folder: str | None) -> dict[str, Any] | None:
     images were scored, the quantiles ``SCORE_QUANTILES`` of their scores and those of the
     images it selected (its report's ``selected_ids``); None for a round without scores."""
     round_folder = RoundFolder.of(project.path, folder)
-    predictions = None if round_folder is None else round_folder.read_predictions()
+    if round_folder is None:
+        return None
+    predictions = round_folder.read_predictions()
     if predictions is None or predictions.scores.size == 0:
         return None
-    report = round_folder.read_report() if round_folder is not None else None
-    selected = np.asarray((report or {}).get("selected_ids", []), dtype=np.int64)
+    report = round_folder.read_report() or {}
+    selected = np.asarray(report.get("selected_ids", []), dtype=np.int64)
     is_selected = np.isin(predictions.scored_ids, selected)
 
     def quantiles(scores: np.ndarray) -> list[float] | None:

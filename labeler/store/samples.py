@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from generators.checks import check_optional_int
 from labeler.store.core import SPLITS, StoreCore, check_split, pairs_to_arrays
 from labeler.store.records import Ids, NewSample, Sample
@@ -65,13 +63,6 @@ class SampleCatalog(StoreCore):
                 )
             return Sample(*row)
         return self.get_sample(int(ref))
-
-    def get_sample_ids(self, split: str | None = None) -> Ids:
-        """Sample ids of ``split`` (or all), ascending, int64 ``[n]``."""
-        if split is None:
-            return np.arange(self.n_samples, dtype=np.int64)
-        is_test = check_split(split) == "test"
-        return np.flatnonzero(self._is_test == is_test).astype(np.int64)
 
     def get_known_labels(self, split: str | None = None) -> tuple[Ids, Ids]:
         """``(sample_ids, labels)`` of the samples of ``split`` (or all) whose label the
