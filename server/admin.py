@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from generators.checks import check_int
-from labeler.selection.strategies import check_strategy, list_strategies
+from labeler.selection.strategies import AUTO, list_default_learner_strategies
 from server.auth import get_user, require_admin
 from server.errors import ApiError
 from server.request_body import get_json_object
@@ -25,13 +25,11 @@ def _authenticate() -> None:
 def start_round() -> tuple[Response, int]:
     """Start ``labeler round`` with a strategy and query size; 409 while a round runs."""
     body = get_json_object()
-    strategy = body.get("strategy", "margin")
-    if not isinstance(strategy, str):
-        raise ApiError(400, f"strategy must be one of: {', '.join(list_strategies())}")
-    try:
-        check_strategy(strategy)
-    except ValueError as error:
-        raise ApiError(400, str(error)) from None
+    strategy = body.get("strategy", AUTO)
+    # The round runs with the default learner, which may be a head without dropout draws.
+    allowed = list_default_learner_strategies()
+    if not isinstance(strategy, str) or strategy not in allowed:
+        raise ApiError(400, f"strategy must be one of: {', '.join(allowed)}; got {strategy!r}")
     try:
         query_size = check_int("query_size", body.get("query_size", 50), low=1, high=MAX_QUERY_SIZE)
     except ValueError as error:

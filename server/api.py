@@ -145,6 +145,7 @@ def get_dashboard() -> Response:
             "n_pool": status["n_pool"],
             "n_labeled": status["n_labeled"],
             "rounds": status["rounds"],
+            "last_learner": status["last_learner"],
             **_queue(state),
             "annotators": get_annotator_stats(state.store.get_activity()),
             "conflicts": get_conflicts(state.store),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from labeler.selection.strategies import list_strategies
+from labeler.selection.strategies import list_default_learner_strategies
 from server.auth import User, find_user, get_csrf_token, log_in
 from server.errors import ApiError
 from server.state import get_state
@@ -40,7 +40,7 @@ def dashboard_page() -> tuple[str, int] | str:
         user=user,
         csrf_token=get_csrf_token(),
         project_name=state.project.path.name,
-        strategies=list_strategies(),
+        strategies=list_default_learner_strategies(),
     )
 
 

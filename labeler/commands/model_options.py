@@ -11,8 +11,11 @@ from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_
 from labeler.learning.backbones import BACKBONE_MODES, BackboneConfig, get_backbone_name
 from labeler.learning.devices import DEVICES
 from labeler.learning.embedding_kinds import list_embedding_kinds
+from labeler.learning.learner_choice import AUTO, CNN, HEAD_PREFIX, check_learner, get_head_name
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import TrainConfig
+from labeler.loop.initial_round import DEFAULT_COLD_START
+from labeler.loop.round_config import AUTO_EMBEDDING
 from labeler.selection.cold_start import list_cold_starts
 from labeler.selection.strategies import DIVERSITY_MODES, SelectionConfig, list_strategies
 
@@ -24,8 +27,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model and training")
     group.add_argument(
         "--model",
-        default=DEFAULT_MODEL_CONFIG.name,
-        help=f"architecture: {', '.join(list_models())} (default {DEFAULT_MODEL_CONFIG.name})",
+        default=AUTO,
+        help=f"what learns from the labels: {AUTO} (each round, linear heads on the "
+        "embeddings and the CNN cross-validated on the labels so far, the best one used; "
+        f"default), {HEAD_PREFIX}<embedding> (a linear head on one of "
+        f"{', '.join(list_embedding_kinds())}), or a network: {', '.join(list_models())} "
+        f"({DEFAULT_MODEL_CONFIG.name} is the CNN {AUTO} considers)",
     )
     group.add_argument(
         "--depth", type=int, default=DEFAULT_MODEL_CONFIG.depth, help="blocks per stage"
@@ -169,20 +176,37 @@ def add_cold_start_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --initial-strategy and --embedding: how the first labels are picked."""
     parser.add_argument(
         "--initial-strategy",
-        default="random",
+        default=DEFAULT_COLD_START,
         help=f"how --initial picks them: one of {', '.join(list_cold_starts())} (default "
-        "random; typiclust and max_herding read --embedding)",
+        f"{DEFAULT_COLD_START}: greedy coverage of the pool; typiclust and max_herding read "
+        "--embedding)",
     )
     parser.add_argument(
         "--embedding",
-        default="pixels",
-        help=f"the embedding the cold start reads: one of {', '.join(list_embedding_kinds())} "
-        "(default pixels; computed once per project and cached, see `labeler embed`)",
+        default=AUTO_EMBEDDING,
+        help=f"the embedding the cold start reads: {AUTO_EMBEDDING} or one of "
+        f"{', '.join(list_embedding_kinds())} (default {AUTO_EMBEDDING}: the first --model "
+        "auto would use, efficientnet_lite0 where it is installed and affordable, else pixels; "
+        "computed once per project and cached, see `labeler embed`)",
     )
 
 
 def describe_strategies() -> str:
     return ", ".join(list_strategies())
+
+
+def get_learner(args: argparse.Namespace) -> str:
+    """The learner ``--model`` names: ``auto``, ``linear@<embedding>``, or ``cnn`` for a
+    network (ValueError listing every valid name otherwise)."""
+    if args.model in list_models():
+        return CNN
+    try:
+        return check_learner(args.model)
+    except ValueError:
+        heads = ", ".join(get_head_name(kind) for kind in list_embedding_kinds())
+        raise ValueError(
+            f"unknown model {args.model!r}; valid ones: {AUTO}, {heads}, {', '.join(list_models())}"
+        ) from None
 
 
 def get_model_config(
@@ -192,19 +216,19 @@ def get_model_config(
     in_channels: int = 1,
     allow_pretrained: bool = False,
 ) -> ModelConfig:
-    """The model the flags ask for, seeing ``in_channels`` channels (1 or 3) of ``image_size``
-    (``--image-size`` when given, checked against the supported range). ``allow_pretrained``:
-    the command reads pretrained weights (``labeler round``); elsewhere a ``-pretrained`` model
-    is refused rather than trained from random weights."""
-    if args.model not in list_models():
-        raise ValueError(f"unknown model {args.model!r}; valid ones: {', '.join(list_models())}")
+    """The network the flags ask for (with ``--model auto`` or a linear head: the CNN
+    ``auto`` considers, ``DEFAULT_MODEL_CONFIG.name``), seeing ``in_channels`` channels (1 or
+    3) of ``image_size`` (``--image-size`` when given, checked against the supported range).
+    ``allow_pretrained``: the command reads pretrained weights (``labeler round``); elsewhere a
+    ``-pretrained`` model is refused rather than trained from random weights."""
+    name = args.model if get_learner(args) == CNN else DEFAULT_MODEL_CONFIG.name
     if not allow_pretrained and get_backbone_name(args.model) is not None:
         raise ValueError(
             f"--model {args.model}: pretrained backbones are only supported by `labeler round` "
             "so far"
         )
     return ModelConfig(
-        name=args.model,
+        name=name,
         depth=args.depth,
         width=args.width,
         image_size=check_image_size(args.image_size or image_size),

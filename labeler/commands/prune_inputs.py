@@ -121,7 +121,13 @@ def get_round_checkpoint(path: Path, round_arg: str) -> tuple[int, Path]:
                     f"{', '.join(str(r.id) for r in trained)}"
                 )
             record = matches[0]
-        checkpoint = RoundFolder(project.path / str(record.folder)).checkpoint
+        folder = RoundFolder(project.path / str(record.folder))
+        checkpoint = folder.checkpoint
+    if not checkpoint.is_file() and folder.head.is_file():
+        raise ValueError(
+            f"round {record.id} learned a linear head on an embedding, not a network: there is "
+            "nothing to prune; run a round with --model resnet (or another network) first"
+        )
     if not checkpoint.is_file():
         raise ValueError(f"the checkpoint of round {record.id} is missing: {checkpoint}")
     return record.id, checkpoint

@@ -14,6 +14,7 @@ from labeler.commands.model_options import (
     add_selection_arguments,
     describe_strategies,
     get_backbone_config,
+    get_learner,
     get_model_config,
     get_selection_config,
     get_train_config,
@@ -21,6 +22,7 @@ from labeler.commands.model_options import (
 from labeler.loop.initial_round import is_initial_strategy
 from labeler.loop.rounds import RoundConfig, run_round
 from labeler.pruning.trimmed_model import SCORING_MODELS
+from labeler.selection.strategies import AUTO
 from labeler.store.project import open_project
 
 
@@ -29,17 +31,19 @@ def add_parser(subparsers: Any) -> None:
         "round",
         help="train on the labels, score the pool and queue the most informative batch",
         description=(
-            "One round of guided labeling: train a CNN on every label so far, score the "
-            "unlabeled images, select a batch and queue it for annotators (replacing the "
-            "unlabeled part of the previous queue). With too few labels to train on, "
-            "--initial N queues N images picked by --initial-strategy instead."
+            "One round of guided labeling: train on every label so far (by default the "
+            "learner that cross-validates best on them: a linear head on an embedding, or "
+            "a CNN), score the unlabeled images, select a batch and queue it for "
+            "annotators (replacing the unlabeled part of the previous queue). With too few "
+            "labels to train on, --initial N queues N images picked by --initial-strategy instead."
         ),
     )
     parser.add_argument("project", help="project folder")
     parser.add_argument(
         "--strategy",
-        default="margin",
-        help=f"one of: {describe_strategies()} (default margin)",
+        default=AUTO,
+        help=f"one of: {describe_strategies()} (default {AUTO}: coverage of the pool while "
+        "some class has few labels, then margin with k-center diversity)",
     )
     parser.add_argument("--query-size", type=int, default=50, help="images to queue (default 50)")
     parser.add_argument(
@@ -70,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     with open_project(args.project) as project:
         config = RoundConfig(
             selection=selection,
+            learner=get_learner(args),
             model=get_model_config(
                 args,
                 image_size=project.image_size,
@@ -90,21 +95,26 @@ def run(args: argparse.Namespace) -> int:
     if is_initial_strategy(summary.strategy):
         print(
             f"round {summary.round_id}: too few labels to train on; queued "
-            f"{summary.n_queued} images to label first, picked by {args.initial_strategy}"
-            + ("" if args.initial_strategy == "random" else f" on the {args.embedding} embedding")
+            f"{summary.n_queued} images to label first, picked by {summary.batch_by}"
         )
         return 0
     accuracy = (
-        f"validation accuracy {summary.val_accuracy:.3f}"
+        f"{summary.validation}: accuracy {summary.val_accuracy:.3f}"
         if summary.val_accuracy is not None and math.isfinite(summary.val_accuracy)
-        else "too few labels for a validation split: trained on all"
+        else summary.validation
     )
     if summary.test_accuracy is not None:
-        accuracy += f", test accuracy {summary.test_accuracy:.3f}"
+        accuracy += f"; test accuracy {summary.test_accuracy:.3f}"
+    if len(summary.candidates) > 1:  # chosen among several: say why, before the summary
+        print(f"learner: {summary.learner_reason}")
+        for candidate in summary.candidates:
+            measured = "-" if candidate["accuracy"] is None else f"{candidate['accuracy']:.3f}"
+            print(f"    {candidate['name']}: {measured} ({candidate['method']})")
+    # Last: the round runner of the dashboard shows the last line.
     print(
-        f"round {summary.round_id}: trained on {summary.n_labels} labels ({accuracy}), "
-        f"scored {summary.n_scored} unlabeled images with {summary.strategy}, queued "
-        f"{summary.n_queued}; files in {args.project}/{summary.folder} "
+        f"round {summary.round_id}: {summary.learner} learned from {summary.n_labels} labels "
+        f"({accuracy}); scored {summary.n_scored} unlabeled images, queued {summary.n_queued} "
+        f"by {summary.batch_by}; files in {args.project}/{summary.folder} "
         f"({summary.seconds:.1f} s)"
     )
     return 0

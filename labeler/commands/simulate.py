@@ -14,6 +14,7 @@ from labeler.commands.model_options import (
     add_model_arguments,
     add_selection_arguments,
     describe_strategies,
+    get_learner,
     get_model_config,
     get_selection_config,
     get_train_config,
@@ -49,8 +50,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--out", required=True, help="folder for results")
     parser.add_argument(
         "--strategies",
-        default="margin,bald,random",
-        help=f"comma-separated, from: {describe_strategies()} (default margin,bald,random)",
+        default="auto,margin,random",
+        help=f"comma-separated, from: {describe_strategies()} (default auto,margin,random; "
+        "bald and variation_ratio need a network: --model resnet)",
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per strategy (default 3)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
@@ -98,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         initial_strategy=args.initial_strategy,
         embedding=args.embedding,
         score_subset=args.score_subset,
+        learner=get_learner(args),
     )
     image_size = choose_image_size(args.dataset, args.image_size)
     train_config = get_train_config(args, augment=choose_augmentation(args.dataset, args.augment))

@@ -56,6 +56,7 @@ def format_status(status: dict[str, Any]) -> str:
                 record["id"],
                 record["status"],
                 record["strategy"],
+                record.get("learner") or "",
                 record["query_size"],
                 _or_dash(record["n_labels"]),
                 _format_accuracy(record["val_accuracy"]),
@@ -66,7 +67,7 @@ def format_status(status: dict[str, Any]) -> str:
             ]
             for record in status["rounds"]
         ]
-        headers = ["round", "status", "strategy", "query size", "labels", "val acc",
+        headers = ["round", "status", "strategy", "learner", "query size", "labels", "val acc",
                    "test acc", "scored by", "started", "error"]  # fmt: skip
         lines.append(format_table(headers, rows))
     else:
@@ -92,11 +93,25 @@ def format_status(status: dict[str, Any]) -> str:
             f"round {scored[-1]['id']} scored the pool with the "
             f"{_describe_scoring(scored[-1]['scoring_model'])} model"
         )
+    if status.get("last_learner") is not None:
+        lines.append(_describe_learner(status["last_learner"]))
     if status["last_scores"] is not None:
         lines.append(_describe_scores(status["last_scores"]))
     lines.append(f"queue: {status['n_queued']} waiting, {status['n_leased']} leased")
     lines.append(_describe_embeddings(status.get("embeddings", [])))
     return "\n".join(lines)
+
+
+def _describe_learner(learner: dict[str, Any]) -> str:
+    """ "round 4 learned with linear@pixels: <reason>; candidates: linear@pixels 0.889 (...)"."""
+    line = f"round {learner['round']} learned with {learner['reason']}"
+    candidates = learner.get("candidates") or []
+    if len(candidates) > 1:
+        line += "; candidates: " + ", ".join(
+            f"{candidate['name']} {_format_accuracy(candidate['accuracy'])}"
+            for candidate in candidates
+        )
+    return line
 
 
 def _describe_embeddings(embeddings: list[dict[str, Any]]) -> str:

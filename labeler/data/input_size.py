@@ -2,7 +2,10 @@
 
 - A generated dataset folder: its native size, capped at ``GENERATED_SIZE_CAP`` (its rules are
   about shapes that must survive the shrinking; SVRT is drawn at 128 px).
-- Any other image folder (photos): ``PHOTO_IMAGE_SIZE``.
+- Any other image folder (photos, scans): ``PHOTO_IMAGE_SIZE``, or the images' own size when
+  they are smaller (the median of the larger side of up to ``SIZE_SAMPLE`` of them, evenly
+  spread over the sorted files): enlarging an image adds no information and costs compute, so
+  a source is never enlarged by default.
 
 ``--image-size`` overrides either, within ``MIN_IMAGE_SIZE`` .. ``MAX_IMAGE_SIZE``.
 """
@@ -13,8 +16,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from PIL import Image
+
 from generators.checks import check_int
 from labeler.data.dataset_format import INFO_FILE, load_dataset_info
+from labeler.data.image_folder import scan_image_folder
 
 MIN_IMAGE_SIZE = 8
 # Large enough for pretrained backbones at their usual scale; a 10,000-image colour pool at this
@@ -22,6 +29,8 @@ MIN_IMAGE_SIZE = 8
 MAX_IMAGE_SIZE = 256
 GENERATED_SIZE_CAP = 64
 PHOTO_IMAGE_SIZE = 64
+# Image headers read to tell a folder's typical size (a few milliseconds each).
+SIZE_SAMPLE = 64
 
 
 def check_image_size(size: Any) -> int:
@@ -38,4 +47,23 @@ def choose_image_size(source: str | os.PathLike[str], requested: int | None = No
         info = load_dataset_info(folder)
         native = max(info.image_height, info.image_width)
         return max(MIN_IMAGE_SIZE, min(native, GENERATED_SIZE_CAP))
-    return PHOTO_IMAGE_SIZE
+    native = get_typical_side(folder)
+    return max(MIN_IMAGE_SIZE, min(native, PHOTO_IMAGE_SIZE))
+
+
+def get_typical_side(folder: Path) -> int:
+    """The median larger side, in pixels, of up to ``SIZE_SAMPLE`` images of the image folder
+    ``folder`` (only their headers are read; unreadable files are passed over, as ``init``
+    passes over them, and ``PHOTO_IMAGE_SIZE`` stands when none is readable). Raises
+    ValueError as ``scan_image_folder`` does."""
+    scan = scan_image_folder(folder)
+    picks = np.unique(np.linspace(0, scan.n_images - 1, num=min(SIZE_SAMPLE, scan.n_images)))
+    sides = []
+    for index in picks.astype(int):
+        path = scan.get_path(scan.images[index])
+        try:
+            with Image.open(path) as image:
+                sides.append(max(image.size))
+        except OSError:
+            continue
+    return int(np.median(sides)) if sides else PHOTO_IMAGE_SIZE

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from labeler.learning.devices import cpu_threads, resolve_device
 from labeler.learning.embedding_kinds import get_embedding_kind
+from labeler.learning.joint_embedding import join_embeddings, split_joint_name
 from labeler.store.project import Project
 from labeler.store.project_files import (
     EMBEDDING_KEY_LENGTH,
@@ -83,17 +84,8 @@ def get_embedding(
     rows (e.g. cut short by a full disk) is computed again.
     """
     embedder = get_embedding_kind(kind)
-    key_parts = embedder.get_key_parts()
     images = project.load_images()
-    key_info = {
-        "kind": kind,
-        **key_parts,
-        "image_size": project.image_size,
-        "channels": project.channels,
-        "images_shape": list(images.shape),
-        "images_sha256": get_images_digest(project),
-    }
-    file = get_embedding_file(project.path, kind, _make_key(key_info))
+    file, key_info = _locate(project, kind, embedder.get_key_parts())
     if file.path.is_file():
         cached = file.read()
         if cached is not None and cached.shape[0] == len(images):
@@ -127,6 +119,60 @@ def get_embedding(
     if stored is None:
         raise OSError(f"{file.path} could not be read back after writing it")
     return Embedding(stored, kind, file.path, seconds, computed=True)
+
+
+def get_embedding_vectors(
+    project: Project,
+    names: list[str],
+    *,
+    progress: bool = True,
+    n_threads: int | None = None,
+    device: str | torch.device = "auto",
+) -> dict[str, NDArray[np.float32]]:
+    """The vectors of each embedding of ``names``: a kind (``get_embedding``), or a joint
+    embedding of kinds named with ``+`` (``labeler.learning.joint_embedding``); each kind is
+    read or computed once, and cached."""
+    kinds = dict.fromkeys(part for name in names for part in split_joint_name(name))
+    fetched = {
+        kind: get_embedding(
+            project, kind, progress=progress, n_threads=n_threads, device=device
+        ).vectors
+        for kind in kinds
+    }
+    vectors = {}
+    for name in names:
+        parts = split_joint_name(name)
+        vectors[name] = (
+            fetched[name]
+            if len(parts) == 1
+            else join_embeddings({part: fetched[part] for part in parts})
+        )
+    return vectors
+
+
+def is_embedding_cached(project: Project, kind: str) -> bool:
+    """Whether ``project`` holds a cache file of ``kind`` for its current images (and the
+    kind's current weights); False too when the kind cannot run here."""
+    try:
+        key_parts = get_embedding_kind(kind).get_key_parts()
+    except ValueError:
+        return False
+    return _locate(project, kind, key_parts)[0].path.is_file()
+
+
+def _locate(
+    project: Project, kind: str, key_parts: dict[str, Any]
+) -> tuple[EmbeddingFile, dict[str, Any]]:
+    """The cache file of ``kind`` for the project's current images, and what its key says."""
+    key_info = {
+        "kind": kind,
+        **key_parts,
+        "image_size": project.image_size,
+        "channels": project.channels,
+        "images_shape": list(project.load_images().shape),
+        "images_sha256": get_images_digest(project),
+    }
+    return get_embedding_file(project.path, kind, _make_key(key_info)), key_info
 
 
 def list_embeddings(project: Project) -> list[EmbeddingFile]:

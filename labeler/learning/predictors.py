@@ -1,7 +1,8 @@
 """Predictors: what scores a project's images in a round, whatever the learner is.
 
 A round decides once what scores the pool (the trained network on the images, its head on a
-frozen backbone's cached features, a trimmed network, or the network on an engine's workers),
+frozen backbone's cached features, a linear head on an embedding, a trimmed network, or the
+network on an engine's workers),
 builds that ``Predictor`` and hands it to the query (``labeler.selection.pool_query``). A new
 learner only has to add a predictor.
 
@@ -12,6 +13,7 @@ Every predictor reads rows of the project's images by sample id (row = id) and a
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +23,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from labeler.engines.base import Engine
+from labeler.learning.linear_head import LinearHead
 from labeler.learning.models import Classifier
 from labeler.learning.scoring import PoolPredictions, score_features, score_pool
 from labeler.learning.sharded_scoring import ScoringJob, score_pool_on_engine
@@ -108,6 +111,34 @@ class FeaturePredictor:
     def get_accuracy(self, ids: Ids, labels: Ids) -> float:
         probs = self.predict(ids).probs[:, :, 0]
         return float(np.mean(probs.argmax(axis=1) == labels))
+
+
+@dataclass(frozen=True, eq=False)
+class HeadPredictor:
+    """A linear head on an embedding of every sample (``labeler.learning.linear_head``):
+    ``vectors`` float32 ``[n, dim]``, row = sample id. Its features are the embedding rows
+    themselves; it has no dropout, so every draw is the same."""
+
+    head: LinearHead
+    vectors: NDArray[np.float32]
+
+    def predict(
+        self, ids: Ids, *, n_draws: int = 1, seed: int = 0, progress: bool = False
+    ) -> PoolPredictions:
+        started = time.perf_counter()
+        rows = np.asarray(self.vectors[ids], dtype=np.float32)
+        probs = self.head.predict_proba(rows)
+        return PoolPredictions(
+            np.repeat(probs[:, :, None], max(1, n_draws), axis=2),
+            rows,
+            time.perf_counter() - started,
+        )
+
+    def get_features(self, ids: Ids) -> NDArray[np.float32]:
+        return np.array(self.vectors[ids], dtype=np.float32)
+
+    def get_accuracy(self, ids: Ids, labels: Ids) -> float:
+        return float(np.mean(self.head.predict(self.vectors[ids]) == labels))
 
 
 @dataclass(frozen=True, eq=False)

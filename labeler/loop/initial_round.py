@@ -15,13 +15,16 @@ import logging
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.learning.embeddings import get_embedding
+from labeler.learning.embeddings import get_embedding_vectors
 from labeler.selection.cold_start import get_cold_start
 from labeler.selection.selectors import sample_subset
 from labeler.store.project import Project
 
 logger = logging.getLogger(__name__)
 
+# The command line's default: ahead of random picks for a linear head at 1 to 16 labels per
+# class wherever a class could be learned (bench/results/cold_start.md, first_labels.md).
+DEFAULT_COLD_START = "max_herding"
 # The prefix of an initial round's strategy in the store ("initial-random", "initial-typiclust").
 INITIAL_PREFIX = "initial-"
 
@@ -57,7 +60,7 @@ def pick_initial(
         rng.shuffle(picks)
         return picks
     choose = get_cold_start(cold_start)
-    vectors = get_embedding(project, embedding, progress=progress).vectors
+    vectors = get_embedding_vectors(project, [embedding], progress=progress)[embedding]
     pool_ids = project.store.get_sample_ids("pool")
     labeled_rows = np.flatnonzero(~np.isin(pool_ids, unlabeled))
     rows = choose(np.asarray(vectors[pool_ids]), n_picks, labeled=labeled_rows, seed=rng)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,35 +23,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.engines.base import Engine
-from labeler.learning.backbones import (
-    BackboneConfig,
-    find_weights_file,
-    get_backbone_name,
-    get_weights_digest,
-)
+from labeler.learning.auto_embeddings import get_auto_preference
+from labeler.learning.backbones import find_weights_file, get_backbone_name
 from labeler.learning.checkpoints import save_checkpoint
-from labeler.learning.embedding_kinds import check_embedding_kind
-from labeler.learning.feature_cache import CachedFeatures, get_project_features
-from labeler.learning.head_training import train_head
-from labeler.learning.models import Classifier, ModelConfig, make_pretrained_model
-from labeler.learning.predictors import (
-    FeaturePredictor,
-    ImagePredictor,
-    Predictor,
-    ShardedPredictor,
-)
-from labeler.learning.training import TrainConfig, TrainResult, check_labels, train_model
+from labeler.learning.feature_cache import CachedFeatures
+from labeler.learning.learner_choice import CNN
+from labeler.learning.models import ModelConfig
+from labeler.learning.predictors import ImagePredictor, Predictor, ShardedPredictor
+from labeler.learning.training import check_labels
 from labeler.loop.initial_round import get_initial_strategy_name, pick_initial
-from labeler.pruning.trimmed_model import (
-    SCORING_MODELS,
-    PruningPlan,
-    check_plan_fits,
-    load_pruning_plan,
-    make_scoring_model,
-)
-from labeler.selection.cold_start import get_cold_start
+from labeler.loop.round_config import AUTO_EMBEDDING, RoundConfig
+from labeler.loop.round_learning import Learned, RoundInputs, learn, list_auto_embeddings
+from labeler.pruning.trimmed_model import check_plan_fits, load_pruning_plan, make_scoring_model
+from labeler.selection.auto_strategy import COVERAGE, AutoStrategy, plan_auto_strategy
 from labeler.selection.pool_query import PoolQuery, query_pool
-from labeler.selection.strategies import SelectionConfig
+from labeler.selection.strategies import AUTO, SelectionConfig
 from labeler.store.atomic_files import fsync_folder
 from labeler.store.project import Project
 from labeler.store.project_files import (
@@ -62,70 +47,11 @@ from labeler.store.project_files import (
     get_rounds_folder,
 )
 
+__all__ = ["RoundConfig", "RoundSummary", "run_round"]
+
 logger = logging.getLogger(__name__)
 
 _TEMP_PREFIX = ".round-"
-
-
-@dataclass(frozen=True)
-class RoundConfig:
-    """Everything a round needs besides the project, written as JSON beside its outputs.
-
-    ``initial``: when the labels are too few to train on, queue this many unlabeled samples
-    instead (0: refuse with an error that says what to label), picked by the cold-start
-    strategy ``initial_strategy`` (``labeler.loop.initial_round``) on the project's
-    ``embedding`` (a kind of ``labeler.learning.embeddings``). ``score_subset``: score
-    only this many random unlabeled samples (None: all). ``seed``: selection randomness.
-    ``scoring_model``: "full" scores with the trained model; "pruned" cuts the blocks that
-    ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that
-    (``labeler.pruning.trimmed_model``). ``backbone``: how a ``<backbone>-pretrained`` model
-    is trained (frozen or fine-tuned) and where its weights are; set for those models (default
-    ``BackboneConfig()``) and only for them.
-    """
-
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    initial: int = 0
-    initial_strategy: str = "random"
-    embedding: str = "pixels"
-    score_subset: int | None = None
-    seed: int = 0
-    scoring_model: str = "full"
-    backbone: BackboneConfig | None = None
-
-    def __post_init__(self) -> None:
-        if get_backbone_name(self.model.name) is None:
-            if self.backbone is not None:
-                raise ValueError(
-                    f"backbone settings (mode, weights) apply to pretrained models only, not to "
-                    f"{self.model.name!r}"
-                )
-        else:
-            if self.backbone is None:
-                object.__setattr__(self, "backbone", BackboneConfig())
-            if self.scoring_model == "pruned":
-                raise ValueError(
-                    f"a pruned scoring model is cut from the small resnet or plain networks, "
-                    f"not from {self.model.name!r}: use --scoring-model full"
-                )
-        if self.scoring_model not in SCORING_MODELS:
-            raise ValueError(
-                f"unknown scoring model {self.scoring_model!r}; valid ones: "
-                f"{', '.join(SCORING_MODELS)}"
-            )
-        if self.initial < 0:
-            raise ValueError(f"initial must be 0 or positive, got {self.initial}")
-        get_cold_start(self.initial_strategy)  # unknown names are refused before any work
-        check_embedding_kind(self.embedding)
-        if self.score_subset is not None and self.score_subset < self.selection.query_size:
-            raise ValueError(
-                f"score subset ({self.score_subset}) must be at least the query size "
-                f"({self.selection.query_size})"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -141,6 +67,11 @@ class RoundSummary:
     test_accuracy: float | None
     folder: str
     seconds: float
+    learner: str = ""
+    learner_reason: str = ""
+    candidates: tuple[dict[str, Any], ...] = ()
+    validation: str = ""
+    batch_by: str = ""
 
 
 def run_round(
@@ -162,22 +93,25 @@ def run_round(
     if unlabeled.shape[0] == 0:
         raise ValueError("every pool image is labeled already; there is nothing to select")
     labeled_ids, labels = store.get_current_labels()
+    # A network needs every class; a linear head learns from two classes and the auto strategy
+    # keeps covering the pool until the others turn up.
+    min_per_class = config.train.min_labels_per_class if config.learner == CNN else 0
     try:
-        check_labels(
-            labels,
-            n_classes=len(project.class_names),
-            min_per_class=config.train.min_labels_per_class,
-        )
+        check_labels(labels, n_classes=len(project.class_names), min_per_class=min_per_class)
     except ValueError:
         if config.initial == 0:
             counts = np.bincount(labels, minlength=len(project.class_names))
             held = ", ".join(
                 f"{name}: {count}" for name, count in zip(project.class_names, counts, strict=True)
             )
+            needed = (
+                f"at least {min_per_class} of each class"
+                if min_per_class
+                else "images of two classes or more"
+            )
             raise ValueError(
-                f"too few labels to train on ({held}): label at least "
-                f"{config.train.min_labels_per_class} of each class, or start with --initial "
-                "random picks"
+                f"too few labels to train on ({held}): label {needed}, or start with --initial "
+                "picks"
             ) from None
         return _run_initial_round(
             project, unlabeled, config=config, started=started, progress=progress
@@ -203,7 +137,7 @@ def run_round(
     _remove_abandoned_round_folders(project)
     final = project.get_round_folder(round_id)
     temp = final.parent / f"{_TEMP_PREFIX}{round_id:04d}.tmp-{secrets.token_hex(4)}"
-    inputs = _RoundInputs(labeled_ids, labels, unlabeled, plan, weights_path)
+    inputs = RoundInputs(labeled_ids, labels, unlabeled, plan, weights_path)
     try:
         temp.mkdir(parents=True)
         report, query = _train_score_select(
@@ -244,41 +178,19 @@ def run_round(
         test_accuracy=report["test_accuracy"],
         folder=str(final.relative_to(project.path)),
         seconds=report["seconds"],
+        learner=report["learner"]["chosen"],
+        learner_reason=report["learner"]["reason"],
+        candidates=tuple(report["learner"]["candidates"]),
+        validation=report["validation"],
+        batch_by=report.get("auto_strategy", {}).get("reason", config.selection.strategy),
     )
-
-
-@dataclass(frozen=True)
-class _RoundInputs:
-    """What a trained round starts from: the labels so far (``labeled_ids`` with their
-    ``labels``), the ``unlabeled`` pool, and what was found before training began: the pruning
-    ``plan`` to score with and a pretrained model's ``weights_path`` (None when not used)."""
-
-    labeled_ids: NDArray[np.int64]
-    labels: NDArray[np.int64]
-    unlabeled: NDArray[np.int64]
-    plan: PruningPlan | None
-    weights_path: Path | None
-
-
-@dataclass(frozen=True)
-class _Learned:
-    """What training reported (with the model), the predictor of that model, and the cached
-    backbone features it was trained on (a frozen backbone; else None)."""
-
-    trained: TrainResult
-    predictor: Predictor
-    cached: CachedFeatures | None
-
-    @property
-    def model(self) -> Classifier:
-        return self.trained.model
 
 
 def _train_score_select(
     project: Project,
     round_id: int,
     folder: RoundFolder,
-    inputs: _RoundInputs,
+    inputs: RoundInputs,
     *,
     config: RoundConfig,
     progress: bool,
@@ -288,97 +200,113 @@ def _train_score_select(
     predictions into ``folder``; return the round's report (to be written once the round's
     time is known) and the query."""
     n_labels = int(inputs.labeled_ids.shape[0])
-    learned = _train(project, inputs, config=config, progress=progress)
-    save_checkpoint(
-        folder.checkpoint,
-        learned.model,
-        model_config=config.model,
-        n_classes=len(project.class_names),
-        class_names=project.class_names,
-        extra={"round_id": round_id, "n_labels": n_labels},
-    )
+    n_classes = len(project.class_names)
+    learned = learn(project, inputs, config=config, progress=progress)
+    if learned.model is not None:
+        save_checkpoint(
+            folder.checkpoint,
+            learned.model,
+            model_config=config.model,
+            n_classes=n_classes,
+            class_names=project.class_names,
+            extra={"round_id": round_id, "n_labels": n_labels},
+        )
+    if learned.head is not None:
+        learned.head.save(folder.head)
     predictor, scoring = _make_scoring_predictor(
         project, round_id, folder, learned, inputs, config=config, engine=engine
     )
+    selection, auto = _resolve_strategy(config, inputs.labels, n_classes=n_classes)
+    rng = np.random.default_rng([config.seed, round_id])
     query = query_pool(
         predictor,
         inputs.unlabeled,
         inputs.labeled_ids,
-        selection=config.selection,
-        rng=np.random.default_rng([config.seed, round_id]),
+        selection=selection,
+        rng=rng,
         score_subset=config.score_subset,
         progress=progress,
     )
-    test_accuracy = _get_test_accuracy(project, learned.predictor)
     folder.write_predictions(
         RoundPredictions(query.scored_ids, query.scores, query.guesses, query.confidences)
     )
+    n_scored = int(query.scored_ids.shape[0])
+    coverage_embedding = None
+    if auto is not None and auto.covers:
+        # Every image was scored for the page's guesses; the batch comes from coverage.
+        coverage_embedding = learned.embedding or _get_cold_start_embedding(project, config)
+        picks = pick_initial(
+            project,
+            inputs.unlabeled,
+            selection.query_size,
+            cold_start=COVERAGE,
+            embedding=coverage_embedding,
+            rng=rng,
+            progress=progress,
+        )
+        priorities = np.linspace(1.0, 0.0, num=picks.shape[0], endpoint=False, dtype=np.float64)
+        query = PoolQuery(picks, picks, priorities, query.guesses[:0], query.confidences[:0])
     trained = learned.trained
     report = {
         "round_id": round_id,
         "strategy": config.selection.strategy,
         "n_labels": n_labels,
-        "n_labels_per_class": np.bincount(
-            inputs.labels, minlength=len(project.class_names)
-        ).tolist(),
-        "n_scored": int(query.scored_ids.shape[0]),
+        "n_labels_per_class": np.bincount(inputs.labels, minlength=n_classes).tolist(),
+        "n_scored": n_scored,
         "selected_ids": query.selected.tolist(),
-        # None when no validation split was held out (too few labels): NaN is not JSON.
-        "val_accuracy": trained.val_accuracy if math.isfinite(trained.val_accuracy) else None,
-        "validation": trained.validation,
-        "augment": list(config.train.augment),
-        "test_accuracy": test_accuracy,
-        "train_seconds": trained.seconds,
-        "n_epochs": trained.n_epochs,
+        "learner": learned.describe(),
+        "val_accuracy": learned.val_accuracy,  # None when not measured: NaN is not JSON
+        "validation": learned.validation,
+        "augment": list(config.train.augment) if trained is not None else [],
+        "test_accuracy": _get_test_accuracy(project, learned.predictor),
+        "train_seconds": trained.seconds if trained is not None else None,
+        "n_epochs": trained.n_epochs if trained is not None else None,
         "seconds": None,  # the whole round's, set when it is known
         "scoring_model": scoring,
         "config": config.to_dict(),
     }
+    if auto is not None:
+        report["auto_strategy"] = {
+            "strategy": auto.strategy,
+            "diversity": auto.diversity,
+            "reason": auto.reason,
+            "embedding": coverage_embedding,
+        }
     if inputs.weights_path is not None:
         report["backbone"] = _describe_backbone(inputs.weights_path, learned.cached)
     return report, query
 
 
-def _train(
-    project: Project, inputs: _RoundInputs, *, config: RoundConfig, progress: bool
-) -> _Learned:
-    """Train the round's model on the labels so far, and make its predictor."""
-    images = project.load_images()
-    if inputs.weights_path is None:
-        trained = train_model(
-            np.asarray(images[inputs.labeled_ids]),
-            inputs.labels,
-            n_classes=len(project.class_names),
-            model_config=config.model,
-            train_config=config.train,
-            progress=progress,
-        )
-        cached = None
-    else:
-        trained, cached = _train_pretrained(
-            project,
-            inputs.labeled_ids,
-            inputs.labels,
-            config=config,
-            weights_path=inputs.weights_path,
-            progress=progress,
-        )
-    predictor: Predictor
-    if cached is None:
-        predictor = ImagePredictor(
-            trained.model, images, device=config.train.device, n_threads=config.train.n_threads
-        )
-    else:
-        predictor = FeaturePredictor(trained.model.head, cached.features)
-    return _Learned(trained, predictor, cached)
+def _resolve_strategy(
+    config: RoundConfig, labels: NDArray[np.int64], *, n_classes: int
+) -> tuple[SelectionConfig, AutoStrategy | None]:
+    """The selection the pool is scored with, and the ``auto`` plan when the strategy is
+    ``auto`` (its uncertainty strategy and diversity replace ``auto``; when it covers, the
+    batch comes from coverage and the scores only give the page its guesses)."""
+    if config.selection.strategy != AUTO:
+        return config.selection, None
+    auto = plan_auto_strategy(labels, n_classes=n_classes)
+    uncertainty = plan_auto_strategy(labels, n_classes=n_classes, switch=0)
+    selection = dataclasses.replace(
+        config.selection, strategy=uncertainty.strategy, diversity=uncertainty.diversity
+    )
+    return selection, auto
+
+
+def _get_cold_start_embedding(project: Project, config: RoundConfig) -> str:
+    """The embedding coverage picks read when no head names one: ``config.embedding``, or
+    with ``auto`` the first that ``--model auto`` would allow."""
+    if config.embedding != AUTO_EMBEDDING:
+        return config.embedding
+    return get_auto_preference(list_auto_embeddings(project, config=config)[0])[0]
 
 
 def _make_scoring_predictor(
     project: Project,
     round_id: int,
     folder: RoundFolder,
-    learned: _Learned,
-    inputs: _RoundInputs,
+    learned: Learned,
+    inputs: RoundInputs,
     *,
     config: RoundConfig,
     engine: Engine | None,
@@ -387,6 +315,8 @@ def _make_scoring_predictor(
     (on the images, or its head on cached features), or the trimmed model ``prune apply``
     chose (saved beside the round's own); on an engine's workers when one other than local
     is given and images are scored."""
+    if learned.model is None:  # a linear head: nothing to prune or to share out
+        return learned.predictor, {"kind": "full", "n_blocks": None}
     scoring: dict[str, Any] = {"kind": "full", "n_blocks": _count_blocks(config.model)}
     if learned.cached is not None:
         return learned.predictor, scoring
@@ -395,7 +325,7 @@ def _make_scoring_predictor(
     checkpoint = folder.checkpoint
     if inputs.plan is not None:
         scoring_model = make_scoring_model(
-            learned.model,
+            predictor.model,
             np.asarray(predictor.images[inputs.labeled_ids]),
             inputs.labels,
             plan=inputs.plan,
@@ -444,13 +374,18 @@ def _run_initial_round(
         )
     strategy = get_initial_strategy_name(config.initial_strategy)
     round_id = store.start_round(strategy=strategy, query_size=n_picks, config=config.to_dict())
+    embedding = (
+        None
+        if config.initial_strategy == "random"
+        else (_get_cold_start_embedding(project, config))
+    )
     try:
         picks = pick_initial(
             project,
             unlabeled,
             n_picks,
             cold_start=config.initial_strategy,
-            embedding=config.embedding,
+            embedding=embedding or config.embedding,
             rng=np.random.default_rng([config.seed, round_id]),
             progress=progress,
         )
@@ -478,49 +413,9 @@ def _run_initial_round(
         test_accuracy=None,
         folder="",
         seconds=time.perf_counter() - started,
+        batch_by=config.initial_strategy
+        + ("" if embedding is None else f" on the {embedding} embedding"),
     )
-
-
-def _train_pretrained(
-    project: Project,
-    labeled_ids: NDArray[np.int64],
-    labels: NDArray[np.int64],
-    *,
-    config: RoundConfig,
-    weights_path: Path,
-    progress: bool,
-) -> tuple[TrainResult, CachedFeatures | None]:
-    """Train a ``<backbone>-pretrained`` model that starts from the weights in
-    ``weights_path``: fine-tuned whole, or, when frozen, only its head on the project's cached
-    features (returned too, for scoring; computed first when no round has cached them)."""
-    assert config.backbone is not None
-    model = make_pretrained_model(
-        config.model,
-        n_classes=len(project.class_names),
-        weights_path=weights_path,
-        seed=config.train.seed,
-    )
-    if config.backbone.mode == "finetune":
-        trained = train_model(
-            np.asarray(project.load_images()[labeled_ids]),
-            labels,
-            n_classes=model.n_classes,
-            model_config=config.model,
-            train_config=config.train,
-            progress=progress,
-            initial_model=model,
-        )
-        return trained, None
-    cached = get_project_features(
-        project,
-        model,
-        weights_digest=get_weights_digest(weights_path),
-        device=config.train.device,
-        n_threads=config.train.n_threads,
-        progress=progress,
-    )
-    trained = train_head(model, cached.features[labeled_ids], labels, train_config=config.train)
-    return trained, cached
 
 
 def _describe_backbone(weights_path: Path, cached: CachedFeatures | None) -> dict[str, Any]:

@@ -28,14 +28,26 @@ from tqdm import tqdm
 
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import Engine
+from labeler.learning.auto_embeddings import choose_auto_embeddings, get_auto_preference
 from labeler.learning.devices import resolve_device
-from labeler.learning.embedding_kinds import check_embedding_kind, get_embedding_kind
-from labeler.learning.models import Classifier, ModelConfig
-from labeler.learning.predictors import ImagePredictor
-from labeler.learning.training import TrainConfig, check_labels, evaluate_accuracy, train_model
+from labeler.learning.embedding_kinds import get_embedding_kind
+from labeler.learning.joint_embedding import (
+    check_embedding_name,
+    join_embeddings,
+    split_joint_name,
+)
+from labeler.learning.learner_choice import (
+    CNN,
+    check_learner,
+    check_strategy_fits,
+    get_head_embedding,
+)
+from labeler.learning.models import ModelConfig
+from labeler.learning.training import TrainConfig
+from labeler.loop.round_config import AUTO_EMBEDDING
+from labeler.loop.simulated_learner import Fitted, SimulationArrays, fit_learner, select_next
 from labeler.selection.cold_start import get_cold_start
-from labeler.selection.pool_query import query_pool
-from labeler.selection.strategies import SelectionConfig, check_strategy
+from labeler.selection.strategies import AUTO, SelectionConfig, check_strategy
 from labeler.store.atomic_files import write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -56,7 +68,9 @@ class SimulationConfig:
     MC-dropout draws), as a round chooses them; its ``strategy`` is replaced by each of
     ``strategies`` in turn (``get_selection``). ``initial_strategy``: how the ``initial``
     labels are picked, as ``round --initial`` picks them (``labeler.selection.cold_start``; the
-    same picks for every strategy of a seed), on the pool's ``embedding``.
+    same picks for every strategy of a seed), on the pool's ``embedding`` (``auto``: the first
+    embedding ``--model auto`` would use). ``learner``: ``cnn``, ``linear@<embedding>`` or
+    ``auto``, as a round's (``labeler.loop.simulated_learner``).
     """
 
     strategies: tuple[str, ...] = ("margin", "bald", "random")
@@ -69,6 +83,7 @@ class SimulationConfig:
     score_subset: int | None = None
     initial_strategy: str = "random"
     embedding: str = "pixels"
+    learner: str = CNN
 
     def __post_init__(self) -> None:
         if not self.strategies:
@@ -96,7 +111,11 @@ class SimulationConfig:
                 f"({self.query_size})"
             )
         get_cold_start(self.initial_strategy)
-        check_embedding_kind(self.embedding)
+        if self.embedding != AUTO_EMBEDDING:
+            check_embedding_name(self.embedding)
+        check_learner(self.learner)
+        for name in self.strategies:
+            check_strategy_fits(self.learner, name)
         # Each strategy with the shared settings, checked the way rounds check them.
         for name in self.strategies:
             self.get_selection(name)
@@ -134,6 +153,7 @@ class SimulationConfig:
             "score_subset": self.score_subset,
             "initial_strategy": self.initial_strategy,
             "embedding": self.embedding,
+            "learner": self.learner,
         }
 
 
@@ -190,23 +210,13 @@ def run_simulation(
     results = _load_previous(out_dir / RESULTS_FILE, header)
     # Kept out of the header, so that a run started before it was recorded still continues.
     results["chance_accuracy"] = get_chance_accuracy(data.test_labels, n_classes=n_classes)
-    pool_images = data.train_images[pool_indices]
-    pool_labels = data.train_labels[pool_indices]
 
     schedule = config.get_label_schedule()
     n_trainings = len(config.seeds) * (1 + len(config.strategies) * len(schedule))
     bar = tqdm(total=n_trainings, desc="simulate", unit="model", disable=not progress)
-    pool_embedding = None
-    if config.initial_strategy != "random":
-        pool_embedding = get_embedding_kind(config.embedding).embed(
-            pool_images,
-            device=resolve_device(train_config.device),
-            n_threads=train_config.n_threads,
-            progress=progress,
-        )
-    inputs = _TaskInputs(
-        pool_images, pool_labels, data, config, model_config, train_config, pool_embedding
-    )
+    arrays = make_arrays(data, pool_indices, config=config, train_config=train_config)
+    arrays = dataclasses.replace(arrays, vectors=embed_arrays(arrays, train_config, progress))
+    inputs = _TaskInputs(arrays, data, config, model_config, train_config)
     tasks = _list_missing_tasks(results, config, bar=bar)
     cluster = engine if engine is not None and engine.name != "local" else None
     if cluster is None:
@@ -243,14 +253,71 @@ def run_simulation(
 class _TaskInputs:
     """What every task of a simulation reads (sent to a cluster once)."""
 
-    pool_images: NDArray[np.uint8]
-    pool_labels: NDArray[np.int64]
+    arrays: SimulationArrays
     data: LabeledData
     config: SimulationConfig
     model_config: ModelConfig
     train_config: TrainConfig
-    # float32 [n_pool, dim], for a cold start other than random (else None).
-    pool_embedding: NDArray[np.float32] | None = None
+
+
+def make_arrays(
+    data: LabeledData,
+    pool_indices: NDArray[np.int64],
+    *,
+    config: SimulationConfig,
+    train_config: TrainConfig,
+) -> SimulationArrays:
+    """The pool (rows ``pool_indices`` of the training split) and the test split, with the
+    embedding kinds the learner and the cold start read named (not yet computed)."""
+    arrays = SimulationArrays(
+        data.train_images[pool_indices],
+        data.train_labels[pool_indices],
+        data.test_images,
+        data.test_labels,
+        n_classes=len(data.class_names),
+    )
+    n_images = arrays.n_pool + int(data.test_labels.shape[0])
+    auto_kinds = get_auto_preference(
+        choose_auto_embeddings(
+            n_images,
+            on_gpu=resolve_device(train_config.device).type == "cuda",
+            is_cached=lambda kind: False,
+        )[0]
+    )
+    fixed = get_head_embedding(config.learner)
+    head_kinds = [fixed] if fixed is not None else auto_kinds if config.learner == AUTO else []
+    cold_start_kind = None
+    if config.initial_strategy != "random" or AUTO in config.strategies:
+        cold_start_kind = config.embedding
+        if cold_start_kind == AUTO_EMBEDDING:
+            cold_start_kind = (head_kinds or auto_kinds)[0]
+    return dataclasses.replace(
+        arrays, head_kinds=tuple(head_kinds), cold_start_kind=cold_start_kind
+    )
+
+
+def embed_arrays(
+    arrays: SimulationArrays, train_config: TrainConfig, progress: bool
+) -> dict[str, NDArray[np.float32]]:
+    """Every embedding ``arrays`` names (joint ones from their parts, each part computed
+    once), of pool and test images together."""
+    names = [name for name in dict.fromkeys([*arrays.head_kinds, arrays.cold_start_kind]) if name]
+    images = np.concatenate([arrays.pool_images, arrays.test_images])
+    parts = {
+        kind: get_embedding_kind(kind).embed(
+            images,
+            device=resolve_device(train_config.device),
+            n_threads=train_config.n_threads,
+            progress=progress,
+        )
+        for kind in dict.fromkeys(part for name in names for part in split_joint_name(name))
+    }
+    return {
+        name: join_embeddings({part: parts[part] for part in split_joint_name(name)})
+        if len(split_joint_name(name)) > 1
+        else parts[name]
+        for name in names
+    }
 
 
 def _list_missing_tasks(
@@ -288,162 +355,80 @@ def _run_task(
     if not strategy:
         return _get_full_data_accuracy(inputs, seed)
     return _run_one(
-        inputs.pool_images,
-        inputs.pool_labels,
-        inputs.data,
+        inputs,
         strategy=strategy,
         seed=seed,
-        config=inputs.config,
-        model_config=inputs.model_config,
-        train_config=inputs.train_config,
         bar=tqdm(disable=True) if bar is None else bar,
         on_point=on_point,
-        pool_embedding=inputs.pool_embedding,
     ).to_dict()
 
 
 def _get_full_data_accuracy(inputs: _TaskInputs, seed: int) -> float:
-    """Test accuracy of a model trained on the whole pool (the same training seed as here)."""
-    model = train_model(
-        inputs.pool_images,
-        inputs.pool_labels,
-        n_classes=len(inputs.data.class_names),
+    """Test accuracy of the learner trained on the whole pool (the same training seed as
+    here)."""
+    training_seed = seed * _SEED_STRIDE + _FULL_DATA_ROUND
+    return fit_learner(
+        inputs.arrays,
+        np.arange(inputs.arrays.n_pool, dtype=np.int64),
+        learner=inputs.config.learner,
         model_config=inputs.model_config,
-        train_config=dataclasses.replace(
-            inputs.train_config, seed=seed * _SEED_STRIDE + _FULL_DATA_ROUND
-        ),
-        progress=False,
-    ).model
-    return evaluate_accuracy(
-        model, inputs.data.test_images, inputs.data.test_labels, device=inputs.train_config.device
-    )
+        train_config=dataclasses.replace(inputs.train_config, seed=training_seed),
+        seed=training_seed,
+    ).test_accuracy
 
 
 def _run_one(
-    pool_images: NDArray[np.uint8],
-    pool_labels: NDArray[np.int64],
-    data: LabeledData,
+    inputs: _TaskInputs,
     *,
     strategy: str,
     seed: int,
-    config: SimulationConfig,
-    model_config: ModelConfig,
-    train_config: TrainConfig,
     bar: Any,
     on_point: Callable[[str, int, int, float], None] | None,
-    pool_embedding: NDArray[np.float32] | None = None,
 ) -> RunResult:
     started = time.perf_counter()
-    n_pool = pool_labels.shape[0]
-    n_classes = len(data.class_names)
+    arrays, config = inputs.arrays, inputs.config
     selection = config.get_selection(strategy)
     # The initial picks depend on the seed only, so every strategy starts from the same labels.
     rng = np.random.default_rng([seed, 0])
-    if pool_embedding is None:
-        labeled = rng.choice(n_pool, size=config.initial, replace=False)
+    if config.initial_strategy == "random" or arrays.cold_start_kind is None:
+        labeled = rng.choice(arrays.n_pool, size=config.initial, replace=False).astype(np.int64)
     else:
-        labeled = get_cold_start(config.initial_strategy)(pool_embedding, config.initial, seed=rng)
-    is_labeled = np.zeros(n_pool, dtype=bool)
-    is_labeled[labeled] = True
+        labeled = get_cold_start(config.initial_strategy)(
+            arrays.get_pool_vectors(arrays.cold_start_kind), config.initial, seed=rng
+        )
     n_labels: list[int] = []
     accuracies: list[float] = []
-    model: Classifier | None = None
+    fitted: Fitted | None = None
     for round_index, target in enumerate(config.get_label_schedule()):
         if round_index:
-            _query(
-                pool_images,
-                is_labeled,
-                model,
-                selection=dataclasses.replace(selection, query_size=target - int(is_labeled.sum())),
-                seed=seed,
-                round_index=round_index,
+            assert fitted is not None
+            picks = select_next(
+                arrays,
+                fitted,
+                labeled,
+                selection=dataclasses.replace(selection, query_size=target - labeled.shape[0]),
+                rng=np.random.default_rng([seed, round_index, 1]),
                 score_subset=config.score_subset,
-                device=train_config.device,
-                n_threads=train_config.n_threads,
             )
-        labeled = np.flatnonzero(is_labeled)
-        model = _train_if_possible(
-            pool_images[labeled],
-            pool_labels[labeled],
-            n_classes=n_classes,
-            model_config=model_config,
-            train_config=dataclasses.replace(train_config, seed=seed * _SEED_STRIDE + round_index),
+            labeled = np.concatenate([labeled, picks])
+        training_seed = seed * _SEED_STRIDE + round_index
+        fitted = fit_learner(
+            arrays,
+            np.sort(labeled),
+            learner=config.learner,
+            model_config=inputs.model_config,
+            train_config=dataclasses.replace(inputs.train_config, seed=training_seed),
+            seed=training_seed,
         )
-        if model is None:
-            # Too few labels per class to train: the best guess is the commonest labeled class,
-            # and the next picks are random (there is nothing to score with).
-            majority = np.bincount(pool_labels[labeled], minlength=n_classes).argmax()
-            accuracy = float(np.mean(data.test_labels == majority))
-        else:
-            accuracy = float(
-                evaluate_accuracy(
-                    model, data.test_images, data.test_labels, device=train_config.device
-                )
-            )
         n_labels.append(int(labeled.shape[0]))
-        accuracies.append(accuracy)
+        accuracies.append(fitted.test_accuracy)
         bar.update(1)
-        bar.set_postfix_str(f"{strategy} seed {seed}: {n_labels[-1]} labels, acc {accuracy:.3f}")
+        bar.set_postfix_str(
+            f"{strategy} seed {seed}: {n_labels[-1]} labels, acc {fitted.test_accuracy:.3f}"
+        )
         if on_point is not None:
-            on_point(strategy, seed, n_labels[-1], accuracy)
+            on_point(strategy, seed, n_labels[-1], fitted.test_accuracy)
     return RunResult(strategy, seed, n_labels, accuracies, time.perf_counter() - started)
-
-
-def _query(
-    pool_images: NDArray[np.uint8],
-    is_labeled: NDArray[np.bool_],
-    model: Classifier | None,
-    *,
-    selection: SelectionConfig,
-    seed: int,
-    round_index: int,
-    score_subset: int | None,
-    device: str,
-    n_threads: int | None = None,
-) -> NDArray[np.int64]:
-    """Pick ``selection.query_size`` unlabeled pool rows, mark them labeled, return them.
-
-    With no model (too few labels to train one), the picks are random.
-    """
-    unlabeled = np.flatnonzero(~is_labeled)
-    rng = np.random.default_rng([seed, round_index, 1])
-    if model is None:
-        picked = rng.choice(unlabeled, size=selection.query_size, replace=False)
-        is_labeled[picked] = True
-        return picked
-    picked = query_pool(
-        ImagePredictor(model, pool_images, device=device, n_threads=n_threads),
-        unlabeled,
-        np.flatnonzero(is_labeled),
-        selection=selection,
-        rng=rng,
-        score_subset=score_subset,
-    ).selected
-    is_labeled[picked] = True
-    return picked
-
-
-def _train_if_possible(
-    images: NDArray[np.uint8],
-    labels: NDArray[np.int64],
-    *,
-    n_classes: int,
-    model_config: ModelConfig,
-    train_config: TrainConfig,
-) -> Classifier | None:
-    """A model trained on ``labels``, or None when they hold too few of some class."""
-    try:
-        check_labels(labels, n_classes=n_classes, min_per_class=train_config.min_labels_per_class)
-    except ValueError:
-        return None
-    return train_model(
-        images,
-        labels,
-        n_classes=n_classes,
-        model_config=model_config,
-        train_config=train_config,
-        progress=False,
-    ).model
 
 
 def _get_pool_indices(data: LabeledData, config: SimulationConfig) -> NDArray[np.int64]:

@@ -18,6 +18,9 @@ from labeler.selection.selectors import balance_classes, diverse_top_k, k_center
 
 # A diversity-only strategy: k-center greedy on the features, ignoring the probabilities.
 CORESET = "coreset"
+# Chosen for each batch from the labels so far (``labeler.selection.auto_strategy``), then
+# resolved into one of the others before ``choose_batch`` sees it.
+AUTO = "auto"
 DIVERSITY_MODES = ("none", "kcenter")
 # Strategies whose scores need several stochastic passes to mean anything (with one draw BALD
 # and the variation ratio are 0 everywhere).
@@ -26,8 +29,15 @@ DEFAULT_N_DRAWS = 10
 
 
 def list_strategies() -> list[str]:
-    """Every strategy name ``choose_batch`` accepts, sorted."""
-    return sorted([*list_acquisitions(), CORESET])
+    """Every strategy name a round or a simulation accepts, sorted (``auto`` is resolved into
+    one of the others before ``choose_batch``)."""
+    return sorted([*list_acquisitions(), CORESET, AUTO])
+
+
+def list_default_learner_strategies() -> list[str]:
+    """The strategies a round with the default learner (``--model auto``, which may choose a
+    linear head without dropout) accepts: all but those reading MC-dropout draws."""
+    return [name for name in list_strategies() if name not in STRATEGIES_NEEDING_DRAWS]
 
 
 def check_strategy(name: str) -> str:
@@ -114,6 +124,11 @@ def choose_batch(
     n_scored = probs_array.shape[0] if probs_array.ndim else 0
     if config.query_size > n_scored:
         raise ValueError(f"query size {config.query_size} is larger than the pool of {n_scored}")
+    if config.strategy == AUTO:
+        raise ValueError(
+            "strategy 'auto' is resolved per batch by labeler.selection.auto_strategy before a "
+            "batch is chosen"
+        )
     rng = np.random.default_rng(seed)
     if config.strategy == CORESET:
         return _choose_coreset(features, labeled_features, config.query_size, rng)

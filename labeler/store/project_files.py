@@ -54,6 +54,8 @@ LABEL_STUDIO_LOCK_FILE = "labelstudio.lock"
 CHECKPOINT_FILE = "model.pt"
 # The trimmed model a round scored with, when it did not score with its own (prune apply).
 SCORING_CHECKPOINT_FILE = "scoring-model.pt"
+# A round's linear head on an embedding (``labeler.learning.linear_head``), when one learned.
+HEAD_FILE = "head.npz"
 REPORT_FILE = "report.json"
 SCORES_FILE = "scores.npy"
 SCORED_IDS_FILE = "scored_ids.npy"
@@ -211,6 +213,10 @@ class RoundFolder:
     @property
     def scoring_checkpoint(self) -> Path:
         return self.path / SCORING_CHECKPOINT_FILE
+
+    @property
+    def head(self) -> Path:
+        return self.path / HEAD_FILE
 
     def write_predictions(self, predictions: RoundPredictions) -> None:
         save_npy_atomic(self.path / SCORED_IDS_FILE, predictions.scored_ids)

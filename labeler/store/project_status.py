@@ -34,6 +34,7 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
         }
         for index, name in enumerate(project.class_names)
     ]
+    reports = {record.id: _read_report(project, record.folder) for record in store.get_rounds()}
     rounds = [
         {
             "id": record.id,
@@ -46,7 +47,8 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
             "started_at": record.started_at,
             "finished_at": record.finished_at,
             "error": record.error,
-            "scoring_model": _get_scoring_model(project, record.folder),
+            "scoring_model": _get_scoring_model(reports[record.id]),
+            "learner": _get_learner(reports[record.id]),
         }
         for record in store.get_rounds()
     ]
@@ -72,6 +74,7 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
         "n_queued": n_waiting + n_leased,
         "n_leased": n_leased,
         "last_scores": None if last_done is None else _get_scores(project, last_done.folder),
+        "last_learner": _get_learner_choice(reports, last_done),
         "embeddings": _get_embeddings(project),
     }
 
@@ -95,10 +98,34 @@ def _get_embeddings(project: Project) -> list[dict[str, Any]]:
     return embeddings
 
 
-def _get_scoring_model(project: Project, folder: str | None) -> dict[str, Any] | None:
-    """Which model scored a round's pool (from its report), or None for rounds without one."""
+def _read_report(project: Project, folder: str | None) -> dict[str, Any] | None:
+    """A round's report, or None for a round without one (initial, failed or unreadable)."""
     round_folder = RoundFolder.of(project.path, folder)
-    report = None if round_folder is None else round_folder.read_report()
+    return None if round_folder is None else round_folder.read_report()
+
+
+def _get_learner(report: dict[str, Any] | None) -> str | None:
+    """What learned in a trained round (rounds from before learners were chosen: the CNN)."""
+    if report is None:
+        return None
+    learner = report.get("learner")
+    return str(learner["chosen"]) if isinstance(learner, dict) else "cnn"
+
+
+def _get_learner_choice(
+    reports: dict[int, dict[str, Any] | None], last_done: Any
+) -> dict[str, Any] | None:
+    """The last trained round's learner entry (chosen, reason, accuracy, candidates) with its
+    round id; None before any trained round."""
+    report = None if last_done is None else reports.get(last_done.id)
+    learner = None if report is None else report.get("learner")
+    if not isinstance(learner, dict):
+        return None
+    return {"round": last_done.id, **learner}
+
+
+def _get_scoring_model(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Which model scored a round's pool (from its report), or None for rounds without one."""
     if report is None:
         return None
     # Rounds from before pruning existed scored with their own model.

@@ -32,6 +32,17 @@
 
   const fraction = (value) => (value === null || value === undefined ? null : value.toFixed(3));
 
+  // "Round 4 learned with linear@pixels: ...; candidates: linear@pixels 0.889, cnn -".
+  function describeLearner(learner) {
+    if (!learner) return "";
+    let text = "Round " + learner.round + " learned with " + learner.reason;
+    if (learner.candidates.length > 1) {
+      text += "; candidates: " + learner.candidates.map((c) =>
+        c.name + " " + (c.accuracy === null ? "-" : c.accuracy.toFixed(3))).join(", ");
+    }
+    return text;
+  }
+
   function drawCurve(rounds) {
     const points = rounds.filter((r) => r.status === "done" && r.n_labels !== null
       && (r.test_accuracy !== null || r.val_accuracy !== null));
@@ -84,9 +95,10 @@
     document.getElementById("queue-waiting").textContent = String(data.queue.waiting);
     document.getElementById("queue-leased").textContent = String(data.queue.leased);
     fill("rounds", data.rounds.slice().reverse().map((r) => [
-      r.id, r.status + (r.error ? ": " + r.error : ""), r.strategy, r.n_labels,
+      r.id, r.status + (r.error ? ": " + r.error : ""), r.strategy, r.learner, r.n_labels,
       fraction(r.val_accuracy), fraction(r.test_accuracy)]));
     drawCurve(data.rounds);
+    document.getElementById("learner-choice").textContent = describeLearner(data.last_learner);
     fill("annotators", Object.entries(data.annotators).map(([name, s]) => [
       name, s.labels, s.skips, s.retracted,
       s.median_seconds === null ? null : s.median_seconds.toFixed(1)]));

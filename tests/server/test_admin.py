@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
+from labeler.selection.strategies import list_default_learner_strategies
 from labeler.store.project import open_project
+from server.api import OPENAPI_FILE
 
 
 def wait_for_job(boss, *, timeout: float = 120.0) -> dict:
@@ -37,7 +40,8 @@ def test_a_round_started_by_an_admin_runs_in_the_background(api_as, project) -> 
     assert busy.status_code == 409
     job = wait_for_job(boss)
     assert job["state"] == "done", job
-    assert "round 2: trained on 12 labels" in job["last_line"]
+    assert "learned from 12 labels" in job["last_line"]
+    assert job["last_line"].startswith("round 2: ")
     last = boss.get("/api/admin/rounds/current").json["last_round"]
     assert (last["id"], last["status"], last["strategy"]) == (2, "done", "entropy")
     tasks = ann.get("/api/next?n=10").json["tasks"]
@@ -68,7 +72,18 @@ def test_bad_round_requests(api_as) -> None:
     unknown = boss.post("/api/admin/rounds", {"strategy": "telepathy", "query_size": 3})
     assert unknown.status_code == 400 and "'telepathy'" in unknown.json["error"]
     assert "margin" in unknown.json["error"]
+    # The dashboard's rounds use the default learner, which may have no dropout draws.
+    bald = boss.post("/api/admin/rounds", {"strategy": "bald", "query_size": 3})
+    assert bald.status_code == 400 and "'bald'" in bald.json["error"]
     for size in (0, -3, 10**6, "ten", True):
         response = boss.post("/api/admin/rounds", {"strategy": "margin", "query_size": size})
         assert response.status_code == 400 and "query_size" in response.json["error"]
     assert boss.get("/api/admin/rounds/current").json["job"] is None
+
+
+def test_the_documented_strategies_are_the_ones_accepted() -> None:
+    document = json.loads(OPENAPI_FILE.read_text())
+    body = document["paths"]["/api/admin/rounds"]["post"]["requestBody"]
+    strategy = body["content"]["application/json"]["schema"]["properties"]["strategy"]
+    assert strategy["enum"] == list_default_learner_strategies()
+    assert strategy["default"] == "auto"

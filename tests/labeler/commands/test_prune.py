@@ -17,7 +17,9 @@ from labeler.store.project import open_project
 TINY_MODEL = ["--width", "4", "--depth", "2", "--image-size", "16", "--device", "cpu"]
 TINY_TRAINING = ["--min-steps", "4", "--max-epochs", "2", "--batch-size", "16", "--threads", "1"]
 TINY = [*TINY_MODEL, *TINY_TRAINING]
-ROUND_FLAGS = ["--query-size", "4", *TINY]
+# Pruning cuts a network: the rounds train one (--model auto may choose a linear head).
+NETWORK = ["--model", "resnet", "--strategy", "margin", "--initial-strategy", "random"]
+ROUND_FLAGS = ["--query-size", "4", *NETWORK, *TINY]
 
 
 @pytest.fixture

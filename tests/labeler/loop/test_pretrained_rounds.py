@@ -31,7 +31,7 @@ def labeled_project(tiny_dataset: Path, tmp_path: Path, run_cli: Callable) -> Pa
     """The tiny dataset at 16 px with 16 labels from the oracle."""
     path = tmp_path / "proj"
     assert run_cli("init", path, "--images", tiny_dataset, "--image-size", "16").code == 0
-    assert run_cli("round", path, "--initial", "16").code == 0
+    assert run_cli("round", path, "--initial", "16", "--initial-strategy", "random").code == 0
     assert run_cli("oracle", path).code == 0
     return path
 
@@ -57,7 +57,7 @@ def test_a_frozen_round_caches_features_and_saves_a_full_model(
     state = write_random_weights(get_cache_file(torch_home, WEIGHTS_FILE), BACKBONE, seed=0)
     result = run_cli("round", labeled_project, "--strategy", "bald", *FLAGS)
     assert result.code == 0, result.err
-    assert "trained on 16 labels" in result.out
+    assert "cnn learned from 16 labels" in result.out
     cached = sorted((labeled_project / FEATURES_FOLDER).glob("*.npy"))
     assert len(cached) == 1
     folder = get_last_folder(labeled_project)

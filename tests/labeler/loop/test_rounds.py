@@ -27,6 +27,9 @@ from server.images import ImageCache
 # A model and schedule small enough for a round to take about a second on a CPU.
 FAST_FLAGS = ["--width", "4", "--min-steps", "20", "--max-epochs", "3", "--batch-size", "16"]
 FAST_FLAGS += ["--device", "cpu"]
+# The network and random first picks, as these tests were written for (--model auto and the
+# cold starts on embeddings have their own tests).
+CNN_FLAGS = ["--model", "resnet", "--strategy", "margin", "--initial-strategy", "random"]
 FAST_CONFIG = RoundConfig(
     selection=SelectionConfig("margin", query_size=8),
     model=ModelConfig(width=4, image_size=16),
@@ -45,7 +48,8 @@ def project(tiny_dataset: Path, tmp_path: Path, run_cli: Callable) -> Path:
 def test_first_round_queues_random_picks_then_rounds_train_and_queue(
     project: Path, run_cli: Callable
 ) -> None:
-    result = run_cli("round", project, "--initial", "16", "--query-size", "8", *FAST_FLAGS)
+    flags = ["--query-size", "8", *CNN_FLAGS, *FAST_FLAGS]
+    result = run_cli("round", project, "--initial", "16", *flags)
     assert result.code == 0, result.err
     assert "queued 16 images to label first, picked by random" in result.out
     with open_project(project) as opened:
@@ -55,9 +59,9 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
     assert sorted(known[sample] for sample in queued).count(1) >= 2  # seed 0 picks both
     assert run_cli("oracle", project).code == 0
 
-    result = run_cli("round", project, "--query-size", "8", *FAST_FLAGS)
+    result = run_cli("round", project, *flags)
     assert result.code == 0, result.err
-    assert "trained on 16 labels" in result.out
+    assert "cnn learned from 16 labels" in result.out
     with open_project(project) as opened:
         store = opened.store
         labeled, _ = store.get_current_labels()
@@ -89,9 +93,9 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
 
 
 def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_cli) -> None:
-    assert run_cli("round", project, "--initial", "12", *FAST_FLAGS).code == 0
+    assert run_cli("round", project, "--initial", "12", *CNN_FLAGS, *FAST_FLAGS).code == 0
     assert run_cli("oracle", project).code == 0
-    assert run_cli("round", project, "--query-size", "8", *FAST_FLAGS).code == 0
+    assert run_cli("round", project, "--query-size", "8", *CNN_FLAGS, *FAST_FLAGS).code == 0
     assert run_cli("oracle", project, "--limit", "3").code == 0
     result = run_cli("round", project, "--query-size", "5", "--strategy", "entropy", *FAST_FLAGS)
     assert result.code == 0, result.err
@@ -106,9 +110,12 @@ def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--strategy", "smart"], "unknown strategy 'smart'; valid ones: bald, coreset"),
-        (["--model", "vgg"], "unknown model 'vgg'; valid ones:"),
-        ([], "label at least 1 of each class, or start with --initial random picks"),
+        (["--strategy", "smart"], "unknown strategy 'smart'; valid ones: auto, bald, coreset"),
+        (["--model", "vgg"], "unknown model 'vgg'; valid ones: auto, linear@efficientnet_lite0"),
+        (["--model", "linear@clip"], "unknown model 'linear@clip'; valid ones: auto"),
+        (["--strategy", "bald"], "strategy 'bald' needs MC-dropout draws of a network"),
+        ([], "label images of two classes or more, or start with --initial picks"),
+        (["--model", "resnet"], "label at least 1 of each class, or start with --initial picks"),
         (
             ["--initial", "4", "--initial-strategy", "densest"],
             "unknown cold-start strategy 'densest'; valid ones: max_herding, random, typiclust",
@@ -136,9 +143,9 @@ def test_labels_of_one_class_only_are_refused(project: Path, run_cli) -> None:
         run_cli("label", project, str(sample * 2), "class_0")
     result = run_cli("round", project, *FAST_FLAGS)
     assert result.code == 2
-    assert "(class_0: 4, class_1: 0): label at least 1 of each class" in result.err
+    assert "(class_0: 4, class_1: 0): label images of two classes or more" in result.err
     # With --initial, random picks are queued instead, to find the missing class.
-    result = run_cli("round", project, "--initial", "6", *FAST_FLAGS)
+    result = run_cli("round", project, "--initial", "6", *CNN_FLAGS, *FAST_FLAGS)
     assert result.code == 0, result.err
     assert "queued 6 images to label first, picked by random" in result.out
 
@@ -236,11 +243,12 @@ def test_a_round_scored_on_ray_equals_the_local_round(
 ) -> None:
     import shutil
 
-    assert run_cli("round", project, "--initial", "16", *FAST_FLAGS).code == 0
+    assert run_cli("round", project, "--initial", "16", *CNN_FLAGS, *FAST_FLAGS).code == 0
     assert run_cli("oracle", project).code == 0
     other = tmp_path / "other"
     shutil.copytree(project, other)
-    flags = ["--strategy", "bald", "--n-draws", "4", "--query-size", "8", "--threads", "1"]
+    flags = ["--model", "resnet", "--strategy", "bald", "--n-draws", "4", "--query-size", "8"]
+    flags += ["--threads", "1"]
     assert run_cli("round", project, *flags, *FAST_FLAGS).code == 0
     result = run_cli("round", other, *flags, *FAST_FLAGS, "--engine", "ray")
     assert result.code == 0, result.err
@@ -277,9 +285,9 @@ def test_a_colour_project_trains_and_scores_a_colour_model(tmp_path: Path, run_c
     result = run_cli("init", project, "--images", root, "--image-size", "16")
     assert result.code == 0, result.err
     assert "16 x 16 px colour (RGB)" in result.out
-    assert run_cli("round", project, "--initial", "12", *FAST_FLAGS).code == 0
+    assert run_cli("round", project, "--initial", "12", *CNN_FLAGS, *FAST_FLAGS).code == 0
     assert run_cli("oracle", project).code == 0
-    result = run_cli("round", project, "--query-size", "4", *FAST_FLAGS)
+    result = run_cli("round", project, "--query-size", "4", *CNN_FLAGS, *FAST_FLAGS)
     assert result.code == 0, result.err
     with open_project(project) as opened:
         done = opened.store.get_rounds()[-1]
@@ -301,7 +309,8 @@ def test_a_cold_start_on_the_pixels_embedding_queues_distinct_unlabeled_images(
 ) -> None:
     with open_project(project) as opened:
         _add_labels(opened, [0])
-    flags = ("--initial", "8", "--initial-strategy", cold_start, *FAST_FLAGS)
+    flags = ("--initial", "8", "--initial-strategy", cold_start, "--embedding", "pixels")
+    flags += tuple(FAST_FLAGS)
     result = run_cli("round", project, *flags)
     assert result.code == 0, result.err
     assert f"queued 8 images to label first, picked by {cold_start} on the pixels" in result.out

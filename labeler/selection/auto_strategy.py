@@ -1,0 +1,74 @@
+"""``--strategy auto``: coverage while labels are few, uncertainty with diversity after.
+
+At a few labels per class a model's uncertainty points at the wrong places (its boundaries
+are guesses), and picks that cover the pool (``max_herding`` on an embedding, the labels so far
+counted as covering their neighbourhoods) do better; once every class holds a few labels,
+margin sampling spread by k-center over the scored images' features takes over. The switch
+comes at ``SWITCH_LABELS_PER_CLASS`` labels in the class with fewest, measured by
+``bench/first_labels.py`` (``bench/results/first_labels.md``: the ``ours-switch-*`` rows).
+
+``plan_auto_strategy`` decides from the labels alone; ``select_by_coverage`` makes the coverage
+picks. A round and a simulation apply both the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from labeler.selection.cold_start import get_cold_start
+
+COVERAGE = "max_herding"
+UNCERTAINTY = "margin"
+UNCERTAINTY_DIVERSITY = "kcenter"
+SWITCH_LABELS_PER_CLASS = 4
+
+
+@dataclass(frozen=True)
+class AutoStrategy:
+    """What ``auto`` does for one batch: ``strategy`` (``COVERAGE`` or ``UNCERTAINTY``), the
+    ``diversity`` that goes with it, and the ``reason`` in one sentence (for the report)."""
+
+    strategy: str
+    diversity: str
+    reason: str
+
+    @property
+    def covers(self) -> bool:
+        return self.strategy == COVERAGE
+
+
+def plan_auto_strategy(
+    labels: NDArray[np.int64], *, n_classes: int, switch: int = SWITCH_LABELS_PER_CLASS
+) -> AutoStrategy:
+    """The strategy ``auto`` uses for the next batch, given the ``labels`` so far (int
+    ``[n_labels]``): coverage while some class holds fewer than ``switch`` labels."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)
+    fewest = int(counts.min()) if counts.size else 0
+    if fewest < switch:
+        return AutoStrategy(
+            COVERAGE,
+            "none",
+            f"{COVERAGE}: the fewest labels of a class ({fewest}) are below {switch}, where "
+            "covering the pool beats a model's uncertainty",
+        )
+    return AutoStrategy(
+        UNCERTAINTY,
+        UNCERTAINTY_DIVERSITY,
+        f"{UNCERTAINTY} with {UNCERTAINTY_DIVERSITY} diversity: every class holds at least "
+        f"{switch} labels",
+    )
+
+
+def select_by_coverage(
+    vectors: NDArray[np.float32],
+    labeled_rows: NDArray[np.int64],
+    n_select: int,
+    *,
+    rng: np.random.Generator,
+) -> NDArray[np.int64]:
+    """``n_select`` rows of ``vectors`` (``[n_rows, dim]``, labeled rows included) that best
+    cover what ``labeled_rows`` leave uncovered, first pick first."""
+    return get_cold_start(COVERAGE)(vectors, n_select, labeled=labeled_rows, seed=rng)

@@ -1,0 +1,140 @@
+"""Rounds with the defaults: the learner chosen on the labels (``--model auto``), coverage
+while labels are few (``--strategy auto``), and linear heads on embeddings."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from labeler.learning.linear_head import LinearHead
+from labeler.store import project_files
+from labeler.store.project import open_project
+
+FAST_FLAGS = ["--width", "4", "--min-steps", "20", "--max-epochs", "3", "--batch-size", "16"]
+FAST_FLAGS += ["--device", "cpu", "--threads", "1"]
+JOINT = "efficientnet_lite0+pixels"
+
+
+@pytest.fixture
+def project(tiny_dataset: Path, tmp_path: Path, run_cli: Callable) -> Path:
+    path = tmp_path / "proj"
+    assert run_cli("init", path, "--images", tiny_dataset, "--image-size", "16").code == 0
+    return path
+
+
+def read_last_report(project: Path) -> tuple[Path, dict]:
+    with open_project(project) as opened:
+        last = opened.store.get_last_done_round()
+        assert last is not None and last.folder
+        folder = project / last.folder
+    return folder, json.loads((folder / project_files.REPORT_FILE).read_text())
+
+
+def test_the_default_round_covers_the_pool_then_chooses_a_head_on_the_labels(
+    project: Path, run_cli: Callable
+) -> None:
+    result = run_cli("round", project, "--initial", "8", *FAST_FLAGS)
+    assert result.code == 0, result.err
+    assert f"picked by max_herding on the {JOINT} embedding" in result.out
+    assert run_cli("oracle", project).code == 0
+
+    result = run_cli("round", project, "--query-size", "6", *FAST_FLAGS)
+    assert result.code == 0, result.err
+    assert "learned from 8 labels" in result.out
+    for name in (f"linear@{JOINT}", "linear@efficientnet_lite0", "linear@pixels", "cnn"):
+        assert f"    {name}: " in result.out
+    folder, report = read_last_report(project)
+    learner = report["learner"]
+    assert learner["chosen"].startswith("linear@")
+    names = [candidate["name"] for candidate in learner["candidates"]]
+    assert names == [f"linear@{JOINT}", "linear@efficientnet_lite0", "linear@pixels", "cnn"]
+    assert learner["candidates"][-1]["accuracy"] is None  # too few labels for its split
+    assert (folder / project_files.HEAD_FILE).is_file()
+    assert not (folder / project_files.CHECKPOINT_FILE).exists()
+    assert report["train_seconds"] is None and report["augment"] == []
+    # Every unlabeled image was scored, so the page has a guess for each.
+    predictions = project_files.RoundFolder(folder).read_predictions()
+    assert predictions is not None and predictions.scored_ids.shape == (32,)
+    assert report["n_scored"] == 32
+    assert set(predictions.guesses.tolist()) <= {0, 1}
+    # The head saved is the one that guessed.
+    head = LinearHead.load(folder / project_files.HEAD_FILE)
+    assert head.n_classes == 2
+    auto = report["auto_strategy"]
+    assert auto["strategy"] in ("max_herding", "margin") and auto["reason"]
+    with open_project(project) as opened:
+        queue = [item.sample_id for item in opened.store.get_queue()]
+        labeled, _ = opened.store.get_current_labels()
+    assert len(queue) == 6 and not set(queue) & set(labeled.tolist())
+    assert report["selected_ids"] == queue
+
+    status = run_cli("status", project)
+    assert f"round 2 learned with {learner['chosen']}" in status.out
+    data = json.loads(run_cli("status", project, "--json").out)
+    assert data["rounds"][-1]["learner"] == learner["chosen"]
+    assert data["last_learner"]["round"] == 2
+
+
+def test_a_head_on_one_embedding_reports_its_cross_validated_accuracy(
+    project: Path, run_cli: Callable
+) -> None:
+    flags = ["--model", "linear@pixels", "--embedding", "pixels", *FAST_FLAGS]
+    assert run_cli("round", project, "--initial", "12", *flags).code == 0
+    assert run_cli("oracle", project).code == 0
+    result = run_cli("round", project, "--query-size", "4", "--strategy", "margin", *flags)
+    assert result.code == 0, result.err
+    _, report = read_last_report(project)
+    assert report["learner"]["chosen"] == "linear@pixels"
+    assert report["validation"].endswith("-fold cross-validation")
+    assert 0.0 <= report["val_accuracy"] <= 1.0
+    assert report["test_accuracy"] is not None
+    assert "auto_strategy" not in report
+    # Queued by margin: the scores of the queue are the highest.
+    folder, _ = read_last_report(project)
+    predictions = project_files.RoundFolder(folder).read_predictions()
+    assert predictions is not None
+    by_id = dict(zip(predictions.scored_ids.tolist(), predictions.scores.tolist(), strict=True))
+    queued = [by_id[sample] for sample in report["selected_ids"]]
+    assert min(queued) >= max(v for s, v in by_id.items() if s not in report["selected_ids"])
+
+
+def test_one_label_per_class_trains_a_head_and_coverage_picks_the_batch(
+    project: Path, run_cli: Callable
+) -> None:
+    with open_project(project) as opened:
+        opened.store.add_labels([(0, "class_0"), (1, "class_1")], annotator="t", source="t")
+    flags = ["--model", "linear@pixels", "--embedding", "pixels", *FAST_FLAGS]
+    result = run_cli("round", project, "--query-size", "4", *flags)
+    assert result.code == 0, result.err
+    _, report = read_last_report(project)
+    # One label per class: nothing to cross-validate, coverage picks the batch.
+    assert report["val_accuracy"] is None
+    assert report["auto_strategy"]["strategy"] == "max_herding"
+    assert report["auto_strategy"]["embedding"] == "pixels"
+
+
+def test_pruning_needs_a_network(project: Path, run_cli: Callable) -> None:
+    result = run_cli("round", project, "--scoring-model", "pruned", *FAST_FLAGS)
+    assert result.code == 2
+    assert "may choose a linear head; use --model resnet" in result.err
+    flags = ["--model", "linear@pixels", "--embedding", "pixels", *FAST_FLAGS]
+    assert run_cli("round", project, "--initial", "12", *flags).code == 0
+    assert run_cli("oracle", project).code == 0
+    assert run_cli("round", project, "--query-size", "4", *flags).code == 0
+    result = run_cli("prune", "analyze", project, "--round", "last")
+    assert result.code == 2
+    assert "round 2 learned a linear head on an embedding, not a network" in result.err
+
+
+def test_the_first_labels_can_be_chosen_on_a_joint_embedding(
+    project: Path, run_cli: Callable
+) -> None:
+    flags = ["--initial", "6", "--embedding", JOINT, "--initial-strategy", "typiclust"]
+    result = run_cli("round", project, *flags, *FAST_FLAGS)
+    assert result.code == 0, result.err
+    assert f"picked by typiclust on the {JOINT} embedding" in result.out
+    with open_project(project) as opened:
+        assert len(opened.store.get_queue()) == 6
+    bad = run_cli("round", project, "--initial", "6", "--embedding", "pixels+clip")
+    assert bad.code == 2 and "unknown embedding kind 'clip'" in bad.err
