@@ -30,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/labeler round $(DEMO_PROJECT) --initial 40
 	for round in 1 2 3 4 5; do \
 		$(BIN)/labeler oracle $(DEMO_PROJECT) && \
-		$(BIN)/labeler round $(DEMO_PROJECT) --strategy margin --query-size 40 || exit 1; \
+		$(BIN)/labeler round $(DEMO_PROJECT) --query-size 40 || exit 1; \
 	done
 	$(BIN)/labeler status $(DEMO_PROJECT)
 	$(BIN)/labeler annotators add $(DEMO_PROJECT) demo --admin --url http://127.0.0.1:$(PORT)

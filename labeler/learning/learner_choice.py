@@ -8,9 +8,10 @@ on abstract images once labels are many. So every round lets its labels choose:
    stratified k-fold with ``k = min(5, fewest labels of a class)``, every fold's head fitted
    on the rest. Heads fit in well under a second, so this is cheap at any budget. With a class
    of one label no fold can test it: the first head in ``candidates`` is taken (the caller lists
-   them in its order of preference) and the choice says so. A head on a joint embedding
-   (``labeler.learning.joint_embedding``) is left out when a part of it, alone, is no better
-   than chance (``get_chance_level``): such a part only dilutes the others (pixels of counting
+   them in its order of preference) and the choice says so. A head no better than chance
+   (``get_chance_level``) is not chosen while another is better, nor is a head on a joint
+   embedding (``labeler.learning.joint_embedding``) one of whose parts, alone, is no better
+   than chance: such a part only dilutes the others (pixels of counting or orientation
    images, bench/results/first_labels.md). Ties go to the earlier candidate.
 2. **The CNN** joins once every class has the labels its own validation split needs
    (``TrainConfig.min_val_per_class``): it is trained once (as a round always trains it), and
@@ -170,18 +171,23 @@ def choose_learner(
         for kind, name, (accuracy, n_folds) in zip(head_vectors, names, scores, strict=True):
             method = f"{n_folds}-fold cross-validation"
             idle = [
-                part
-                for part in split_joint_name(kind)
-                if kind != part and not accuracies.get(part, 1.0) > chance
+                part for part in split_joint_name(kind) if not accuracies.get(part, 1.0) > chance
             ]
-            if idle:
+            if not accuracy > chance:
+                method += f"; no better than chance ({chance:.3f})"
+            elif idle:
                 method += (
                     f"; left out: {', '.join(idle)} alone is no better than chance "
                     f"({chance:.3f}) and would only dilute the rest"
                 )
             else:
-                eligible.append((accuracy, -len(eligible), name))
+                eligible.append((accuracy, -len(head_scores), name))
             head_scores.append(CandidateScore(name, accuracy, method))
+        if not eligible:  # every head at chance: the best of them, for what it is worth
+            eligible = [
+                (score.accuracy or 0.0, -index, score.name)
+                for index, score in enumerate(head_scores)
+            ]
         best = max(eligible)[2]
         reason = f"{best}: the best cross-validated head"
     best_kind = list(head_vectors)[names.index(best)]

@@ -26,7 +26,8 @@ def queued_project_template(tiny_dataset: Path, tmp_path_factory: pytest.TempPat
 
     path = tmp_path_factory.mktemp("template") / "project"
     assert main(["init", str(path), "--images", str(tiny_dataset), "--image-size", "16"]) == 0
-    assert main(["round", str(path), "--initial", str(QUEUE_SIZE)]) == 0
+    args = ["round", str(path), "--initial", str(QUEUE_SIZE), "--initial-strategy", "random"]
+    assert main(args) == 0
     return path
 
 

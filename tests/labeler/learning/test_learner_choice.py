@@ -64,7 +64,11 @@ def test_folds_follow_the_smallest_class():
         labels, n_classes=N_CLASSES, head_vectors=vectors, train_cnn=None,
         train_config=TrainConfig(), seed=0,
     )  # fmt: skip
-    assert {score.method for score in choice.scores} == {"3-fold cross-validation"}
+    assert all(score.method.startswith("3-fold cross-validation") for score in choice.scores)
+    # With 9 labels, chance is a third plus a margin: the noise head is marked, not chosen.
+    (noise,) = [score for score in choice.scores if score.name == "linear@noise"]
+    assert noise.method.endswith(f"no better than chance ({get_chance_level(labels):.3f})")
+    assert choice.chosen == "linear@informative"
 
 
 def test_with_one_label_in_a_class_the_first_candidate_is_taken():
@@ -190,3 +194,16 @@ def test_the_chance_level_is_the_commonest_share_plus_a_margin():
     labels = np.array([0] * 6 + [1] * 3 + [2] * 3)
     share = 0.5
     assert get_chance_level(labels) == pytest.approx(share + 1.64 * np.sqrt(0.25 / 12))
+
+
+def test_when_every_head_is_at_chance_the_best_of_them_is_taken():
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(2), 4)
+    vectors = {"a": rng.normal(size=(8, 3)), "b": rng.normal(size=(8, 3))}
+    choice = choose_learner(
+        labels, n_classes=2, head_vectors=vectors, train_cnn=None,
+        train_config=TrainConfig(), seed=0,
+    )  # fmt: skip
+    accuracies = {score.name: score.accuracy for score in choice.scores}
+    assert max(accuracies.values()) <= get_chance_level(labels)
+    assert accuracies[choice.chosen] == max(accuracies.values())

@@ -5,6 +5,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from labeler.learning.linear_head import LinearHead
@@ -99,7 +100,7 @@ def test_a_head_on_one_embedding_reports_its_cross_validated_accuracy(
     assert min(queued) >= max(v for s, v in by_id.items() if s not in report["selected_ids"])
 
 
-def test_one_label_per_class_trains_a_head_and_coverage_picks_the_batch(
+def test_one_label_per_class_trains_a_head_and_margin_picks_the_batch(
     project: Path, run_cli: Callable
 ) -> None:
     with open_project(project) as opened:
@@ -108,10 +109,41 @@ def test_one_label_per_class_trains_a_head_and_coverage_picks_the_batch(
     result = run_cli("round", project, "--query-size", "4", *flags)
     assert result.code == 0, result.err
     _, report = read_last_report(project)
-    # One label per class: nothing to cross-validate, coverage picks the batch.
+    # One label per class: nothing to cross-validate; every class has a label, so margin.
     assert report["val_accuracy"] is None
+    assert report["auto_strategy"]["strategy"] == "margin"
+    assert report["auto_strategy"]["embedding"] is None
+
+
+def test_a_class_without_labels_is_searched_for_by_coverage(
+    shapes_folder: Path, tmp_path: Path, run_cli: Callable
+) -> None:
+    project = tmp_path / "shapes-project"
+    assert run_cli("init", project, "--images", shapes_folder).code == 0
+    with open_project(project) as opened:
+        ids, known = opened.store.get_known_labels("pool")
+        names = opened.class_names
+        # Two labels of each of two classes; the third class has none yet.
+        picks = [
+            (int(sample), names[label]) for label in (0, 1) for sample in ids[known == label][:2]
+        ]
+        opened.store.add_labels(picks, annotator="t", source="t")
+        missing = int(np.setdiff1d(np.arange(3), [0, 1])[0])
+    flags = ["--model", "linear@pixels", "--embedding", "pixels", *FAST_FLAGS]
+    result = run_cli("round", project, "--query-size", "6", *flags)
+    assert result.code == 0, result.err
+    _, report = read_last_report(project)
     assert report["auto_strategy"]["strategy"] == "max_herding"
     assert report["auto_strategy"]["embedding"] == "pixels"
+    assert "fewest labels of a class (0)" in report["auto_strategy"]["reason"]
+    # The head never predicts the class it has not seen, yet coverage queues some of it.
+    folder, _ = read_last_report(project)
+    predictions = project_files.RoundFolder(folder).read_predictions()
+    assert predictions is not None and missing not in set(predictions.guesses.tolist())
+    with open_project(project) as opened:
+        queued = [item.sample_id for item in opened.store.get_queue()]
+        truth = dict(zip(ids.tolist(), known.tolist(), strict=True))
+    assert missing in {truth[sample] for sample in queued}
 
 
 def test_pruning_needs_a_network(project: Path, run_cli: Callable) -> None:
