@@ -87,14 +87,7 @@ def fit_learner(
         return _majority(arrays, labels)
 
     def train_cnn() -> TrainResult:
-        return train_model(
-            arrays.pool_images[labeled],
-            labels,
-            n_classes=arrays.n_classes,
-            model_config=model_config,
-            train_config=train_config,
-            progress=False,
-        )
+        return _train_network(arrays, labeled, model_config, train_config)
 
     fixed = get_head_embedding(learner)
     kinds = (fixed,) if fixed else arrays.head_kinds
@@ -166,15 +159,24 @@ def _fit_network(
     except ValueError:
         # Too few labels per class to train: the best guess is the commonest labeled class.
         return _majority(arrays, labels)
-    trained = train_model(
+    trained = _train_network(arrays, labeled, model_config, train_config)
+    return _network_fitted(arrays, trained, train_config)
+
+
+def _train_network(
+    arrays: SimulationArrays,
+    labeled: Rows,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+) -> TrainResult:
+    return train_model(
         arrays.pool_images[labeled],
-        labels,
+        arrays.pool_labels[labeled],
         n_classes=arrays.n_classes,
         model_config=model_config,
         train_config=train_config,
         progress=False,
     )
-    return _network_fitted(arrays, trained, train_config)
 
 
 def _network_fitted(

@@ -105,7 +105,8 @@ def test_the_dashboard_shows_admin_controls_to_admins_only(app) -> None:
     admin = app.test_client()
     log_in(admin, "boss")
     html = admin.get("/dashboard").get_data(as_text=True)
-    assert 'id="round-form"' in html and '<option value="margin" selected>' in html
+    assert 'id="round-form"' in html and '<option value="auto" selected>' in html
+    assert '<option value="bald"' not in html  # the dashboard's rounds may learn a head
 
 
 def test_the_empty_queue_message_tells_how_to_start_a_round(app) -> None:
