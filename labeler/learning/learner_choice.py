@@ -41,7 +41,6 @@ from labeler.learning.joint_embedding import get_joint_name, split_joint_name
 from labeler.learning.linear_head import LinearHead, fit_linear_head
 from labeler.learning.train_config import TrainConfig
 from labeler.learning.training import check_labels
-from labeler.selection.strategies import STRATEGIES_NEEDING_DRAWS
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +64,6 @@ def check_learner(name: str) -> str:
         f"unknown learner {name!r}; valid ones: {AUTO}, {CNN}, {heads} (or a head on several "
         f"joined with +, e.g. {get_head_name(get_joint_name(known))})"
     )
-
-
-def check_strategy_fits(learner: str, strategy: str) -> None:
-    """Refuse a strategy that reads MC-dropout draws with a learner that may be a linear head
-    (a head has no dropout, so every draw is the same and such scores are all 0)."""
-    if learner != CNN and strategy in STRATEGIES_NEEDING_DRAWS:
-        raise ValueError(
-            f"strategy {strategy!r} needs MC-dropout draws of a network, and --model {learner} "
-            "may choose a linear head, which has none: use a network (--model resnet) or "
-            "another strategy"
-        )
 
 
 def get_head_name(embedding: str) -> str:

@@ -8,12 +8,12 @@ from typing import Any
 
 from labeler.learning.backbones import BackboneConfig, get_backbone_name
 from labeler.learning.joint_embedding import check_embedding_name
-from labeler.learning.learner_choice import CNN, check_learner, check_strategy_fits
+from labeler.learning.learner_choice import CNN, check_learner
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.pruning.trimmed_model import SCORING_MODELS
 from labeler.selection.cold_start import get_cold_start
-from labeler.selection.strategies import SelectionConfig
+from labeler.selection.strategies import SelectionConfig, check_strategy_fits
 
 # ``RoundConfig.embedding`` that lets the round pick: the first embedding ``--model auto`` would
 # put a head on (``labeler.loop.round_learning.list_auto_embeddings``).

@@ -39,7 +39,6 @@ from labeler.learning.joint_embedding import (
 from labeler.learning.learner_choice import (
     CNN,
     check_learner,
-    check_strategy_fits,
     get_head_embedding,
 )
 from labeler.learning.models import ModelConfig
@@ -47,7 +46,12 @@ from labeler.learning.training import TrainConfig
 from labeler.loop.round_config import AUTO_EMBEDDING
 from labeler.loop.simulated_learner import Fitted, SimulationArrays, fit_learner, select_next
 from labeler.selection.cold_start import get_cold_start
-from labeler.selection.strategies import AUTO, SelectionConfig, check_strategy
+from labeler.selection.strategies import (
+    AUTO,
+    SelectionConfig,
+    check_strategy,
+    check_strategy_fits,
+)
 from labeler.store.atomic_files import write_json_atomic
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from labeler.learning.learner_choice import CNN
 from labeler.selection.acquisition import get_acquisition, list_acquisitions
 from labeler.selection.selectors import balance_classes, diverse_top_k, k_center_greedy, top_k
 
@@ -38,6 +39,17 @@ def list_default_learner_strategies() -> list[str]:
     """The strategies a round with the default learner (``--model auto``, which may choose a
     linear head without dropout) accepts: all but those reading MC-dropout draws."""
     return [name for name in list_strategies() if name not in STRATEGIES_NEEDING_DRAWS]
+
+
+def check_strategy_fits(learner: str, strategy: str) -> None:
+    """Refuse a strategy that reads MC-dropout draws with a learner that may be a linear head
+    (a head has no dropout, so every draw is the same and such scores are all 0)."""
+    if learner != CNN and strategy in STRATEGIES_NEEDING_DRAWS:
+        raise ValueError(
+            f"strategy {strategy!r} needs MC-dropout draws of a network, and --model {learner} "
+            "may choose a linear head, which has none: use a network (--model resnet) or "
+            "another strategy"
+        )
 
 
 def check_strategy(name: str) -> str:

@@ -8,13 +8,13 @@ import pytest
 from labeler.learning.learner_choice import (
     CNN,
     check_learner,
-    check_strategy_fits,
     choose_learner,
     get_chance_level,
     get_head_embedding,
     get_head_name,
 )
 from labeler.learning.train_config import TrainConfig
+from labeler.selection.strategies import check_strategy_fits
 
 N_CLASSES = 3
 
