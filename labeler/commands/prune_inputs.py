@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.commands.model_options import get_model_config, get_train_config
+from labeler.commands.model_options import get_learner, get_model_config, get_train_config
 from labeler.data.dataset_format import INFO_FILE, load_dataset_info, load_split
 from labeler.data.image_arrays import get_channels
 from labeler.data.input_size import choose_image_size
 from labeler.learning.checkpoints import load_checkpoint
+from labeler.learning.learner_choice import HEAD_PREFIX
 from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.training import TrainConfig, check_labels, train_model
 from labeler.store.atomic_files import write_json_atomic
@@ -181,6 +182,13 @@ def get_model(args: argparse.Namespace, data: PruningData, *, progress: bool = T
 
 
 def get_pruning_model_config(args: argparse.Namespace, data: PruningData) -> ModelConfig:
+    """The network to train and prune (``--model auto`` is the CNN ``auto`` considers; a
+    linear head has nothing to prune and is refused)."""
+    if get_learner(args).startswith(HEAD_PREFIX):
+        raise ValueError(
+            f"--model {args.model} is a linear head on an embedding: pruning needs a network "
+            "(e.g. --model resnet)"
+        )
     return get_model_config(
         args, image_size=data.image_size, in_channels=get_channels(data.train_images)
     )

@@ -157,6 +157,9 @@ def test_pruning_needs_a_network(project: Path, run_cli: Callable) -> None:
     result = run_cli("prune", "analyze", project, "--round", "last")
     assert result.code == 2
     assert "round 2 learned a linear head on an embedding, not a network" in result.err
+    result = run_cli("prune", "analyze", project, "--model", "linear@pixels")
+    assert result.code == 2
+    assert "is a linear head on an embedding: pruning needs a network" in result.err
 
 
 def test_the_first_labels_can_be_chosen_on_a_joint_embedding(
