@@ -23,6 +23,7 @@ from labeler.learning.train_config import TrainConfig
 from labeler.selection.auto_strategy import (
     SWITCH_LABELS_PER_CLASS,
     AutoStrategy,
+    get_uncertainty_selection,
     plan_auto_strategy,
     select_by_coverage,
 )
@@ -97,9 +98,5 @@ def select_auto(
         return select_by_coverage(vectors[step.embedding], labeled, n_select, rng=rng)
     n_rows = next(iter(vectors.values())).shape[0]
     unlabeled = np.setdiff1d(np.arange(n_rows, dtype=np.int64), labeled)
-    selection = SelectionConfig(
-        strategy=step.strategy.strategy,
-        query_size=n_select,
-        diversity=step.strategy.diversity,
-    )
+    selection = get_uncertainty_selection(SelectionConfig(query_size=n_select))
     return query_pool(scorer, unlabeled, labeled, selection=selection, rng=rng).selected

@@ -35,7 +35,12 @@ from labeler.loop.initial_round import get_initial_strategy_name, pick_initial
 from labeler.loop.round_config import AUTO_EMBEDDING, RoundConfig
 from labeler.loop.round_learning import Learned, RoundInputs, learn, list_auto_embeddings
 from labeler.pruning.trimmed_model import check_plan_fits, load_pruning_plan, make_scoring_model
-from labeler.selection.auto_strategy import COVERAGE, AutoStrategy, plan_auto_strategy
+from labeler.selection.auto_strategy import (
+    COVERAGE,
+    AutoStrategy,
+    get_uncertainty_selection,
+    plan_auto_strategy,
+)
 from labeler.selection.pool_query import PoolQuery, query_pool
 from labeler.selection.strategies import AUTO, SelectionConfig
 from labeler.store.atomic_files import fsync_folder
@@ -286,11 +291,7 @@ def _resolve_strategy(
     if config.selection.strategy != AUTO:
         return config.selection, None
     auto = plan_auto_strategy(labels, n_classes=n_classes)
-    uncertainty = plan_auto_strategy(labels, n_classes=n_classes, switch=0)
-    selection = dataclasses.replace(
-        config.selection, strategy=uncertainty.strategy, diversity=uncertainty.diversity
-    )
-    return selection, auto
+    return get_uncertainty_selection(config.selection), auto
 
 
 def _get_cold_start_embedding(project: Project, config: RoundConfig) -> str:

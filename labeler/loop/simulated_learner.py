@@ -11,7 +11,6 @@ round reads.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +23,11 @@ from labeler.learning.predictors import ImagePredictor, Predictor
 from labeler.learning.train_config import TrainConfig
 from labeler.learning.training import check_labels, evaluate_accuracy, train_model
 from labeler.loop.auto_step import plan_auto_step
-from labeler.selection.auto_strategy import plan_auto_strategy, select_by_coverage
+from labeler.selection.auto_strategy import (
+    get_uncertainty_selection,
+    plan_auto_strategy,
+    select_by_coverage,
+)
 from labeler.selection.pool_query import query_pool
 from labeler.selection.strategies import AUTO as AUTO_STRATEGY
 from labeler.selection.strategies import SelectionConfig
@@ -128,10 +131,7 @@ def select_next(
         kind = fitted.embedding or arrays.cold_start_kind
         if (auto.covers or fitted.predictor is None) and kind is not None:
             return select_by_coverage(arrays.get_pool_vectors(kind), labeled, n_select, rng=rng)
-        uncertainty = plan_auto_strategy(labeled[:0], n_classes=arrays.n_classes, switch=0)
-        selection = dataclasses.replace(
-            selection, strategy=uncertainty.strategy, diversity=uncertainty.diversity
-        )
+        selection = get_uncertainty_selection(selection)
     if fitted.predictor is None:
         return rng.choice(unlabeled, size=n_select, replace=False).astype(np.int64)
     return query_pool(

@@ -281,20 +281,26 @@ def make_arrays(
         n_classes=len(data.class_names),
     )
     n_images = arrays.n_pool + int(data.test_labels.shape[0])
-    auto_kinds = get_auto_preference(
-        choose_auto_embeddings(
-            n_images,
-            on_gpu=resolve_device(train_config.device).type == "cuda",
-            is_cached=lambda kind: False,
-        )[0]
-    )
+
+    def get_auto_kinds() -> list[str]:
+        # Asked only when needed: it reads the pretrained weights to see that they are there.
+        return get_auto_preference(
+            choose_auto_embeddings(
+                n_images,
+                on_gpu=resolve_device(train_config.device).type == "cuda",
+                is_cached=lambda kind: False,
+            )[0]
+        )
+
     fixed = get_head_embedding(config.learner)
-    head_kinds = [fixed] if fixed is not None else auto_kinds if config.learner == AUTO else []
+    head_kinds = [fixed] if fixed is not None else []
+    if config.learner == AUTO:
+        head_kinds = get_auto_kinds()
     cold_start_kind = None
     if config.initial_strategy != "random" or AUTO in config.strategies:
         cold_start_kind = config.embedding
         if cold_start_kind == AUTO_EMBEDDING:
-            cold_start_kind = (head_kinds or auto_kinds)[0]
+            cold_start_kind = (head_kinds or get_auto_kinds())[0]
     return dataclasses.replace(
         arrays, head_kinds=tuple(head_kinds), cold_start_kind=cold_start_kind
     )

@@ -18,12 +18,14 @@ picks. A round and a simulation apply both the same way.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from labeler.selection.cold_start import get_cold_start
+from labeler.selection.strategies import SelectionConfig
 
 COVERAGE = "max_herding"
 UNCERTAINTY = "margin"
@@ -65,6 +67,13 @@ def plan_auto_strategy(
         f"{UNCERTAINTY} with {UNCERTAINTY_DIVERSITY} diversity: every class holds at least "
         f"{switch} label{'' if switch == 1 else 's'}",
     )
+
+
+def get_uncertainty_selection(selection: SelectionConfig) -> SelectionConfig:
+    """``selection`` in the uncertainty phase of ``auto`` (margin with k-center diversity): how
+    the pool is scored whatever the phase, and how the batch is chosen once it is past
+    coverage."""
+    return dataclasses.replace(selection, strategy=UNCERTAINTY, diversity=UNCERTAINTY_DIVERSITY)
 
 
 def select_by_coverage(
