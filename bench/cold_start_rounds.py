@@ -50,12 +50,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import numpy as np
 import torch
 
+from bench.generated_folder import write_generated
 from bench.machine import describe_machine
 from labeler.data.augmentation import choose_augmentation
 from labeler.data.image_arrays import get_channels
 from labeler.data.input_size import choose_image_size
 from labeler.data.labeled_data import LabeledData, load_labeled_data
-from labeler.data.recipes import make_job, plan_datasets, write_planned
 from labeler.learning.embedding_kinds import get_embedding_kind
 from labeler.learning.models import DEFAULT_MODEL_CONFIG
 from labeler.learning.training import TrainConfig
@@ -220,20 +220,7 @@ def load_dataset(name: str, folder: Path) -> tuple[LabeledData, tuple[str, ...]]
     if name == "digits":
         return load_digits(), ()
     family, problem, n_train, n_test = GENERATED[name]
-    out = folder / name
-    if not out.exists():
-        job = make_job(
-            {
-                "family": family,
-                "problem": problem,
-                "n_train": n_train,
-                "n_test": n_test,
-                "seed": 0,
-                "out": str(out),
-            }
-        )
-        for plan in plan_datasets([job]):
-            write_planned(plan)
+    out = write_generated(folder / name, family, problem, n_train=n_train, n_test=n_test)
     image_size = choose_image_size(out)
     data = load_labeled_data(out, image_size=image_size, progress=False)
     return data, choose_augmentation(out)

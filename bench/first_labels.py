@@ -59,10 +59,10 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
+from bench.generated_folder import write_generated
 from bench.machine import describe_machine
 from labeler.data.input_size import choose_image_size
 from labeler.data.labeled_data import LabeledData, load_labeled_data
-from labeler.data.recipes import make_job, plan_datasets, write_planned
 from labeler.learning.embedding_kinds import get_embedding_kind
 from labeler.learning.joint_embedding import add_joint_embedding, get_joint_name
 from labeler.learning.linear_head import fit_linear_head
@@ -318,20 +318,7 @@ def load_dataset(name: str, work: Path) -> LabeledData:
     if name not in GENERATED:
         raise SystemExit(f"unknown dataset {name!r}; valid ones: {', '.join(DATASETS)}")
     family, problem, n_pool, n_test = GENERATED[name]
-    folder = work / name
-    if not folder.exists():
-        job = make_job(
-            {
-                "family": family,
-                "problem": problem,
-                "n_train": n_pool,
-                "n_test": n_test,
-                "seed": 0,
-                "out": str(folder),
-            }
-        )
-        for plan in plan_datasets([job]):
-            write_planned(plan)
+    folder = write_generated(work / name, family, problem, n_train=n_pool, n_test=n_test)
     return load_labeled_data(folder, image_size=choose_image_size(folder), progress=False)
 
 

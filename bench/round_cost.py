@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import numpy as np
 
+from bench.generated_folder import write_generated
 from bench.machine import describe_machine
 from labeler.cli import main as labeler
-from labeler.data.recipes import make_job, plan_datasets, write_planned
 from labeler.store.project import open_project
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,19 +51,9 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    data = work / "counting"
-    job = make_job(
-        {
-            "family": "counting",
-            "problem": "shapes",
-            "n_train": args.n_pool,
-            "n_test": args.n_test,
-            "seed": 0,
-            "out": str(data),
-        }
+    data = write_generated(
+        work / "counting", "counting", "shapes", n_train=args.n_pool, n_test=args.n_test
     )
-    for plan in plan_datasets([job]):
-        write_planned(plan)
     project = work / "project"
     assert labeler(["init", str(project), "--images", str(data)]) == 0
     with open_project(project) as opened:
