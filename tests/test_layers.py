@@ -1,8 +1,8 @@
 """The layering of the sources: imports point one way and no import cycle remains.
 
 ``generators`` <- ``labeler.engines`` <- ``labeler.data`` <- ``store`` <- ``learning`` <-
-``selection`` and ``pruning`` <- ``loop`` <- ``commands`` and ``cli`` <- ``server``. Lazy
-imports inside functions count like the others.
+``selection`` and ``pruning`` <- ``loop`` <- the public Python API (``api``) <- ``commands``
+and ``cli`` <- ``server``. Lazy imports inside functions count like the others.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ LAYERS = {
     "labeler.selection": 5,
     "labeler.pruning": 5,  # analyses and trims models; rounds score with its trimmed model
     "labeler.loop": 6,
-    "labeler.commands": 7,
-    "labeler.cli": 7,
-    "labeler": 7,  # the package's own (empty) __init__
-    "server": 8,
+    "labeler.api": 7,  # the library researchers import; the commands wrap it
+    "labeler.commands": 8,
+    "labeler.cli": 8,
+    "labeler": 8,  # the package's own (empty) __init__
+    "server": 9,
 }
 # The one module that may import Ray.
 RAY_MODULE = "labeler.engines.ray_engine"
