@@ -25,12 +25,13 @@ class NamedRegistry(Generic[T]):
         self._entries: dict[str, T] = {}
         self._load = load
 
-    def register(self, name: str) -> Callable[[E], E]:
+    def register(self, name: str, *, replace: bool = False) -> Callable[[E], E]:
         """A decorator registering its argument (an entry of type ``T``) under ``name`` and
-        returning it unchanged; a name taken is refused."""
+        returning it unchanged; a name taken is refused unless ``replace`` (a notebook cell
+        run again registers its new version)."""
 
         def decorate(entry: E) -> E:
-            if name in self._entries:
+            if name in self._entries and not replace:
                 raise ValueError(f"{self.what} {name!r} is already registered")
             self._entries[name] = cast(T, entry)
             return entry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from labeler.api.projects import create_project
 from labeler.data.image_arrays import COLOUR_MODES
 from labeler.data.input_size import (
     GENERATED_SIZE_CAP,
@@ -12,7 +13,7 @@ from labeler.data.input_size import (
     MIN_IMAGE_SIZE,
     PHOTO_IMAGE_SIZE,
 )
-from labeler.store.project_init import InitSummary, init_project
+from labeler.store.project_init import InitSummary
 
 # Unreadable, converted or enlarged files listed one per line; beyond this many only the count.
 _MAX_LISTED = 10
@@ -63,9 +64,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = init_project(
+    summary = create_project(
         args.project,
-        images=args.images,
+        args.images,
         classes=parse_classes(args.classes) if args.classes is not None else None,
         image_size=args.image_size,
         colour=args.colour,

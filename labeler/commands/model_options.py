@@ -7,17 +7,17 @@ import argparse
 
 from generators.family import TRANSFORMS
 from labeler.data.augmentation import PHOTO_AUGMENTATION
-from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, check_image_size
-from labeler.learning.backbones import BACKBONE_MODES, BackboneConfig, get_backbone_name
+from labeler.data.input_size import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+from labeler.learning.backbones import BACKBONE_MODES
 from labeler.learning.devices import DEVICES
 from labeler.learning.embedding_kinds import list_embedding_kinds
-from labeler.learning.learner_choice import AUTO, CNN, HEAD_PREFIX, check_learner, get_head_name
-from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
+from labeler.learning.learner_choice import AUTO, HEAD_PREFIX
+from labeler.learning.models import DEFAULT_MODEL_CONFIG, list_models
 from labeler.learning.training import TrainConfig
 from labeler.loop.initial_round import DEFAULT_COLD_START
 from labeler.loop.round_config import AUTO_EMBEDDING
 from labeler.selection.cold_start import list_cold_starts
-from labeler.selection.strategies import DIVERSITY_MODES, SelectionConfig, list_strategies
+from labeler.selection.strategies import DIVERSITY_MODES, list_strategies
 
 _TRAIN_DEFAULTS = TrainConfig()
 
@@ -110,27 +110,6 @@ def add_backbone_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def get_backbone_config(args: argparse.Namespace) -> BackboneConfig | None:
-    """The backbone flags as a config for a ``-pretrained`` ``--model``; None for the others
-    (ValueError when backbone flags are given with them)."""
-    if get_backbone_name(args.model) is None:
-        given = [
-            flag
-            for flag, value in (
-                ("--backbone-mode", args.backbone_mode),
-                ("--weights", args.weights),
-            )
-            if value is not None
-        ]
-        if given:
-            raise ValueError(
-                f"{' and '.join(given)} apply to the -pretrained models only, not to "
-                f"--model {args.model}"
-            )
-        return None
-    return BackboneConfig(mode=args.backbone_mode or BackboneConfig.mode, weights=args.weights)
-
-
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --diversity, --max-class-fraction, --n-draws and --score-subset."""
     group = parser.add_argument_group("batch selection")
@@ -160,18 +139,6 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def get_selection_config(args: argparse.Namespace, *, strategy: str) -> SelectionConfig:
-    """The batch selection the flags ask for (``--query-size`` and the ``batch selection``
-    group), with ``strategy``."""
-    return SelectionConfig(
-        strategy=strategy,
-        query_size=args.query_size,
-        diversity=args.diversity,
-        max_class_fraction=args.max_class_fraction,
-        n_draws=args.n_draws,
-    )
-
-
 def add_cold_start_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --initial-strategy and --embedding: how the first labels are picked."""
     parser.add_argument(
@@ -193,60 +160,3 @@ def add_cold_start_arguments(parser: argparse.ArgumentParser) -> None:
 
 def describe_strategies() -> str:
     return ", ".join(list_strategies())
-
-
-def get_learner(args: argparse.Namespace) -> str:
-    """The learner ``--model`` names: ``auto``, ``linear@<embedding>``, or ``cnn`` for a
-    network (ValueError listing every valid name otherwise)."""
-    if args.model in list_models():
-        return CNN
-    try:
-        return check_learner(args.model)
-    except ValueError:
-        heads = ", ".join(get_head_name(kind) for kind in list_embedding_kinds())
-        raise ValueError(
-            f"unknown model {args.model!r}; valid ones: {AUTO}, {heads}, {', '.join(list_models())}"
-        ) from None
-
-
-def get_model_config(
-    args: argparse.Namespace,
-    *,
-    image_size: int,
-    in_channels: int = 1,
-    allow_pretrained: bool = False,
-) -> ModelConfig:
-    """The network the flags ask for (with ``--model auto`` or a linear head: the CNN
-    ``auto`` considers, ``DEFAULT_MODEL_CONFIG.name``), seeing ``in_channels`` channels (1 or
-    3) of ``image_size`` (``--image-size`` when given, checked against the supported range).
-    ``allow_pretrained``: the command reads pretrained weights (``labeler round``); elsewhere a
-    ``-pretrained`` model is refused rather than trained from random weights."""
-    name = args.model if get_learner(args) == CNN else DEFAULT_MODEL_CONFIG.name
-    if not allow_pretrained and get_backbone_name(args.model) is not None:
-        raise ValueError(
-            f"--model {args.model}: pretrained backbones are only supported by `labeler round` "
-            "so far"
-        )
-    return ModelConfig(
-        name=name,
-        depth=args.depth,
-        width=args.width,
-        image_size=check_image_size(args.image_size or image_size),
-        dropout=args.dropout,
-        stem_stride=DEFAULT_MODEL_CONFIG.stem_stride,
-        in_channels=in_channels,
-    )
-
-
-def get_train_config(args: argparse.Namespace, *, augment: tuple[str, ...] = ()) -> TrainConfig:
-    """The training the flags ask for, with ``augment`` (``--augment`` resolved for the data)."""
-    return TrainConfig(
-        augment=augment,
-        max_epochs=args.max_epochs,
-        min_steps=args.min_steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.train_seed,
-        device=args.device,
-        n_threads=args.threads,
-    )

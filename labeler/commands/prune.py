@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from labeler.commands.model_options import add_model_arguments, get_train_config
+from labeler.api.options import get_train_config
+from labeler.commands.model_options import add_model_arguments
 from labeler.commands.prune_inputs import (
     PruningData,
     SourceModel,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.commands.model_options import get_learner, get_model_config, get_train_config
+from labeler.api.options import get_learner, get_model_config, get_train_config
 from labeler.data.dataset_format import INFO_FILE, load_dataset_info, load_split
 from labeler.data.image_arrays import get_channels
 from labeler.data.input_size import choose_image_size

@@ -6,6 +6,8 @@ import argparse
 import math
 from typing import Any
 
+from labeler.api.options import ROUND_DEFAULTS
+from labeler.api.rounds import run_round
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.model_options import (
     add_backbone_arguments,
@@ -13,17 +15,10 @@ from labeler.commands.model_options import (
     add_model_arguments,
     add_selection_arguments,
     describe_strategies,
-    get_backbone_config,
-    get_learner,
-    get_model_config,
-    get_selection_config,
-    get_train_config,
 )
 from labeler.loop.initial_round import is_initial_strategy
-from labeler.loop.rounds import RoundConfig, run_round
 from labeler.pruning.trimmed_model import SCORING_MODELS
 from labeler.selection.strategies import AUTO
-from labeler.store.project import open_project
 
 
 def add_parser(subparsers: Any) -> None:
@@ -70,28 +65,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    selection = get_selection_config(args, strategy=args.strategy)
-    with open_project(args.project) as project:
-        config = RoundConfig(
-            selection=selection,
-            learner=get_learner(args),
-            model=get_model_config(
-                args,
-                image_size=project.image_size,
-                in_channels=project.channels,
-                allow_pretrained=True,
-            ),
-            train=get_train_config(args, augment=project.get_augmentation(args.augment)),
-            initial=args.initial,
-            initial_strategy=args.initial_strategy,
-            embedding=args.embedding,
-            score_subset=args.score_subset,
-            seed=args.seed,
-            scoring_model=args.scoring_model,
-            backbone=get_backbone_config(args),
-        )
-        with make_engine_from_args(args) as engine:
-            summary = run_round(project, config=config, engine=engine)
+    options = {name: getattr(args, name) for name in ROUND_DEFAULTS}
+    with make_engine_from_args(args) as engine:
+        summary = run_round(args.project, engine=engine, **options)
     if is_initial_strategy(summary.strategy):
         print(
             f"round {summary.round_id}: too few labels to train on; queued "

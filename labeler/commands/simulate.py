@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
-from pathlib import Path
 from typing import Any
 
+from labeler.api.options import SIMULATION_DEFAULTS
+from labeler.api.simulations import CURVE_FILE, RESULTS_FILE, TABLE_FILE, simulate
 from labeler.commands.engine_options import add_engine_arguments, make_engine_from_args
 from labeler.commands.model_options import (
     add_cold_start_arguments,
     add_model_arguments,
     add_selection_arguments,
     describe_strategies,
-    get_learner,
-    get_model_config,
-    get_selection_config,
-    get_train_config,
 )
-from labeler.data.augmentation import choose_augmentation
-from labeler.data.image_arrays import COLOUR_MODES, get_channels
-from labeler.data.input_size import choose_image_size
-from labeler.data.labeled_data import load_labeled_data
-from labeler.loop.simulation import SimulationConfig, run_simulation
-from labeler.loop.simulation_report import format_table, save_learning_curves, summarize
-from labeler.store.atomic_files import write_json_atomic, write_text_atomic
+from labeler.data.image_arrays import COLOUR_MODES
 
 logger = logging.getLogger(__name__)
-
-CURVE_FILE = "learning_curves.png"
-TABLE_FILE = "table.md"
-SUMMARY_FILE = "summary.json"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -87,75 +73,15 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    strategies = tuple(name.strip() for name in args.strategies.split(",") if name.strip())
-    config = SimulationConfig(
-        strategies=strategies,
-        n_seeds=args.seeds,
-        first_seed=args.first_seed,
-        initial=args.initial,
-        budget=args.budget,
-        # Checked for each strategy; the first stands in until then.
-        selection=get_selection_config(args, strategy=(*strategies, "random")[0]),
-        pool_size=args.pool_size,
-        initial_strategy=args.initial_strategy,
-        embedding=args.embedding,
-        score_subset=args.score_subset,
-        learner=get_learner(args),
-    )
-    image_size = choose_image_size(args.dataset, args.image_size)
-    train_config = get_train_config(args, augment=choose_augmentation(args.dataset, args.augment))
-    data = load_labeled_data(
-        args.dataset,
-        image_size=image_size,
-        colour=args.colour,
-        test_fraction=args.test_fraction,
-        seed=args.first_seed,
-    )
-    model_config = get_model_config(
-        args, image_size=image_size, in_channels=get_channels(data.train_images)
-    )
-    if data.skipped:
-        print(f"skipped {len(data.skipped)} unreadable images, e.g. {data.skipped[0][0]}")
-    print(
-        f"simulating {', '.join(strategies)} on {args.dataset}: {data.train_labels.shape[0]} "
-        f"train, {data.test_labels.shape[0]} test images, {len(data.class_names)} classes, "
-        f"{config.n_seeds} seeds, {config.initial} -> {config.budget} labels by "
-        f"{config.query_size}"
-    )
-    out = Path(args.out)
+    strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
+    options = {name: getattr(args, name) for name in SIMULATION_DEFAULTS if name != "strategies"}
     if not args.verbose:
         # One line per trained model would bury the progress bar: hundreds of models are trained.
         for name in ("labeler.learning.training", "labeler.learning.scoring"):
             logging.getLogger(name).setLevel(logging.WARNING)
     with make_engine_from_args(args) as engine:
-        results = run_simulation(
-            data,
-            out,
-            config=config,
-            model_config=model_config,
-            train_config=train_config,
-            engine=engine,
-        )
-    write_report(results, out)
+        outcome = simulate(args.dataset, args.out, strategies=strategies, engine=engine, **options)
+    print(outcome.table)
+    out = outcome.out
+    print(f"wrote {out / RESULTS_FILE}, {out / TABLE_FILE}, {out / CURVE_FILE}")
     return 0
-
-
-def write_report(results: dict[str, Any], out: Path, *, title: str = "") -> str:
-    """Write the table, the summary JSON and the learning-curve PNG into ``out``; print and
-    return the table."""
-    summary = summarize(results)
-    table = format_table(summary)
-    write_text_atomic(out / TABLE_FILE, table + "\n")
-    write_json_atomic(out / SUMMARY_FILE, _summary_to_json(summary))
-    save_learning_curves(results, summary, out / CURVE_FILE, title=title)
-    print(table)
-    print(f"wrote {out / 'results.json'}, {out / TABLE_FILE}, {out / CURVE_FILE}")
-    return table
-
-
-def _summary_to_json(summary: Any) -> dict[str, Any]:
-    raw = dataclasses.asdict(summary)
-    for item in raw["strategies"]:
-        for key in ("labels_to_reach", "saving", "saving_lower_bound"):
-            item[key] = {f"{threshold:.2f}": value for threshold, value in item[key].items()}
-    return raw

@@ -8,9 +8,8 @@ import json
 import time
 from typing import Any
 
+from labeler.api.projects import get_status
 from labeler.commands.table import format_table
-from labeler.store.project import open_project
-from labeler.store.project_status import get_status
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,8 +28,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_project(args.project) as project:
-        status = get_status(project)
+    status = get_status(args.project)
     print(json.dumps(status, indent=2) if args.json else format_status(status))
     return 0
 

@@ -166,9 +166,10 @@ class Classifier(nn.Module):
         return self.head(self.features(x))
 
 
-def register_model(name: str) -> Callable[[_B], _B]:
-    """Register ``builder(config, n_classes) -> Classifier`` under ``name`` (decorator)."""
-    return _MODELS.register(name)
+def register_model(name: str, *, replace: bool = False) -> Callable[[_B], _B]:
+    """Register ``builder(config, n_classes) -> Classifier`` under ``name`` (decorator);
+    ``replace`` lets a custom model take over a name it registered before."""
+    return _MODELS.register(name, replace=replace)
 
 
 def list_models() -> list[str]:

@@ -33,9 +33,10 @@ _LOG_EPS = 1e-12
 _SHAPE = "[n_samples, n_classes, n_draws]"
 
 
-def register_acquisition(name: str) -> Callable[[_F], _F]:
-    """Register an acquisition function under ``name`` (decorator)."""
-    return _ACQUISITIONS.register(name)
+def register_acquisition(name: str, *, replace: bool = False) -> Callable[[_F], _F]:
+    """Register an acquisition function under ``name`` (decorator); ``replace`` lets a
+    custom one take over a name it registered before."""
+    return _ACQUISITIONS.register(name, replace=replace)
 
 
 def get_acquisition(name: str) -> AcquisitionFn:

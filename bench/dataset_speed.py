@@ -1,0 +1,206 @@
+"""Images per second into a training loop: made on the fly, against packed arrays and PNG files.
+
+For SVRT problem 10 (the fastest to make), problem 11 (the slowest) and counting, at 128 px,
+``N_IMAGES`` training images are read through a shuffling ``DataLoader`` (batches of 64) with
+0, 1 and 2 workers, three ways:
+
+- ``on the fly``: ``labeler.api.datasets`` (``GeneratedDataset``), nothing on disk;
+- ``packed``: ``PackedDataset`` over the folder ``labeler generate`` wrote (memory-mapped);
+- ``png``: the same folder's PNG files decoded with Pillow, into the same tensors.
+
+Every reader gives the same items (checked on a sample first). Each configuration is timed
+twice and the faster pass kept (the first pass of a folder warms the page cache, as a
+training loop's first epoch does). Also: the folder's size on disk, and the peak memory of a
+DataLoader worker (max RSS of the worker processes, from ``getrusage``).
+
+Target (issue 25): on the fly at least as fast as reading PNGs with the same workers.
+
+    .venv/bin/python bench/dataset_speed.py      # about 3 minutes on the 2-core machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
+
+from bench.machine import describe_machine
+from generators.registry import get_family
+from labeler.data.dataset_writer import write_dataset
+from labeler.data.generated_dataset import GeneratedDataset, get_problem, to_image_tensor
+from labeler.data.packed_dataset import PackedDataset
+
+RESULTS = Path(__file__).resolve().parent / "results"
+N_IMAGES = 6000  # a multiple of 2 and 6 classes
+IMAGE_SIZE = 128
+BATCH_SIZE = 64
+WORKERS = (0, 1, 2)
+PROBLEMS = (("svrt", "10"), ("svrt", "11"), ("counting", None))
+SEED = 0
+
+
+class PngDataset(Dataset[tuple[torch.Tensor, int]]):
+    """A dataset folder's PNG files of one split, decoded with Pillow per item."""
+
+    def __init__(self, folder: Path, split: str) -> None:
+        labels = np.load(folder / f"{split}_labels.npy")
+        names = json.loads((folder / "dataset.json").read_text())["class_names"]
+        self.paths = [
+            folder / split / names[label] / f"{split}-{index:06d}.png"
+            for index, label in enumerate(labels.tolist())
+        ]
+        self.labels = labels.tolist()
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        with Image.open(self.paths[index]) as image:
+            pixels = np.asarray(image)
+        return to_image_tensor(pixels), self.labels[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/dataset-speed"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "dataset_speed")
+    parser.add_argument("--n-images", type=int, default=N_IMAGES)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    rows = []
+    for family_name, problem_name in PROBLEMS:
+        family = get_family(family_name)
+        problem = get_problem(family, problem_name)
+        folder = args.work / f"{family_name}-{problem}"
+        shutil.rmtree(folder, ignore_errors=True)
+        params = family.make_params(problem, "standard", image_size=IMAGE_SIZE)
+        write_dataset(
+            folder, family, problem, params, n_per_split={"train": args.n_images}, seed=SEED
+        )
+        readers: dict[str, Dataset[Any]] = {
+            "on the fly": GeneratedDataset(
+                family_name, problem, size=args.n_images, seed=SEED, image_size=IMAGE_SIZE
+            ),
+            "packed": PackedDataset(folder, "train"),
+            "png": PngDataset(folder, "train"),
+        }
+        check_same_items(readers)
+        disk = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+        for workers in WORKERS:
+            for reader, dataset in readers.items():
+                speed, worker_rss = time_loader(dataset, workers)
+                rows.append(
+                    {
+                        "family": family_name,
+                        "problem": problem,
+                        "workers": workers,
+                        "reader": reader,
+                        "images_per_second": speed,
+                        "disk_bytes": 0 if reader == "on the fly" else disk,
+                        "worker_max_rss_mb": worker_rss,
+                    }
+                )
+                print(
+                    f"{family_name} {problem} workers={workers} {reader}: {speed:.0f} img/s",
+                    flush=True,
+                )
+        shutil.rmtree(folder, ignore_errors=True)
+    report = {
+        "machine": describe_machine(),
+        "config": {"n_images": args.n_images, "image_size": IMAGE_SIZE, "batch_size": BATCH_SIZE},
+        "rows": rows,
+        "seconds": time.perf_counter() - started,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    text = format_report(report)
+    args.out.with_suffix(".md").write_text(text)
+    print(text)
+
+
+def check_same_items(readers: dict[str, Dataset[Any]]) -> None:
+    """Every reader gives the same image and label at a few indices."""
+    first, *others = readers.values()
+    n_images = len(first)  # type: ignore[arg-type]
+    for index in (0, 1, n_images // 2, n_images - 1):
+        image, label = first[index]
+        for other in others:
+            other_image, other_label = other[index]
+            if not torch.equal(image, other_image) or label != other_label:
+                raise RuntimeError(f"the readers disagree at image {index}")
+
+
+def time_loader(dataset: Dataset[Any], workers: int) -> tuple[float, float | None]:
+    """The faster of two shuffled passes, in images per second, and the peak RSS (MB) of the
+    worker processes so far (None without workers)."""
+    best = 0.0
+    for attempt in range(2):
+        loader = DataLoader(
+            dataset,
+            batch_size=BATCH_SIZE,
+            shuffle=True,
+            num_workers=workers,
+            generator=torch.Generator().manual_seed(attempt),
+        )
+        tick = time.perf_counter()
+        n_seen = sum(images.shape[0] for images, _ in loader)
+        best = max(best, n_seen / (time.perf_counter() - tick))
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else None
+    return best, rss
+
+
+def format_report(report: dict[str, Any]) -> str:
+    rows = report["rows"]
+    lines = [
+        "# Into a training loop: on the fly against packed arrays and PNG files",
+        "",
+        f"Written by `bench/dataset_speed.py` (its docstring says how). "
+        f"{report['config']['n_images']} images at {IMAGE_SIZE} px, shuffled batches of "
+        f"{BATCH_SIZE}, one torch thread per process. Machine: {report['machine']}. "
+        f"Total {report['seconds'] / 60:.1f} min.",
+        "",
+        "| problem | workers | on the fly (img/s) | packed (img/s) | png (img/s) | "
+        "on the fly / png | target met |",
+        "|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    by_key: dict[tuple[str, str, int], dict[str, float]] = {}
+    for row in rows:
+        key = (row["family"], row["problem"], row["workers"])
+        by_key.setdefault(key, {})[row["reader"]] = row["images_per_second"]
+    for (family, problem, workers), speeds in by_key.items():
+        ratio = speeds["on the fly"] / speeds["png"]
+        lines.append(
+            f"| {family} {problem} | {workers} | {speeds['on the fly']:.0f} | "
+            f"{speeds['packed']:.0f} | {speeds['png']:.0f} | {ratio:.2f} | "
+            f"{'yes' if ratio >= 1.0 else 'no'} |"
+        )
+    disks = {(r["family"], r["problem"]): r["disk_bytes"] for r in rows if r["reader"] == "png"}
+    rss = [r["worker_max_rss_mb"] for r in rows if r["worker_max_rss_mb"] is not None]
+    lines += [
+        "",
+        "Disk: on the fly writes nothing; the folder the other two read (PNG files, packed "
+        "array, metadata) takes "
+        + ", ".join(f"{bytes_ / 2**20:.1f} MiB for {f} {p}" for (f, p), bytes_ in disks.items())
+        + f" ({report['config']['n_images']} images).",
+        f"Memory: the largest DataLoader worker of the whole run peaked at {max(rss):.0f} MB "
+        "resident (most of it torch and numpy themselves; a generated item holds one image).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

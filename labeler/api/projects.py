@@ -1,0 +1,59 @@
+"""Projects from Python: create one on a folder of images, read its status, export its labels.
+
+Every function takes the project folder's path and opens and closes the project itself, so a
+notebook never holds the store open between cells (the annotation server may be writing).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from labeler.store.label_export import ExportSummary
+from labeler.store.label_export import export_labels as export_project_labels
+from labeler.store.project import open_project
+from labeler.store.project_init import InitSummary, init_project
+from labeler.store.project_status import get_status as get_project_status
+
+ProjectPath = str | os.PathLike[str]
+
+
+def create_project(
+    path: ProjectPath,
+    images: str | os.PathLike[str],
+    *,
+    classes: Sequence[str] | None = None,
+    image_size: int | None = None,
+    colour: str = "auto",
+    use_folder_labels: bool = False,
+    progress: bool = False,
+) -> InitSummary:
+    """Make a project at ``path`` (new or empty) from ``images``: a dataset folder of
+    ``labeler generate`` or any folder of PNG/JPEG images (flat, then ``classes`` is needed,
+    or with one subfolder per class, optionally under train/ and test/). As ``labeler init``."""
+    return init_project(
+        path,
+        images=images,
+        classes=list(classes) if classes is not None else None,
+        image_size=image_size,
+        colour=colour,
+        use_folder_labels=use_folder_labels,
+        progress=progress,
+    )
+
+
+def get_status(path: ProjectPath) -> dict[str, Any]:
+    """The project's labels per class, rounds, accuracy, queue and cached embeddings, as
+    ``labeler status --json`` prints them."""
+    with open_project(path) as project:
+        return get_project_status(project)
+
+
+def export_labels(
+    path: ProjectPath, out: str | os.PathLike[str], *, format: str = "csv"
+) -> ExportSummary:
+    """Write the current label of every labeled sample to ``out``: ``format`` csv or json (one
+    record per sample), or imagefolder (``out/<class>/<id>-<name>``). As ``labeler export``."""
+    with open_project(path) as project:
+        return export_project_labels(project, out, format=format)
