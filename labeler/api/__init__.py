@@ -1,2 +1,23 @@
 """The Python API researchers import, with stable names: generator problems as torch datasets
 (``datasets``), and the labeling loop from a notebook (see docs/python-api.md)."""
+
+from labeler.api.projects import (
+    add_labels,
+    create_project,
+    export_labels,
+    get_queue,
+    get_status,
+)
+from labeler.api.rounds import run_round
+from labeler.api.simulations import SimulationOutcome, simulate
+
+__all__ = [
+    "SimulationOutcome",
+    "add_labels",
+    "create_project",
+    "export_labels",
+    "get_queue",
+    "get_status",
+    "run_round",
+    "simulate",
+]

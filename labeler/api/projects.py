@@ -7,7 +7,7 @@ notebook never holds the store open between cells (the annotation server may be 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from labeler.store.label_export import ExportSummary
@@ -57,3 +57,37 @@ def export_labels(
     record per sample), or imagefolder (``out/<class>/<id>-<name>``). As ``labeler export``."""
     with open_project(path) as project:
         return export_project_labels(project, out, format=format)
+
+
+def get_queue(path: ProjectPath) -> list[dict[str, Any]]:
+    """The samples waiting for a label, in queue order: ``{"sample": id, "path": the image
+    in the project's source folder, "known_label": the class name the source knew, or
+    None}``."""
+    with open_project(path) as project:
+        store = project.store
+        queued = []
+        for item in store.get_queue():
+            sample = store.get_sample(item.sample_id)
+            known = None if sample.known_label is None else project.class_names[sample.known_label]
+            queued.append(
+                {
+                    "sample": sample.id,
+                    "path": str(project.get_source_path(sample.path)),
+                    "known_label": known,
+                }
+            )
+        return queued
+
+
+def add_labels(
+    path: ProjectPath,
+    labels: Mapping[int, str],
+    *,
+    annotator: str = "python",
+    source: str = "python",
+) -> int:
+    """Record ``{sample id: class name}`` as labels by ``annotator``, all or nothing (a bad
+    pair raises ValueError and records none); return how many were recorded. The labels join
+    the project's append-only log as an annotator's would."""
+    with open_project(path) as project:
+        return project.store.add_labels(list(labels.items()), annotator=annotator, source=source)
