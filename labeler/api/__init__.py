@@ -1,6 +1,7 @@
 """The Python API researchers import, with stable names: generator problems as torch datasets
 (``datasets``), and the labeling loop from a notebook (see docs/python-api.md)."""
 
+from labeler.api.generation import generate_dataset
 from labeler.api.projects import (
     add_labels,
     create_project,
@@ -16,6 +17,7 @@ __all__ = [
     "add_labels",
     "create_project",
     "export_labels",
+    "generate_dataset",
     "get_queue",
     "get_status",
     "run_round",
