@@ -28,6 +28,7 @@ from labeler.commands import (
     round,
     simulate,
     status,
+    suspects,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ _COMMANDS = (
     init,
     embed,
     status,
+    suspects,
     label,
     import_labels,
     export,

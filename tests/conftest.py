@@ -14,7 +14,21 @@ from generators import registry
 from generators.family import Batch, Family
 from labeler.cli import main
 from labeler.data.dataset_writer import write_dataset
+from labeler.learning import models
+from labeler.selection import acquisition
 from tests.shape_images import make_shape_images
+
+
+@pytest.fixture(autouse=True)
+def forget_custom_entries() -> Iterator[None]:
+    """Custom strategies and models a test registers (``custom:<name>``) are forgotten after
+    it, so that no other test meets them in the registries' lists."""
+    registries = (acquisition._ACQUISITIONS, models._MODELS)
+    saved = [dict(registry_._entries) for registry_ in registries]
+    yield
+    for registry_, entries in zip(registries, saved, strict=True):
+        registry_._entries.clear()
+        registry_._entries.update(entries)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from labeler.api.projects import (
     export_labels,
     get_queue,
     get_status,
+    get_suspects,
 )
 from labeler.api.rounds import run_round
 from labeler.api.simulations import SimulationOutcome, simulate
@@ -20,6 +21,7 @@ __all__ = [
     "generate_dataset",
     "get_queue",
     "get_status",
+    "get_suspects",
     "run_round",
     "simulate",
 ]

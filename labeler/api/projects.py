@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labeler.loop.label_checks import SuspectList, find_suspects
 from labeler.store.label_export import ExportSummary
 from labeler.store.label_export import export_labels as export_project_labels
 from labeler.store.project import open_project
@@ -91,3 +92,11 @@ def add_labels(
     the project's append-only log as an annotator's would."""
     with open_project(path) as project:
         return project.store.add_labels(list(labels.items()), annotator=annotator, source=source)
+
+
+def get_suspects(path: ProjectPath) -> SuspectList:
+    """Every current label ranked by how likely it is wrong: confident learning on the latest
+    round's out-of-fold probabilities, and the annotators' disagreements. As ``labeler
+    suspects``."""
+    with open_project(path) as project:
+        return find_suspects(project)

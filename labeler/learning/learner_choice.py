@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.model_selection import StratifiedKFold
 
 from labeler.learning.embedding_kinds import list_embedding_kinds
 from labeler.learning.fitting import TrainResult, plan_validation, split_validation
 from labeler.learning.joint_embedding import get_joint_name, split_joint_name
 from labeler.learning.linear_head import LinearHead, fit_linear_head
+from labeler.learning.out_of_fold import make_folds
 from labeler.learning.train_config import TrainConfig
 from labeler.learning.training import check_labels
 
@@ -47,7 +47,6 @@ logger = logging.getLogger(__name__)
 AUTO = "auto"
 CNN = "cnn"
 HEAD_PREFIX = "linear@"
-MAX_FOLDS = 5
 
 
 def check_learner(name: str) -> str:
@@ -236,15 +235,10 @@ def _cross_validate_heads(
 ) -> list[tuple[float, int]] | None:
     """``(mean accuracy, folds)`` of each head by stratified k-fold; None when some labeled
     class has a single label."""
-    present = np.bincount(labels, minlength=n_classes)
-    n_folds = min(MAX_FOLDS, int(present[present > 0].min()))
-    if n_folds < 2:
+    folds = make_folds(labels, n_classes=n_classes, seed=seed)
+    if folds is None:
         return None
-    folds = list(
-        StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(
-            np.zeros(labels.shape[0]), labels
-        )
-    )
+    n_folds = len(folds)
     results = []
     for vectors in head_vectors.values():
         rows = np.asarray(vectors)

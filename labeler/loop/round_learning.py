@@ -33,9 +33,11 @@ from labeler.learning.learner_choice import (
     LearnerChoice,
     choose_learner,
     get_head_embedding,
+    get_head_name,
 )
 from labeler.learning.linear_head import LinearHead
 from labeler.learning.models import Classifier, make_pretrained_model
+from labeler.learning.out_of_fold import get_out_of_fold_probs
 from labeler.learning.predictors import FeaturePredictor, HeadPredictor, ImagePredictor, Predictor
 from labeler.learning.training import train_model
 from labeler.loop.round_config import RoundConfig
@@ -56,6 +58,25 @@ class RoundInputs:
     weights_path: Path | None
 
 
+# Why a round has no out-of-fold probabilities when its learner is a network.
+NO_HEAD_NOTE = (
+    "not computed: a network's out-of-fold probabilities would train it once per fold; "
+    "--model auto or linear@<embedding> computes them from a linear head"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class OutOfFold:
+    """Out-of-fold probabilities of the labeled samples (``labeler.learning.out_of_fold``),
+    for label checks: ``probs`` float32 ``[n_labels, n_classes]`` row for row with
+    ``sample_ids``, from ``learner`` (a linear head) in ``n_folds`` folds."""
+
+    sample_ids: NDArray[np.int64]
+    probs: NDArray[np.float32]
+    learner: str
+    n_folds: int
+
+
 @dataclass(frozen=True, eq=False)
 class Learned:
     """A round's trained learner: its ``predictor`` of every sample, the ``choice`` (what was
@@ -69,6 +90,8 @@ class Learned:
     cached: CachedFeatures | None = None
     embedding: str | None = None
     skipped: tuple[str, ...] = field(default=())
+    out_of_fold: OutOfFold | None = None
+    out_of_fold_note: str = NO_HEAD_NOTE
 
     @property
     def model(self) -> Classifier | None:
@@ -120,14 +143,16 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
         def train_cnn() -> TrainResult:
             return _train_network(project, inputs, config=config, progress=progress)
 
+    head_vectors = {kind: np.asarray(rows[inputs.labeled_ids]) for kind, rows in vectors.items()}
     choice = choose_learner(
         inputs.labels,
         n_classes=len(project.class_names),
-        head_vectors={kind: np.asarray(rows[inputs.labeled_ids]) for kind, rows in vectors.items()},
+        head_vectors=head_vectors,
         train_cnn=train_cnn,
         train_config=config.train,
         seed=config.seed,
     )
+    out_of_fold, note = _get_out_of_fold(choice, head_vectors, inputs, project, config=config)
     if choice.trained is not None:
         predictor = ImagePredictor(
             choice.trained.model,
@@ -135,7 +160,14 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
             device=config.train.device,
             n_threads=config.train.n_threads,
         )
-        return Learned(predictor, choice, trained=choice.trained, skipped=tuple(skipped))
+        return Learned(
+            predictor,
+            choice,
+            trained=choice.trained,
+            skipped=tuple(skipped),
+            out_of_fold=out_of_fold,
+            out_of_fold_note=note,
+        )
     kind = get_head_embedding(choice.chosen)
     assert kind is not None and choice.head is not None
     return Learned(
@@ -143,7 +175,48 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
         choice,
         embedding=kind,
         skipped=tuple(skipped),
+        out_of_fold=out_of_fold,
+        out_of_fold_note=note,
     )
+
+
+def _get_out_of_fold(
+    choice: LearnerChoice,
+    head_vectors: dict[str, NDArray[np.float32]],
+    inputs: RoundInputs,
+    project: Project,
+    *,
+    config: RoundConfig,
+) -> tuple[OutOfFold | None, str]:
+    """Out-of-fold probabilities from the chosen head, or from the best cross-validated head
+    when the CNN was chosen (its own folds would train it k times); and a note saying so."""
+    name = choice.chosen if choice.head is not None else _get_best_head(choice, head_vectors)
+    if name is None:
+        return None, "not computed: no head was cross-validated"
+    kind = get_head_embedding(name)
+    assert kind is not None
+    computed = get_out_of_fold_probs(
+        head_vectors[kind], inputs.labels, n_classes=len(project.class_names), seed=config.seed
+    )
+    if computed is None:
+        return None, "not computed: a class has a single label, which no fold can test"
+    probs, n_folds = computed
+    note = f"{name}, {n_folds}-fold"
+    if choice.chosen != name:
+        note += f" (the chosen {choice.chosen} would need {n_folds} trainings)"
+    return OutOfFold(inputs.labeled_ids, probs, name, n_folds), note
+
+
+def _get_best_head(choice: LearnerChoice, head_vectors: dict[str, Any]) -> str | None:
+    """The head with the best cross-validated accuracy among the candidates (None if none
+    was measured); ties go to the earlier."""
+    heads = {get_head_name(kind) for kind in head_vectors}
+    measured = [
+        (score.accuracy, -index, score.name)
+        for index, score in enumerate(choice.scores)
+        if score.accuracy is not None and score.name in heads
+    ]
+    return max(measured)[2] if measured else None
 
 
 def list_auto_embeddings(project: Project, *, config: RoundConfig) -> tuple[list[str], list[str]]:

@@ -41,6 +41,7 @@ from labeler.selection.auto_strategy import (
     get_uncertainty_selection,
     plan_auto_strategy,
 )
+from labeler.selection.label_issues import rank_suspects
 from labeler.selection.pool_query import PoolQuery, query_pool
 from labeler.selection.strategies import AUTO, SelectionConfig
 from labeler.store.atomic_files import fsync_folder
@@ -218,6 +219,8 @@ def _train_score_select(
         )
     if learned.head is not None:
         learned.head.save(folder.head)
+    if learned.out_of_fold is not None:
+        folder.write_out_of_fold(learned.out_of_fold.sample_ids, learned.out_of_fold.probs)
     predictor, scoring = _make_scoring_predictor(
         project, round_id, folder, learned, inputs, config=config, engine=engine
     )
@@ -268,6 +271,7 @@ def _train_score_select(
         "n_epochs": trained.n_epochs if trained is not None else None,
         "seconds": None,  # the whole round's, set when it is known
         "scoring_model": scoring,
+        "suspects": _describe_suspects(learned, inputs.labels),
         "config": config.to_dict(),
     }
     if auto is not None:
@@ -280,6 +284,20 @@ def _train_score_select(
     if inputs.weights_path is not None:
         report["backbone"] = _describe_backbone(inputs.weights_path, learned.cached)
     return report, query
+
+
+def _describe_suspects(learned: Learned, labels: NDArray[np.int64]) -> dict[str, Any]:
+    """The report's ``suspects`` entry: where the out-of-fold probabilities came from, and how
+    many labels confident learning flags (``labeler suspects`` lists them)."""
+    out_of_fold = learned.out_of_fold
+    if out_of_fold is None:
+        return {"source": learned.out_of_fold_note, "n_checked": 0, "n_flagged": None}
+    ranking = rank_suspects(labels, out_of_fold.probs)
+    return {
+        "source": learned.out_of_fold_note,
+        "n_checked": int(labels.shape[0]),
+        "n_flagged": ranking.n_flagged,
+    }
 
 
 def _resolve_strategy(

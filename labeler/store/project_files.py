@@ -61,6 +61,10 @@ SCORES_FILE = "scores.npy"
 SCORED_IDS_FILE = "scored_ids.npy"
 GUESSES_FILE = "guesses.npy"
 CONFIDENCES_FILE = "confidences.npy"
+# Out-of-fold probabilities of the labeled samples (labeler.learning.out_of_fold), for label
+# checks: sample ids int64 [n] and probabilities float32 [n, n_classes], row for row.
+OUT_OF_FOLD_IDS_FILE = "out_of_fold_ids.npy"
+OUT_OF_FOLD_PROBS_FILE = "out_of_fold_probs.npy"
 # Files an interrupted init may leave; init clears a folder holding only these (no project.json).
 INIT_FILES = (IMAGES_FILE, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm")
 
@@ -256,6 +260,22 @@ class RoundFolder:
                 predictions.scored_ids, predictions.guesses, predictions.confidences, strict=True
             )
         }
+
+    def write_out_of_fold(self, sample_ids: NDArray[np.int64], probs: NDArray[np.float32]) -> None:
+        save_npy_atomic(self.path / OUT_OF_FOLD_IDS_FILE, sample_ids)
+        save_npy_atomic(self.path / OUT_OF_FOLD_PROBS_FILE, probs)
+
+    def read_out_of_fold(self) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+        """``(sample_ids, probs)`` the round wrote for label checks, or None when it wrote
+        none (a CNN round, too few labels, a round from before they were kept)."""
+        try:
+            ids = np.load(self.path / OUT_OF_FOLD_IDS_FILE)
+            probs = np.load(self.path / OUT_OF_FOLD_PROBS_FILE)
+        except (OSError, ValueError):
+            return None
+        if probs.ndim != 2 or ids.shape != (probs.shape[0],):
+            return None
+        return ids.astype(np.int64), probs.astype(np.float64)
 
     def write_report(self, report: dict[str, Any]) -> None:
         write_json_atomic(self.path / REPORT_FILE, report)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +187,23 @@ def test_the_writer_and_the_dataset_agree_for_a_written_folder(tmp_path: Path) -
     )
     packed = PackedDataset(tmp_path / "o", "test")
     assert all(torch.equal(dataset[k][0], packed[k][0]) for k in range(8))
+
+
+def test_a_fresh_process_loads_the_compiled_kernels_instead_of_compiling(written) -> None:
+    """What a spawned DataLoader worker does: the kernels compiled here (by the fixture) are
+    read from the package's numba cache, with no compile (forked workers inherit them)."""
+    _, family, problem, image_size, _ = written
+    code = (
+        "from labeler.data.generated_dataset import GeneratedDataset\n"
+        f"d = GeneratedDataset({family!r}, {problem!r}, size=6, image_size={image_size})\n"
+        "d[5]\n"
+        "import numba.core.registry as r, gc\n"
+        "kernels = [o for o in gc.get_objects() if isinstance(o, r.CPUDispatcher)]\n"
+        "used = [k for k in kernels if k.stats.cache_hits or k.stats.cache_misses]\n"
+        "print(len(used), sum(sum(k.stats.cache_misses.values()) for k in used))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    n_used, n_compiled = (int(value) for value in result.stdout.split())
+    assert n_used >= 1 and n_compiled == 0
