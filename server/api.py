@@ -20,7 +20,7 @@ from server.auth import get_user, require_user
 from server.errors import ApiError
 from server.request_body import get_json_object
 from server.state import ServerState, get_state
-from server.stats import get_annotator_stats, get_conflicts
+from server.stats import get_annotator_stats, get_conflicts, get_suspect_summary
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -136,7 +136,8 @@ def get_stats() -> Response:
 
 @bp.get("/dashboard")
 def get_dashboard() -> Response:
-    """Counts per class, rounds, queue, annotators and conflicts, for the dashboard."""
+    """Counts per class, rounds, queue, annotators, conflicts and suspect labels, for the
+    dashboard."""
     state = get_state()
     status = get_status(state.project)
     return jsonify(
@@ -149,6 +150,7 @@ def get_dashboard() -> Response:
             **_queue(state),
             "annotators": get_annotator_stats(state.store.get_activity()),
             "conflicts": get_conflicts(state.store),
+            "suspects": get_suspect_summary(state.project),
             "round_job": state.rounds.get_status(),
             "is_admin": get_user().is_admin,
         }

@@ -1,11 +1,14 @@
-"""Figures for the dashboard: each annotator's labels, skips and pace, and the conflicts."""
+"""Figures for the dashboard: each annotator's labels, skips and pace, the conflicts, and the
+labels that are probably wrong."""
 
 from __future__ import annotations
 
 import statistics
 from typing import Any
 
+from labeler.loop.label_checks import find_suspects
 from labeler.store.database import Activity, ProjectStore
+from labeler.store.project import Project
 
 # A gap longer than this between two actions of an annotator is a break, not labeling time.
 MAX_LABEL_SECONDS = 300.0
@@ -55,3 +58,26 @@ def get_conflicts(store: ProjectStore) -> dict[str, list[dict[str, Any]]]:
         for event, kind, holder in store.get_lease_conflicts()
     ]
     return {"labels": labels, "leases": leases}
+
+
+# Suspect labels the dashboard lists (``labeler suspects`` lists them all).
+N_SUSPECTS_SHOWN = 12
+
+
+def get_suspect_summary(project: Project) -> dict[str, Any]:
+    """How many current labels confident learning flags and annotators dispute, and the most
+    suspect of those (``labeler.loop.label_checks``), with their image URLs."""
+    suspects = find_suspects(project)
+    shown = [row for row in suspects.rows if row["flagged"] or row["disagreement"] > 0]
+    return {
+        "n_labels": suspects.n_labels,
+        "n_checked": suspects.n_scored,
+        "n_flagged": suspects.n_flagged,
+        "n_disputed": suspects.n_disputed,
+        "round_id": suspects.round_id,
+        "source": suspects.source,
+        "top": [
+            {**row, "image_url": f"/api/images/{row['sample']}.png"}
+            for row in shown[:N_SUSPECTS_SHOWN]
+        ],
+    }

@@ -1,6 +1,6 @@
 "use strict";
-// The dashboard: counts, queue, rounds with their learning curve, annotators and conflicts,
-// refreshed every few seconds; admins can start a round.
+// The dashboard: counts, queue, rounds with their learning curve, annotators, suspect labels
+// and conflicts, refreshed every few seconds; admins can start a round.
 (function () {
   const api = labelerApi;
   const root = document.getElementById("dashboard");
@@ -23,11 +23,33 @@
       const row = document.createElement("tr");
       for (const cell of cells) {
         const td = document.createElement("td");
-        td.textContent = cell === null || cell === undefined ? "–" : String(cell);
+        if (cell instanceof Node) td.appendChild(cell);
+        else td.textContent = cell === null || cell === undefined ? "–" : String(cell);
         row.appendChild(td);
       }
       return row;
     }));
+  }
+
+  function thumbnail(url, sample) {
+    const image = document.createElement("img");
+    image.src = url;
+    image.alt = "sample " + sample;
+    image.className = "thumb";
+    image.loading = "lazy";
+    return image;
+  }
+
+  // "3 of 120 labels flagged, 1 disputed; 120 checked with round 4's out-of-fold ...".
+  function describeSuspects(suspects) {
+    if (suspects.n_labels === 0) return "No labels yet.";
+    const source = suspects.round_id === null
+      ? "no round has checked them yet"
+      : suspects.n_checked + " checked with round " + suspects.round_id + "'s out-of-fold " +
+        "probabilities (" + suspects.source + ")";
+    return suspects.n_flagged + " of " + suspects.n_labels + " labels flagged by confident " +
+      "learning, " + suspects.n_disputed + " disputed by annotators; " + source +
+      "; the command labeler suspects lists them all.";
   }
 
   const fraction = (value) => (value === null || value === undefined ? null : value.toFixed(3));
@@ -102,6 +124,11 @@
     fill("annotators", Object.entries(data.annotators).map(([name, s]) => [
       name, s.labels, s.skips, s.retracted,
       s.median_seconds === null ? null : s.median_seconds.toFixed(1)]));
+    document.getElementById("suspect-summary").textContent = describeSuspects(data.suspects);
+    fill("suspects", data.suspects.top.map((s) => [
+      thumbnail(s.image_url, s.sample), s.sample, s.label, s.model_label,
+      s.score === null ? null : s.score.toFixed(3), s.flagged ? "yes" : "",
+      Object.entries(s.annotators).map(([who, what]) => who + ": " + what).join(", ")]));
     fill("label-conflicts", data.conflicts.labels.map((c) => [
       c.sample_id, Object.entries(c.labels).map(([who, what]) => who + ": " + what).join(", ")]));
     fill("lease-conflicts", data.conflicts.leases.map((c) => [

@@ -153,6 +153,22 @@ def test_a_label_for_an_image_held_by_someone_else_is_kept_and_shown(api_as) -> 
     ]
 
 
+def test_the_dashboard_lists_labels_annotators_dispute(api_as) -> None:
+    ann, bob, boss = api_as("ann"), api_as("bob"), api_as("boss")
+    assert boss.get("/api/dashboard").json["suspects"]["n_labels"] == 0
+    sample = first_task(ann)["sample_id"]
+    assert label(ann, sample, request_id="a1").status_code == 200
+    assert label(bob, sample, name="class_1", request_id="b1").status_code == 200
+    suspects = boss.get("/api/dashboard").json["suspects"]
+    assert suspects["n_labels"] == 1 and suspects["n_disputed"] == 1
+    assert suspects["round_id"] is None and suspects["n_checked"] == 0
+    (row,) = suspects["top"]
+    assert row["sample"] == sample and row["label"] == "class_1"
+    assert row["annotators"] == {"ann": "class_0", "bob": "class_1"}
+    assert row["disagreement"] == 0.5 and row["image_url"] == f"/api/images/{sample}.png"
+    assert boss.get(row["image_url"]).status_code == 200
+
+
 # --- submissions --------------------------------------------------------------------------------
 
 

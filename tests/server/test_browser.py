@@ -123,8 +123,10 @@ def test_label_with_the_keyboard_undo_skip_and_watch_the_dashboard(
     n_class_1 = sum(1 for name in expected.values() if name == "class_1")
     row = "#classes tbody tr:has-text('class_1') td:nth-child(2)"
     page.wait_for_selector(f"{row}:text-is('{n_class_1}')")
-    # Another annotator labels through the API; the dashboard follows.
-    body = json.dumps({"sample_id": 0, "label": "class_1", "request_id": "bob-1"}).encode()
+    # Another annotator labels one of ann's class_0 images as class_1 through the API; the
+    # dashboard follows, and lists the disputed label with its thumbnail.
+    disputed = next(sample for sample, name in expected.items() if name == "class_0")
+    body = json.dumps({"sample_id": disputed, "label": "class_1", "request_id": "bob-1"}).encode()
     request = urllib.request.Request(
         server.url + "api/labels",
         data=body,
@@ -134,6 +136,13 @@ def test_label_with_the_keyboard_undo_skip_and_watch_the_dashboard(
         assert response.status == 200
     page.wait_for_selector(f"{row}:text-is('{n_class_1 + 1}')", timeout=10_000)
     page.wait_for_selector("#annotators tbody tr:has-text('bob')")
+    thumb = f"#suspects tbody tr:has-text('bob: class_1') img.thumb[alt='sample {disputed}']"
+    page.wait_for_selector(thumb)
+    page.wait_for_function(
+        "alt => document.querySelector(`#suspects img.thumb[alt='${alt}']`).naturalWidth > 0",
+        arg=f"sample {disputed}",
+    )
+    assert "1 disputed by annotators" in page.inner_text("#suspect-summary")
     page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
 
 
