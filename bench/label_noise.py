@@ -1,10 +1,9 @@
 """Finding wrong labels: how many of the labels ``labeler suspects`` ranks first are really wrong.
 
-For each dataset, seed, noise rate (5%, 10%, 20%) and noise kind, ``N_LABELS`` pool samples
-are labeled, a share of them wrongly:
-- ``uniform``: a wrong label is any other class, uniformly;
-- ``confusion``: class-dependent: each class is always mistaken for one other class (a fixed
-  random pairing per seed), as annotators confuse look-alike classes.
+For each dataset, seed, noise rate (5%, 10%, 20%) and noise kind, pool samples are labeled
+(20 per class, at least 300, at most half the pool), a share of them wrongly
+(``labeler.data.label_noise``: ``uniform``, any other class; ``confusion``, each class always
+mistaken for one other).
 
 Then the default round's machinery runs on them: the learner chosen on the labels
 (``choose_learner``, linear heads on ``efficientnet_lite0``, ``pixels`` and their joint
@@ -46,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.first_labels import DATASETS, KINDS, embed_all, load_dataset
 from bench.machine import describe_machine
+from labeler.data.label_noise import NOISE_KINDS, add_label_noise
 from labeler.learning.joint_embedding import add_joint_embedding
 from labeler.learning.learner_choice import choose_learner, get_head_embedding
 from labeler.learning.linear_head import fit_linear_head
@@ -55,7 +55,6 @@ from labeler.selection.label_issues import rank_suspects
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOISE_RATES = (0.05, 0.10, 0.20)
-NOISE_KINDS = ("uniform", "confusion")
 REVIEW_SHARE = 0.10
 N_LABELS_PER_CLASS = 20
 MIN_LABELS = 300
@@ -113,8 +112,8 @@ def run_dataset(
                 order = rng.permutation(n_pool)
                 labeled, extra = order[:n_labels], order[n_labels : n_labels + n_review]
                 truth = data.train_labels[labeled]
-                given = add_noise(truth, rate, kind, n_classes=n_classes, rng=rng)
-                extra_given = add_noise(
+                given = add_label_noise(truth, rate, kind, n_classes=n_classes, rng=rng)
+                extra_given = add_label_noise(
                     data.train_labels[extra], rate, kind, n_classes=n_classes, rng=rng
                 )
                 rows.append(
@@ -136,22 +135,6 @@ def run_dataset(
                     }
                 )
     return {"n_pool": n_pool, "n_classes": n_classes, "n_labels": n_labels, "rows": rows}
-
-
-def add_noise(
-    truth: NDArray[np.int64], rate: float, kind: str, *, n_classes: int, rng: np.random.Generator
-) -> NDArray[np.int64]:
-    """``truth`` with ``round(rate * n)`` labels (chosen at random) made wrong."""
-    given = truth.copy()
-    wrong = rng.choice(truth.shape[0], size=round(rate * truth.shape[0]), replace=False)
-    if kind == "uniform":
-        shift = rng.integers(1, n_classes, size=wrong.shape[0])
-        given[wrong] = (truth[wrong] + shift) % n_classes
-    else:
-        # Each class is mistaken for one other: a random pairing with no fixed point.
-        partner = (np.arange(n_classes) + rng.integers(1, n_classes)) % n_classes
-        given[wrong] = partner[truth[wrong]]
-    return given
 
 
 def measure(

@@ -6,6 +6,7 @@ client's ``request_id`` and committed to SQLite before the answer leaves.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from generators.checks import check_int
+from labeler.loop.annotator_quality import get_annotator_quality
 from labeler.store.database import LEASE_HELD, QueueItem
 from labeler.store.project_status import get_status
 from server.auth import get_user, require_user
@@ -136,8 +138,8 @@ def get_stats() -> Response:
 
 @bp.get("/dashboard")
 def get_dashboard() -> Response:
-    """Counts per class, rounds, queue, annotators, conflicts and suspect labels, for the
-    dashboard."""
+    """Counts per class, rounds, queue, annotators and their quality, conflicts and suspect
+    labels, for the dashboard."""
     state = get_state()
     status = get_status(state.project)
     return jsonify(
@@ -151,6 +153,7 @@ def get_dashboard() -> Response:
             "annotators": get_annotator_stats(state.store.get_activity()),
             "conflicts": get_conflicts(state.store),
             "suspects": get_suspect_summary(state.project),
+            "quality": dataclasses.asdict(get_annotator_quality(state.project)),
             "round_job": state.rounds.get_status(),
             "is_admin": get_user().is_admin,
         }

@@ -69,6 +69,8 @@ SIMULATION_DEFAULTS: dict[str, Any] = {
     "pool_size": None,
     "test_fraction": None,
     "colour": "auto",
+    "label_noise": 0.0,
+    "label_noise_kind": "uniform",
     **SELECTION_DEFAULTS,
     **MODEL_DEFAULTS,
 }

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labeler.loop.annotator_quality import AnnotatorQuality
+from labeler.loop.annotator_quality import get_annotator_quality as measure_annotators
 from labeler.loop.label_checks import SuspectList, find_suspects
 from labeler.store.label_export import ExportSummary
 from labeler.store.label_export import export_labels as export_project_labels
@@ -100,3 +102,11 @@ def get_suspects(path: ProjectPath) -> SuspectList:
     suspects``."""
     with open_project(path) as project:
         return find_suspects(project)
+
+
+def get_annotator_quality(path: ProjectPath) -> AnnotatorQuality:
+    """Per annotator: agreement with the others, with the model that did not see the label,
+    and accuracy where the source knew the class; Cohen's kappa per pair. As ``labeler
+    annotators list --quality``."""
+    with open_project(path) as project:
+        return measure_annotators(project)

@@ -73,7 +73,8 @@ def simulate(
     ``strategies``: names, or functions ``scores = f(probs)`` (recorded as
     ``custom:<name>``); ``model``: a ``--model`` name or a factory ``f(n_classes,
     in_channels, image_size) -> torch.nn.Module``; ``options``: the other flags by their
-    names (``seeds``, ``initial``, ``query_size``, ``budget``, ``pool_size``, ...; see
+    names (``seeds``, ``initial``, ``query_size``, ``budget``, ``pool_size``,
+    ``label_noise`` (the oracle's share of wrong answers), ...; see
     ``labeler.api.options.SIMULATION_DEFAULTS``).
     """
     if isinstance(strategies, str):
@@ -98,6 +99,8 @@ def simulate(
         embedding=args.embedding,
         score_subset=args.score_subset,
         learner=get_learner(args),
+        label_noise=args.label_noise,
+        label_noise_kind=args.label_noise_kind,
     )
     image_size = choose_image_size(dataset, args.image_size)
     train_config = get_train_config(args, augment=choose_augmentation(dataset, args.augment))

@@ -6,7 +6,9 @@ import argparse
 import time
 from typing import Any
 
+from labeler.api.projects import get_annotator_quality
 from labeler.commands.table import format_table
+from labeler.loop.annotator_quality import MIN_SHARED_FOR_KAPPA, AnnotatorQuality
 from labeler.store.project import open_project
 from labeler.store.tokens import hash_token, make_token
 
@@ -33,6 +35,13 @@ def add_parser(subparsers: Any) -> None:
     add.set_defaults(run=run_add)
     listing = actions.add_parser("list", help="list the annotators")
     listing.add_argument("project", help="project folder")
+    listing.add_argument(
+        "--quality",
+        action="store_true",
+        help="also measure each annotator: agreement with the others, Cohen's kappa per pair "
+        f"(from {MIN_SHARED_FOR_KAPPA} shared samples), agreement with the model that did "
+        "not see the label, accuracy where the source knew the class",
+    )
     listing.set_defaults(run=run_list)
     remove = actions.add_parser("remove", help="revoke an annotator's token (labels stay)")
     remove.add_argument("project", help="project folder")
@@ -56,17 +65,64 @@ def run_list(args: argparse.Namespace) -> int:
         annotators = project.store.get_annotators()
     if not annotators:
         print("no annotators yet; add one with: labeler annotators add PROJECT NAME [--admin]")
-        return 0
+    else:
+        rows = [
+            [
+                a.name,
+                "admin" if a.is_admin else "annotator",
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(a.created_at)),
+            ]
+            for a in annotators
+        ]
+        print(format_table(["name", "role", "added"], rows))
+    if args.quality:
+        print()
+        print(format_quality(get_annotator_quality(args.project)))
+    return 0
+
+
+def format_quality(quality: AnnotatorQuality) -> str:
+    """Per annotator, then per pair (labels in the log count, whether or not the annotator
+    still has a token)."""
+    if not quality.annotators:
+        return "quality: no labels yet"
     rows = [
         [
-            a.name,
-            "admin" if a.is_admin else "annotator",
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(a.created_at)),
+            item["name"],
+            item["n_labels"],
+            item["n_shared"],
+            _share(item["agreement"]),
+            f"{_share(item['model_agreement'])} of {item['n_model_checked']}",
+            f"{_share(item['known_accuracy'])} of {item['n_known']}",
         ]
-        for a in annotators
+        for item in quality.annotators
     ]
-    print(format_table(["name", "role", "added"], rows))
-    return 0
+    model = (
+        f"round {quality.round_id}'s out-of-fold model"
+        if quality.round_id is not None
+        else "no round's out-of-fold model yet"
+    )
+    headers = ["annotator", "labels", "shared", "agreement", f"model agrees ({model})",
+               "accuracy on known classes"]  # fmt: skip
+    lines = [format_table(headers, rows), ""]
+    if quality.pairs:
+        pair_rows = [
+            [
+                f"{p['first']} / {p['second']}",
+                p["n_shared"],
+                _share(p["agreement"]),
+                "-" if p["kappa"] is None else f"{p['kappa']:.3f}",
+            ]
+            for p in quality.pairs
+        ]
+        lines.append(format_table(["pair", "shared", "agreement", "Cohen's kappa"], pair_rows))
+    else:
+        lines.append("pairs: no two annotators labeled the same sample")
+    return "\n".join(lines)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def run_remove(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from labeler.commands.model_options import (
     describe_strategies,
 )
 from labeler.data.image_arrays import COLOUR_MODES
+from labeler.data.label_noise import NOISE_KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,20 @@ def add_parser(subparsers: Any) -> None:
         choices=COLOUR_MODES,
         default="auto",
         help="auto: colour when most images of a folder are colour; rgb or gray: convert all",
+    )
+    parser.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        help="share of the oracle's answers made wrong, in [0, 0.5) (default 0): the same "
+        "wrong answers for every strategy of a seed",
+    )
+    parser.add_argument(
+        "--label-noise-kind",
+        choices=NOISE_KINDS,
+        default="uniform",
+        help="uniform: any other class; confusion: each class always mistaken for one other "
+        "(default uniform)",
     )
     add_cold_start_arguments(parser)
     add_selection_arguments(parser)

@@ -39,7 +39,7 @@ def find_suspects(project: Project) -> SuspectList:
     store = project.store
     names = project.class_names
     sample_ids, labels = store.get_current_labels()
-    round_id, source, probs = _read_latest_out_of_fold(project, sample_ids, len(names))
+    round_id, source, probs = read_latest_out_of_fold(project, sample_ids, len(names))
     conflicts = {conflict.sample_id: conflict.labels for conflict in store.get_label_conflicts()}
     disagreement = np.zeros(sample_ids.shape[0])
     for row, (sample_id, label) in enumerate(
@@ -78,7 +78,7 @@ def find_suspects(project: Project) -> SuspectList:
     )
 
 
-def _read_latest_out_of_fold(
+def read_latest_out_of_fold(
     project: Project, sample_ids: np.ndarray, n_classes: int
 ) -> tuple[int | None, str | None, np.ndarray]:
     """``(round id, source, probs)``: the latest done round's out-of-fold probabilities, as

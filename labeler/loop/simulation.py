@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from labeler.data.label_noise import add_label_noise, check_noise
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import Engine
 from labeler.learning.auto_embeddings import choose_auto_embeddings, get_auto_preference
@@ -62,6 +63,8 @@ RESULTS_FORMAT = 1
 # every strategy.
 _SEED_STRIDE = 10_000
 _FULL_DATA_ROUND = _SEED_STRIDE - 1
+# The random stream (with the seed) that picks the oracle's wrong answers.
+_NOISE_STREAM = 31
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,13 @@ class SimulationConfig:
     initial_strategy: str = "random"
     embedding: str = "pixels"
     learner: str = CNN
+    label_noise: float = 0.0
+    label_noise_kind: str = "uniform"
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "label_noise", check_noise(self.label_noise, self.label_noise_kind)
+        )
         if not self.strategies:
             raise ValueError("strategies must name at least one strategy")
         for name in self.strategies:
@@ -158,6 +166,13 @@ class SimulationConfig:
             "initial_strategy": self.initial_strategy,
             "embedding": self.embedding,
             "learner": self.learner,
+            # Only when asked for, so that a simulation without noise continues one recorded
+            # before noise existed.
+            **(
+                {"label_noise": self.label_noise, "label_noise_kind": self.label_noise_kind}
+                if self.label_noise
+                else {}
+            ),
         }
 
 
@@ -362,6 +377,7 @@ def _run_task(
     ``(strategy, seed)`` runs that strategy and returns its ``RunResult`` as a dict (moving
     ``bar`` and calling ``on_point`` after each point, when given)."""
     strategy, seed = task
+    inputs = _with_label_noise(inputs, seed)
     if not strategy:
         return _get_full_data_accuracy(inputs, seed)
     return _run_one(
@@ -371,6 +387,24 @@ def _run_task(
         bar=tqdm(disable=True) if bar is None else bar,
         on_point=on_point,
     ).to_dict()
+
+
+def _with_label_noise(inputs: _TaskInputs, seed: int) -> _TaskInputs:
+    """``inputs`` whose oracle makes ``config.label_noise`` of its answers wrong: the same
+    wrong answers for every strategy of a seed (and for its full-data model), so that the
+    strategies meet the same annotators."""
+    config = inputs.config
+    if not config.label_noise:
+        return inputs
+    arrays = inputs.arrays
+    noisy = add_label_noise(
+        arrays.pool_labels,
+        config.label_noise,
+        config.label_noise_kind,
+        n_classes=arrays.n_classes,
+        rng=np.random.default_rng([seed, _NOISE_STREAM]),
+    )
+    return dataclasses.replace(inputs, arrays=dataclasses.replace(arrays, pool_labels=noisy))
 
 
 def _get_full_data_accuracy(inputs: _TaskInputs, seed: int) -> float:

@@ -135,6 +135,16 @@ class LabelLog(StoreCore):
         )
         return [Activity(float(t), str(a), str(k), int(i), bool(r)) for t, a, k, i, r in rows]
 
+    def get_annotator_labels(self) -> list[tuple[int, str, int]]:
+        """``(sample_id, annotator, label)``: each annotator's latest live label of every
+        sample they labeled, by sample id then annotator."""
+        rows = self._query(
+            "SELECT e.sample_id, e.annotator, e.label FROM live_label_events AS e "
+            "JOIN (SELECT MAX(id) AS id FROM live_label_events GROUP BY sample_id, annotator) "
+            "AS last ON e.id = last.id ORDER BY e.sample_id, e.annotator"
+        )
+        return [(int(sample), str(annotator), int(label)) for sample, annotator, label in rows]
+
     def get_label_conflicts(self) -> list[LabelConflict]:
         """Samples whose live labels from different annotators disagree, by sample id."""
         rows = self._query(

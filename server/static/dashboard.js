@@ -52,6 +52,10 @@
       "; the command labeler suspects lists them all.";
   }
 
+  // "0.912 of 34": a share and how many labels it was measured on.
+  const ofChecked = (value, n) =>
+    value === null || value === undefined ? null : value.toFixed(3) + " of " + n;
+
   const fraction = (value) => (value === null || value === undefined ? null : value.toFixed(3));
 
   // "Round 4 learned with linear@pixels: ...; candidates: linear@pixels 0.889, cnn -".
@@ -121,9 +125,17 @@
       fraction(r.val_accuracy), fraction(r.test_accuracy)]));
     drawCurve(data.rounds);
     document.getElementById("learner-choice").textContent = describeLearner(data.last_learner);
-    fill("annotators", Object.entries(data.annotators).map(([name, s]) => [
-      name, s.labels, s.skips, s.retracted,
-      s.median_seconds === null ? null : s.median_seconds.toFixed(1)]));
+    const quality = Object.fromEntries(data.quality.annotators.map((q) => [q.name, q]));
+    fill("annotators", Object.entries(data.annotators).map(([name, s]) => {
+      const q = quality[name] || {};
+      return [
+        name, s.labels, s.skips, s.retracted,
+        s.median_seconds === null ? null : s.median_seconds.toFixed(1),
+        fraction(q.agreement), ofChecked(q.model_agreement, q.n_model_checked),
+        ofChecked(q.known_accuracy, q.n_known)];
+    }));
+    fill("annotator-pairs", data.quality.pairs.map((p) => [
+      p.first + " / " + p.second, p.n_shared, fraction(p.agreement), fraction(p.kappa)]));
     document.getElementById("suspect-summary").textContent = describeSuspects(data.suspects);
     fill("suspects", data.suspects.top.map((s) => [
       thumbnail(s.image_url, s.sample), s.sample, s.label, s.model_label,

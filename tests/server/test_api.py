@@ -167,6 +167,12 @@ def test_the_dashboard_lists_labels_annotators_dispute(api_as) -> None:
     assert row["annotators"] == {"ann": "class_0", "bob": "class_1"}
     assert row["disagreement"] == 0.5 and row["image_url"] == f"/api/images/{sample}.png"
     assert boss.get(row["image_url"]).status_code == 200
+    quality = boss.get("/api/dashboard").json["quality"]
+    assert [q["name"] for q in quality["annotators"]] == ["ann", "bob"]
+    assert quality["annotators"][0]["agreement"] == 0.0
+    assert quality["pairs"] == [
+        {"first": "ann", "second": "bob", "n_shared": 1, "agreement": 0.0, "kappa": None}
+    ]
 
 
 # --- submissions --------------------------------------------------------------------------------

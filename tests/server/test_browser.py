@@ -143,6 +143,7 @@ def test_label_with_the_keyboard_undo_skip_and_watch_the_dashboard(
         arg=f"sample {disputed}",
     )
     assert "1 disputed by annotators" in page.inner_text("#suspect-summary")
+    page.wait_for_selector("#annotator-pairs tbody tr:has-text('ann / bob')")
     page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
 
 

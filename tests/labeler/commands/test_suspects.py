@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from labeler.loop.annotator_quality import get_annotator_quality
 from labeler.store.project import open_project
 from labeler.store.project_files import RoundFolder
 
@@ -83,6 +84,10 @@ def test_a_round_keeps_out_of_fold_probabilities_and_suspects_rank_the_flips_fir
     assert all(
         row["flagged"] and row["model_label"] != row["label"] for row in suspects["rows"][:3]
     )
+    # The same out-of-fold model measures the annotator: it disagrees with the flipped labels.
+    with open_project(project) as opened:
+        (ann1,) = get_annotator_quality(opened).annotators
+    assert ann1["n_model_checked"] == 36 and ann1["model_agreement"] == pytest.approx(33 / 36)
     text = run_cli("suspects", project, "--top", "3")
     assert "labels flagged" in text.out and "out-of-fold probabilities of round" in text.out
     assert len(text.out.strip().splitlines()) == 2 + 2 + 3  # summary, blank, header, rule, rows

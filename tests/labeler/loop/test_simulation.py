@@ -196,6 +196,7 @@ def test_three_classes_through_init_round_and_simulate(
         (["--budget", "100"], "budget 100 is larger than the pool of 72 images"),
         (["--initial", "20", "--budget", "10"], "budget (10) must be at least initial (20)"),
         (["--model", "vgg"], "unknown model 'vgg'; valid ones:"),
+        (["--label-noise", "0.5"], "label noise must be in [0, 0.5), got 0.5"),
     ],
 )
 def test_bad_simulations_get_clear_errors(
@@ -362,3 +363,27 @@ def test_a_learner_that_may_be_a_head_refuses_dropout_strategies() -> None:
         SimulationConfig(strategies=("bald",), learner="auto")
     with pytest.raises(ValueError, match="unknown learner 'linear@clip'"):
         SimulationConfig(learner="linear@clip")
+
+
+def test_a_noisy_oracle_gives_every_strategy_of_a_seed_the_same_wrong_answers(
+    rare_vertical_bars: LabeledData, tmp_path: Path
+) -> None:
+    from labeler.loop.simulation import _TaskInputs, _with_label_noise, make_arrays
+
+    config = make_config(
+        ("random", "margin"), query_size=8, initial=4, budget=20, learner="linear@pixels",
+        label_noise=0.3, label_noise_kind="confusion",
+    )  # fmt: skip
+    arrays = make_arrays(
+        rare_vertical_bars, np.arange(600), config=config, train_config=TINY_TRAINING
+    )
+    inputs = _TaskInputs(arrays, rare_vertical_bars, config, TINY_MODEL, TINY_TRAINING)
+    first = _with_label_noise(inputs, 0).arrays.pool_labels
+    assert (first != arrays.pool_labels).sum() == 180  # 30% of 600
+    assert (_with_label_noise(inputs, 0).arrays.pool_labels == first).all()
+    assert (_with_label_noise(inputs, 1).arrays.pool_labels != first).any()
+    results = simulate_tiny(rare_vertical_bars, tmp_path, config)
+    assert results["config"]["label_noise"] == 0.3
+    assert results["config"]["label_noise_kind"] == "confusion"
+    # Without noise the recorded config has no noise fields (older results still continue).
+    assert "label_noise" not in make_config(("random",), query_size=8).to_dict()
