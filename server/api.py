@@ -18,6 +18,7 @@ from generators.checks import check_int
 from labeler.loop.annotator_quality import get_annotator_quality
 from labeler.store.database import LEASE_HELD, QueueItem
 from labeler.store.project_status import get_status
+from labeler.store.records import OwnLabelError, ReviewItem
 from server.auth import get_user, require_user
 from server.errors import ApiError
 from server.request_body import get_json_object
@@ -48,9 +49,14 @@ def get_next() -> Response:
     """Lease up to ``n`` tasks (default 1) to the caller, their own leases first."""
     state = get_state()
     n = _get_int_arg("n", default=1, minimum=1, maximum=state.max_tasks_per_call)
-    items = state.store.lease_next(get_user().name, n, lease_seconds=state.lease_seconds)
-    guesses = state.get_guesses()
-    tasks = [_describe_task(state, item, guesses) for item in items]
+    name = get_user().name
+    # Reviews first: they are few, and each one checks a label the next round trains on.
+    reviews = state.store.lease_reviews(name, n, lease_seconds=state.lease_seconds)
+    tasks = [_describe_review(item) for item in reviews]
+    if len(tasks) < n:
+        items = state.store.lease_next(name, n - len(tasks), lease_seconds=state.lease_seconds)
+        guesses = state.get_guesses()
+        tasks += [_describe_task(state, item, guesses) for item in items]
     return jsonify({"tasks": tasks, **_queue(state)})
 
 
@@ -63,6 +69,8 @@ def submit_label() -> Response:
     if not isinstance(label, str):
         raise ApiError(400, f"label must be a class name, one of: {_class_list(state)}")
     request_id = _get_request_id(body)
+    if state.store.has_open_review(sample_id):
+        return _submit_review(state, sample_id, label, request_id)
     try:
         submission = state.store.submit_label(
             sample_id, label, annotator=get_user().name, source=SOURCE, request_id=request_id
@@ -80,6 +88,32 @@ def submit_label() -> Response:
             "holder": submission.holder,
             "duplicate": submission.duplicate,
             "message": _LEASE_MESSAGES[submission.lease],
+        }
+    )
+
+
+def _submit_review(state: ServerState, sample_id: int, label: str, request_id: str) -> Response:
+    """A label for a sample under review is a review answer: 409 from its own labeler."""
+    try:
+        answer = state.store.submit_review(
+            sample_id, label, annotator=get_user().name, request_id=request_id
+        )
+    except OwnLabelError as error:
+        raise ApiError(409, str(error)) from None
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+    event = answer.event
+    return jsonify(
+        {
+            "stored": True,
+            "event_id": event.id,
+            "sample_id": event.sample_id,
+            "label": event.label_name,
+            "lease": LEASE_HELD,
+            "holder": None,
+            "duplicate": answer.duplicate,
+            "review": answer.outcome,
+            "message": f"stored; review {answer.outcome}",
         }
     )
 
@@ -109,11 +143,12 @@ def undo() -> Response:
     if event is None:
         return jsonify({"undone": None, "task": None})
     item = state.store.get_queue_item(event.sample_id)
+    task = None if item is None else _describe_task(state, item, state.get_guesses())
+    review = state.store.get_review(event.sample_id)
+    if review is not None:
+        task = _describe_review(review)
     return jsonify(
-        {
-            "undone": {"sample_id": event.sample_id, "label": event.label_name},
-            "task": None if item is None else _describe_task(state, item, state.get_guesses()),
-        }
+        {"undone": {"sample_id": event.sample_id, "label": event.label_name}, "task": task}
     )
 
 
@@ -184,6 +219,7 @@ def _describe_task(
         "sample_id": item.sample_id,
         "image_url": f"/api/images/{item.sample_id}.png",
         "lease_expires": item.lease_expires,
+        "kind": "label",
         "round_id": item.round_id,
         "score": item.score,
         "guess": None
@@ -192,9 +228,27 @@ def _describe_task(
     }
 
 
+def _describe_review(item: ReviewItem) -> dict[str, Any]:
+    """A review task: blind, so neither the label under review nor the model's guess."""
+    return {
+        "sample_id": item.sample_id,
+        "image_url": f"/api/images/{item.sample_id}.png",
+        "lease_expires": item.lease_expires,
+        "kind": "review",
+        "round_id": None,
+        "score": None,
+        "guess": None,
+    }
+
+
 def _queue(state: ServerState) -> dict[str, Any]:
-    waiting, leased = state.store.count_queue(now=time.time())
-    return {"queue": {"waiting": waiting, "leased": leased}}
+    now = time.time()
+    waiting, leased = state.store.count_queue(now=now)
+    review_waiting, review_leased = state.store.count_reviews(now=now)
+    return {
+        "queue": {"waiting": waiting, "leased": leased},
+        "reviews": {"waiting": review_waiting, "leased": review_leased},
+    }
 
 
 def _get_sample_id(state: ServerState, body: dict[str, Any]) -> int:

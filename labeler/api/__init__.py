@@ -10,6 +10,7 @@ from labeler.api.projects import (
     get_queue,
     get_status,
     get_suspects,
+    send_to_review,
 )
 from labeler.api.rounds import run_round
 from labeler.api.simulations import SimulationOutcome, simulate
@@ -25,5 +26,6 @@ __all__ = [
     "get_status",
     "get_suspects",
     "run_round",
+    "send_to_review",
     "simulate",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from labeler.loop.annotator_quality import AnnotatorQuality
 from labeler.loop.annotator_quality import get_annotator_quality as measure_annotators
-from labeler.loop.label_checks import SuspectList, find_suspects
+from labeler.loop.label_checks import SuspectList, find_suspects, queue_reviews
 from labeler.store.label_export import ExportSummary
 from labeler.store.label_export import export_labels as export_project_labels
 from labeler.store.project import open_project
@@ -110,3 +110,20 @@ def get_annotator_quality(path: ProjectPath) -> AnnotatorQuality:
     annotators list --quality``."""
     with open_project(path) as project:
         return measure_annotators(project)
+
+
+def send_to_review(
+    path: ProjectPath, *, suspects: int = 20, calibration: int = 5, seed: int = 0
+) -> dict[str, int]:
+    """Send the ``suspects`` most suspect labels and ``calibration`` random others to blind
+    review; return how many of each were added and how many reviews are open. As ``labeler
+    review``."""
+    with open_project(path) as project:
+        n_suspects, n_calibration = queue_reviews(
+            project, n_suspects=suspects, n_calibration=calibration, seed=seed
+        )
+        return {
+            "suspects": n_suspects,
+            "calibration": n_calibration,
+            "open": len(project.store.get_reviews()),
+        }

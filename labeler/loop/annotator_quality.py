@@ -1,6 +1,7 @@
-"""How well each annotator labels: agreement with the others, Cohen's kappa for every pair
-that shares enough samples, agreement with the model that did not see the label, and
-accuracy on samples whose class the source knew.
+"""How well each annotator labels: agreement with the others, with the blind reviews of their
+labels (``labeler.store.reviews``), Cohen's kappa for every pair that shares enough samples,
+agreement with the model that did not see the label, and accuracy on samples whose class the
+source knew.
 
 Each annotator's latest live label of a sample is theirs (an undone label does not count).
 The model's view is the latest round's out-of-fold probabilities (``labeler.loop.label_checks``):
@@ -29,7 +30,9 @@ MIN_SHARED_FOR_KAPPA = 10
 @dataclass(frozen=True)
 class AnnotatorQuality:
     """``annotators``: one JSON-ready dict per annotator (``name``, ``n_labels``,
-    ``n_shared``, ``agreement`` with the others on shared samples, ``model_agreement`` and
+    ``n_shared``, ``agreement`` with the others on shared samples, ``review_agreement`` (the
+    share of reviews of their labels that confirmed them) and ``n_reviewed``,
+    ``model_agreement`` and
     ``n_model_checked``, ``known_accuracy`` and ``n_known``; None where nothing was there to
     measure). ``pairs``: one dict per pair of annotators sharing samples (``first``,
     ``second``, ``n_shared``, ``agreement``, ``kappa``: None below ``MIN_SHARED_FOR_KAPPA``
@@ -56,7 +59,17 @@ def get_annotator_quality(project: Project) -> AnnotatorQuality:
         for sample, row in zip(sample_ids.tolist(), probs, strict=True)
         if np.isfinite(row).all()
     }
-    annotators = [_measure(name, by_sample, known, model_label) for name in names]
+    reviewed: dict[str, list[bool]] = defaultdict(list)
+    for _, _, labeled_by, outcome in store.get_review_answers():
+        reviewed[labeled_by].append(outcome == "confirmed")
+    names = sorted(set(names) | set(reviewed))
+    annotators = []
+    for name in names:
+        item = _measure(name, by_sample, known, model_label)
+        verdicts = reviewed.get(name, [])
+        item["n_reviewed"] = len(verdicts)
+        item["review_agreement"] = float(np.mean(verdicts)) if verdicts else None
+        annotators.append(item)
     pairs = []
     for first, second in itertools.combinations(names, 2):
         shared = [labels for labels in by_sample.values() if first in labels and second in labels]

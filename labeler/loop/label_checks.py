@@ -102,3 +102,23 @@ def read_latest_out_of_fold(
         source = (report.get("suspects") or {}).get("source")
         return record.id, source, probs
     return None, None, probs
+
+
+def queue_reviews(
+    project: Project, *, n_suspects: int, n_calibration: int, seed: int
+) -> tuple[int, int]:
+    """Send the ``n_suspects`` most suspect labels (flagged or disputed, ``find_suspects``)
+    and ``n_calibration`` other labels drawn at random (seeded) to blind review
+    (``labeler.store.reviews``); return how many of each were added (labels already under
+    review are not added again)."""
+    suspects = find_suspects(project)
+    doubtful = [row["sample"] for row in suspects.rows if row["flagged"] or row["disagreement"]]
+    chosen = doubtful[:n_suspects]
+    others = sorted(set(project.store.get_current_labels()[0].tolist()) - set(chosen))
+    rng = np.random.default_rng(seed)
+    drawn = rng.choice(others, size=min(n_calibration, len(others)), replace=False).tolist()
+    store = project.store
+    return (
+        store.add_reviews(chosen, reason="suspect"),
+        store.add_reviews([int(sample) for sample in drawn], reason="calibration"),
+    )

@@ -46,6 +46,7 @@ from labeler.store.records import (
     Submission,
 )
 from labeler.store.remote import RemoteLinks
+from labeler.store.reviews import ReviewQueue
 from labeler.store.rounds import ROUND_STATUSES, RoundLog
 from labeler.store.samples import (
     SampleCatalog,
@@ -94,7 +95,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class ProjectStore(SampleCatalog, RoundLog, AnnotationQueue, AnnotatorRegistry, RemoteLinks):
+class ProjectStore(
+    SampleCatalog, RoundLog, AnnotationQueue, ReviewQueue, AnnotatorRegistry, RemoteLinks
+):
     """An open project database. Use ``ProjectStore.create`` or ``ProjectStore.open``.
 
     Safe to share between threads (calls are serialized) and to open from several processes

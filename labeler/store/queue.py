@@ -12,6 +12,7 @@ from generators.checks import check_int, check_number
 from labeler.store.core import check_name, get_label_event_columns
 from labeler.store.labels import LabelLog, check_same_request
 from labeler.store.records import LEASE_HELD, LabelEvent, NewLabel, QueueItem, Submission
+from labeler.store.reviews import reopen_review
 
 # How long an annotator holds the images they were handed (seconds); the server's default.
 DEFAULT_LEASE_SECONDS = 300.0
@@ -164,11 +165,12 @@ class AnnotationQueue(LabelLog):
                 "VALUES (?, ?, ?, ?)",
                 (index, annotator, time.time(), request_id),
             )
-            db.execute(
-                "UPDATE queue SET leased_by = NULL, lease_expires = NULL "
-                "WHERE sample_id = ? AND leased_by = ?",
-                (index, annotator),
-            )
+            for table in ("queue", "reviews"):
+                db.execute(
+                    f"UPDATE {table} SET leased_by = NULL, lease_expires = NULL "
+                    "WHERE sample_id = ? AND leased_by = ?",
+                    (index, annotator),
+                )
         return True
 
     def undo_last_label(
@@ -214,6 +216,14 @@ class AnnotationQueue(LabelLog):
                 requeue_at_front(
                     db, event.sample_id, leased_by=annotator, lease_expires=now + lease_seconds
                 )
+                # Nothing is left to review: it needs a first label again.
+                db.execute(
+                    "UPDATE reviews SET state = 'done', leased_by = NULL, lease_expires = NULL "
+                    "WHERE sample_id = ?",
+                    (event.sample_id,),
+                )
+            # An undone review answer: the review comes back to the reviewer.
+            reopen_review(db, event.id, leased_by=annotator, lease_expires=now + lease_seconds)
         return event
 
     def get_lease_conflicts(self) -> list[tuple[LabelEvent, str, str | None]]:

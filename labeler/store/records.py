@@ -195,3 +195,38 @@ class Annotator:
     name: str
     is_admin: bool
     created_at: float
+
+
+# Why a labeled sample is sent to review: ranked high by ``labeler suspects``, drawn at random
+# to measure annotators without bias, or answered differently by a reviewer (then a third
+# annotator decides).
+REVIEW_REASONS = ("suspect", "calibration", "dispute")
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A labeled sample waiting for a blind second look, ``position`` 0 first: ``reason``
+    (``REVIEW_REASONS``), ``labeled_by`` the annotator of the label under review, and
+    ``leased_by`` the reviewer holding it (or None) until ``lease_expires``."""
+
+    sample_id: int
+    reason: str
+    position: int
+    labeled_by: str
+    leased_by: str | None
+    lease_expires: float | None
+
+
+@dataclass(frozen=True)
+class ReviewAnswer:
+    """The answer to ``submit_review``: the reviewer's label ``event``, its ``outcome``
+    ("confirmed": the same as the label under review; "disputed": another), and whether the
+    request id had been seen before (``duplicate``)."""
+
+    event: LabelEvent
+    outcome: str
+    duplicate: bool
+
+
+class OwnLabelError(ValueError):
+    """A reviewer asked to review a sample they labeled themselves (not blind)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "project.sqlite"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Seconds a connection waits for another process's write transaction before giving up.
 _BUSY_TIMEOUT = 60.0
 _APPLICATION_ID = 0x4C41424C  # "LABL": marks the file as ours
@@ -165,7 +165,38 @@ BEGIN
     SELECT RAISE(ABORT, 'retractions is append-only');
 END;
 """
-_UPGRADES = {1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4}
+# Added in schema version 5: the review queue (labels a second annotator checks blind) and the
+# append-only log of review answers.
+_SCHEMA_V5 = """
+CREATE TABLE reviews (
+    sample_id INTEGER PRIMARY KEY REFERENCES samples (id),
+    reason TEXT NOT NULL CHECK (reason IN ('suspect', 'calibration', 'dispute')),
+    state TEXT NOT NULL CHECK (state IN ('open', 'done')),
+    position INTEGER NOT NULL,
+    labeled_by TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    leased_by TEXT NULL,
+    lease_expires REAL NULL
+);
+CREATE INDEX reviews_by_state ON reviews (state, position);
+CREATE TABLE review_answers (
+    event_id INTEGER PRIMARY KEY REFERENCES label_events (id),
+    sample_id INTEGER NOT NULL REFERENCES samples (id),
+    outcome TEXT NOT NULL CHECK (outcome IN ('confirmed', 'disputed')),
+    reviewed_label INTEGER NOT NULL REFERENCES classes (id),
+    labeled_by TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TRIGGER review_answers_no_update BEFORE UPDATE ON review_answers
+BEGIN
+    SELECT RAISE(ABORT, 'review_answers is append-only');
+END;
+CREATE TRIGGER review_answers_no_delete BEFORE DELETE ON review_answers
+BEGIN
+    SELECT RAISE(ABORT, 'review_answers is append-only');
+END;
+"""
+_UPGRADES = {1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4, 4: _SCHEMA_V5}
 
 
 def database_path(path: str | os.PathLike[str]) -> Path:
@@ -192,7 +223,8 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def _run_schema(
-    connection: sqlite3.Connection, schema: str = _SCHEMA + _SCHEMA_V2 + _SCHEMA_V3 + _SCHEMA_V4
+    connection: sqlite3.Connection,
+    schema: str = _SCHEMA + _SCHEMA_V2 + _SCHEMA_V3 + _SCHEMA_V4 + _SCHEMA_V5,
 ) -> None:
     # executescript() would commit the open transaction first; run statement by statement.
     statement = ""
@@ -206,7 +238,7 @@ def _run_schema(
 def _upgrade(connection: sqlite3.Connection) -> None:
     """Bring an older database to ``SCHEMA_VERSION``, one version at a time (2: skips,
     retractions, lease conflicts, annotators; 3: the remote tool's tasks and annotations; 4: no
-    scores table), in one transaction."""
+    scores table; 5: reviews), in one transaction."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         # Read again inside the transaction: another process may have upgraded it meanwhile.

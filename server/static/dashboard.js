@@ -120,6 +120,8 @@
       data.n_labeled + " of " + data.n_pool + " pool images labeled";
     document.getElementById("queue-waiting").textContent = String(data.queue.waiting);
     document.getElementById("queue-leased").textContent = String(data.queue.leased);
+    document.getElementById("reviews-waiting").textContent = String(data.reviews.waiting);
+    document.getElementById("reviews-leased").textContent = String(data.reviews.leased);
     fill("rounds", data.rounds.slice().reverse().map((r) => [
       r.id, r.status + (r.error ? ": " + r.error : ""), r.strategy, r.learner, r.n_labels,
       fraction(r.val_accuracy), fraction(r.test_accuracy)]));
@@ -131,7 +133,8 @@
       return [
         name, s.labels, s.skips, s.retracted,
         s.median_seconds === null ? null : s.median_seconds.toFixed(1),
-        fraction(q.agreement), ofChecked(q.model_agreement, q.n_model_checked),
+        fraction(q.agreement), ofChecked(q.review_agreement, q.n_reviewed),
+        ofChecked(q.model_agreement, q.n_model_checked),
         ofChecked(q.known_accuracy, q.n_known)];
     }));
     fill("annotator-pairs", data.quality.pairs.map((p) => [

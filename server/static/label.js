@@ -8,6 +8,7 @@
   const stage = document.getElementById("stage");
   const empty = document.getElementById("empty");
   const guess = document.getElementById("guess");
+  const reviewBadge = document.getElementById("review-badge");
   const message = document.getElementById("message");
   const showGuess = document.getElementById("show-guess");
   const AHEAD = 2; // images ready beyond the one shown
@@ -132,8 +133,10 @@
       shown.hidden = true;
       empty.hidden = false;
       guess.hidden = true;
+      reviewBadge.hidden = true;
       return;
     }
+    reviewBadge.hidden = current.task.kind !== "review";
     empty.hidden = true;
     current.image.hidden = false;
     stage.replaceChild(current.image, shown);

@@ -284,4 +284,36 @@ def test_an_empty_queue_says_so(api_as) -> None:
     assert ann.get("/api/next").json["tasks"][0]["sample_id"] in {t["sample_id"] for t in tasks}
     for index, task in enumerate(tasks):
         label(api_as("boss"), task["sample_id"], request_id=f"all-{index}")
-    assert ann.get("/api/next").json == {"tasks": [], "queue": {"waiting": 0, "leased": 0}}
+    assert ann.get("/api/next").json == {
+        "tasks": [],
+        "queue": {"waiting": 0, "leased": 0},
+        "reviews": {"waiting": 0, "leased": 0},
+    }
+
+
+# --- reviews ------------------------------------------------------------------------------------
+
+
+def test_a_review_is_served_blind_to_another_annotator_before_new_images(api_as, project) -> None:
+    ann, bob = api_as("ann"), api_as("bob")
+    sample = first_task(ann)["sample_id"]
+    assert label(ann, sample, request_id="a1").status_code == 200
+    with open_project(project) as opened:
+        assert opened.store.add_reviews([sample], reason="suspect") == 1
+    # ann labeled it: she gets new images only, and a submission of it is refused.
+    assert all(task["kind"] == "label" for task in ann.get("/api/next?n=3").json["tasks"])
+    refused = label(ann, sample, name="class_1", request_id="a2")
+    assert refused.status_code == 409 and "cannot review it" in refused.json["error"]
+    answer = bob.get("/api/next?n=2").json
+    first, second = answer["tasks"]
+    assert first["sample_id"] == sample and first["kind"] == "review"
+    assert first["guess"] is None and "label" not in first  # blind
+    assert second["kind"] == "label" and answer["reviews"] == {"waiting": 0, "leased": 1}
+    reviewed = label(bob, sample, name="class_1", request_id="b1")
+    assert reviewed.status_code == 200 and reviewed.json["review"] == "disputed"
+    # Undo brings the review back to bob, still blind.
+    undone = bob.post("/api/undo", {"request_id": "b2"}).json
+    assert undone["task"]["sample_id"] == sample and undone["task"]["kind"] == "review"
+    assert label(bob, sample, name="class_0", request_id="b3").json["review"] == "confirmed"
+    with open_project(project) as opened:
+        assert opened.store.get_reviews() == []

@@ -183,3 +183,21 @@ def test_keys_still_work_after_clicking_the_controls(
     with open_project(project) as opened:
         activity = [(a.kind, a.sample_id) for a in opened.store.get_activity()]
     assert activity == [("label", first), ("label", second), ("skip", third)]
+
+
+def test_a_review_shows_blind_with_its_badge(server: LiveServer, browser, project: Path) -> None:
+    with open_project(project) as opened:
+        sample = opened.store.get_queue()[-1].sample_id
+        opened.store.add_labels([(sample, "class_0")], annotator="ann", source="test")
+        opened.store.add_reviews([sample], reason="suspect")
+    page = browser.new_page()
+    page.goto(server.url + "login#token=" + TOKENS["bob"])
+    page.wait_for_selector("#stage img.sample-image[data-sample-id]")
+    assert shown_sample(page) == sample  # reviews come first
+    assert page.is_visible("#review-badge") and page.is_hidden("#guess")
+    page.keyboard.press("2")
+    wait_for_other_sample(page, sample)
+    assert page.is_hidden("#review-badge")
+    wait_until(lambda: read_labels(project)[sample] == "class_1")
+    with open_project(project) as opened:
+        assert opened.store.get_review_answers()[0][1:] == ("bob", "ann", "disputed")

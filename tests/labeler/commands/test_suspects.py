@@ -59,7 +59,7 @@ def _next_class(names: tuple[str, ...], name: str) -> str:
 def test_a_round_keeps_out_of_fold_probabilities_and_suspects_rank_the_flips_first(
     project: Path, run_cli: Callable
 ) -> None:
-    _, chosen, flipped = label_with_flips(project, 36, [3, 15, 26])
+    truth, chosen, flipped = label_with_flips(project, 36, [3, 15, 26])
     result = run_cli("round", project, "--model", "linear@pixels", "--query-size", "4")
     assert result.code == 0, result.err
     with open_project(project) as opened:
@@ -87,7 +87,22 @@ def test_a_round_keeps_out_of_fold_probabilities_and_suspects_rank_the_flips_fir
     # The same out-of-fold model measures the annotator: it disagrees with the flipped labels.
     with open_project(project) as opened:
         (ann1,) = get_annotator_quality(opened).annotators
+    assert ann1["n_reviewed"] == 0 and ann1["review_agreement"] is None
     assert ann1["n_model_checked"] == 36 and ann1["model_agreement"] == pytest.approx(33 / 36)
+    # The suspects go to blind review first, then two random others.
+    sent = run_cli("review", project, "--suspects", "3", "--calibration", "2")
+    assert sent.code == 0 and "sent 3 suspect and 2 random labels to review" in sent.out
+    with open_project(project) as opened:
+        reviews = opened.store.get_reviews()
+        assert [r.reason for r in reviews] == ["suspect"] * 3 + ["calibration"] * 2
+        assert sorted(r.sample_id for r in reviews[:3]) == sorted(flipped)
+        for sample in flipped:  # a careful reviewer restores the truth
+            assert opened.store.submit_review(sample, truth[sample], annotator="rev").outcome == (
+                "disputed"
+            )
+        quality = {q["name"]: q for q in get_annotator_quality(opened).annotators}
+    assert quality["ann1"]["n_reviewed"] == 3 and quality["ann1"]["review_agreement"] == 0.0
+    assert json.loads(run_cli("suspects", project, "--json").out)["rows"][0]["disagreement"] > 0
     text = run_cli("suspects", project, "--top", "3")
     assert "labels flagged" in text.out and "out-of-fold probabilities of round" in text.out
     assert len(text.out.strip().splitlines()) == 2 + 2 + 3  # summary, blank, header, rule, rows

@@ -48,7 +48,8 @@ def make_older_database(folder: Path, statements: Iterable[str]) -> Path:
     path = folder / DATABASE_NAME
     ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
     raw = sqlite3.connect(path, isolation_level=None)
-    for statement in statements:
+    # Every older schema lacks the review tables of version 5.
+    for statement in ("DROP TABLE reviews", "DROP TABLE review_answers", *statements):
         raw.execute(statement)
     raw.close()
     return path
