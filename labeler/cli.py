@@ -19,6 +19,7 @@ from labeler.commands import (
     embed,
     export,
     generate,
+    gold,
     import_labels,
     init,
     label,
@@ -50,6 +51,7 @@ _COMMANDS = (
     round,
     simulate,
     annotators,
+    gold,
     prune,
 )
 EXIT_BAD_INPUT = 2

@@ -53,6 +53,9 @@ def get_next() -> Response:
     # Reviews first: they are few, and each one checks a label the next round trains on.
     reviews = state.store.lease_reviews(name, n, lease_seconds=state.lease_seconds)
     tasks = [_describe_review(item) for item in reviews]
+    gold = state.store.pick_gold_item(name) if state.store.is_gold_due(name) else None
+    if len(tasks) < n and gold is not None:
+        tasks.append(_describe_gold(state, gold))
     if len(tasks) < n:
         items = state.store.lease_next(name, n - len(tasks), lease_seconds=state.lease_seconds)
         guesses = state.get_guesses()
@@ -71,6 +74,8 @@ def submit_label() -> Response:
     request_id = _get_request_id(body)
     if state.store.has_open_review(sample_id):
         return _submit_review(state, sample_id, label, request_id)
+    if state.store.get_gold_rate() > 0 and state.store.is_gold_item(sample_id):
+        return _submit_gold(state, sample_id, label, request_id)
     try:
         submission = state.store.submit_label(
             sample_id, label, annotator=get_user().name, source=SOURCE, request_id=request_id
@@ -88,6 +93,29 @@ def submit_label() -> Response:
             "holder": submission.holder,
             "duplicate": submission.duplicate,
             "message": _LEASE_MESSAGES[submission.lease],
+        }
+    )
+
+
+def _submit_gold(state: ServerState, sample_id: int, label: str, request_id: str) -> Response:
+    """An answer to a gold item: kept in its own log, never a pool label; answered like any
+    label, so that the page cannot tell."""
+    try:
+        answer, duplicate = state.store.submit_gold(
+            sample_id, label, annotator=get_user().name, request_id=request_id
+        )
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+    return jsonify(
+        {
+            "stored": True,
+            "event_id": None,
+            "sample_id": answer.sample_id,
+            "label": label,
+            "lease": LEASE_HELD,
+            "holder": None,
+            "duplicate": duplicate,
+            "message": _LEASE_MESSAGES[LEASE_HELD],
         }
     )
 
@@ -137,8 +165,19 @@ def undo() -> Response:
     body = get_json_object()
     state = get_state()
     request_id = _get_request_id(body)
+    name = get_user().name
+    if state.store.is_last_answer_gold(name):
+        answer = state.store.undo_last_gold(name)
+        assert answer is not None
+        label = state.project.class_names[answer.label]
+        return jsonify(
+            {
+                "undone": {"sample_id": answer.sample_id, "label": label},
+                "task": _describe_gold(state, answer.sample_id),
+            }
+        )
     event = state.store.undo_last_label(
-        get_user().name, request_id=request_id, lease_seconds=state.lease_seconds
+        name, request_id=request_id, lease_seconds=state.lease_seconds
     )
     if event is None:
         return jsonify({"undone": None, "task": None})
@@ -199,7 +238,11 @@ def get_dashboard() -> Response:
 def get_image(sample_id: int) -> Response:
     """A pool image by sample id; anything else is 404."""
     state = get_state()
-    if sample_id >= state.store.n_samples or state.store.get_sample(sample_id).split != "pool":
+    store = state.store
+    if sample_id >= store.n_samples or (
+        store.get_sample(sample_id).split != "pool"
+        and not (store.get_gold_rate() > 0 and store.is_gold_item(sample_id))
+    ):
         raise ApiError(404, f"no pool image {sample_id}")
     response = Response(state.images.get_png(sample_id), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=3600"
@@ -225,6 +268,20 @@ def _describe_task(
         "guess": None
         if guess is None
         else {"label": state.project.class_names[guess[0]], "confidence": guess[1]},
+    }
+
+
+def _describe_gold(state: ServerState, sample_id: int) -> dict[str, Any]:
+    """A gold item, described as any new image: the page must not be able to tell."""
+    last = state.store.get_last_done_round()
+    return {
+        "sample_id": sample_id,
+        "image_url": f"/api/images/{sample_id}.png",
+        "lease_expires": time.time() + state.lease_seconds,
+        "kind": "label",
+        "round_id": None if last is None else last.id,
+        "score": None,
+        "guess": None,
     }
 
 

@@ -93,6 +93,7 @@ def format_quality(quality: AnnotatorQuality) -> str:
             item["n_shared"],
             _share(item["agreement"]),
             f"{_share(item['review_agreement'])} of {item['n_reviewed']}",
+            f"{_share(item['gold_accuracy'])} of {item['n_gold']}",
             f"{_share(item['model_agreement'])} of {item['n_model_checked']}",
             f"{_share(item['known_accuracy'])} of {item['n_known']}",
         ]
@@ -103,7 +104,7 @@ def format_quality(quality: AnnotatorQuality) -> str:
         if quality.round_id is not None
         else "no round's out-of-fold model yet"
     )
-    headers = ["annotator", "labels", "shared", "agreement", "reviews confirm",
+    headers = ["annotator", "labels", "shared", "agreement", "reviews confirm", "gold accuracy",
                f"model agrees ({model})",
                "accuracy on known classes"]  # fmt: skip
     lines = [format_table(headers, rows), ""]

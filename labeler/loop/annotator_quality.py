@@ -1,5 +1,6 @@
 """How well each annotator labels: agreement with the others, with the blind reviews of their
-labels (``labeler.store.reviews``), Cohen's kappa for every pair that shares enough samples,
+labels (``labeler.store.reviews``), accuracy on gold items (``labeler.store.gold``), Cohen's
+kappa for every pair that shares enough samples,
 agreement with the model that did not see the label, and accuracy on samples whose class the
 source knew.
 
@@ -32,6 +33,7 @@ class AnnotatorQuality:
     """``annotators``: one JSON-ready dict per annotator (``name``, ``n_labels``,
     ``n_shared``, ``agreement`` with the others on shared samples, ``review_agreement`` (the
     share of reviews of their labels that confirmed them) and ``n_reviewed``,
+    ``gold_accuracy`` on the gold items they answered and ``n_gold``,
     ``model_agreement`` and
     ``n_model_checked``, ``known_accuracy`` and ``n_known``; None where nothing was there to
     measure). ``pairs``: one dict per pair of annotators sharing samples (``first``,
@@ -62,13 +64,19 @@ def get_annotator_quality(project: Project) -> AnnotatorQuality:
     reviewed: dict[str, list[bool]] = defaultdict(list)
     for _, _, labeled_by, outcome in store.get_review_answers():
         reviewed[labeled_by].append(outcome == "confirmed")
-    names = sorted(set(names) | set(reviewed))
+    gold: dict[str, list[bool]] = defaultdict(list)
+    for answer in store.get_gold_answers():
+        gold[answer.annotator].append(answer.label == answer.known)
+    names = sorted(set(names) | set(reviewed) | set(gold))
     annotators = []
     for name in names:
         item = _measure(name, by_sample, known, model_label)
         verdicts = reviewed.get(name, [])
         item["n_reviewed"] = len(verdicts)
         item["review_agreement"] = float(np.mean(verdicts)) if verdicts else None
+        hits = gold.get(name, [])
+        item["n_gold"] = len(hits)
+        item["gold_accuracy"] = float(np.mean(hits)) if hits else None
         annotators.append(item)
     pairs = []
     for first, second in itertools.combinations(names, 2):

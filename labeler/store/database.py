@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 
 from labeler.store.annotators import AnnotatorRegistry
 from labeler.store.core import SPLITS
+from labeler.store.gold import GoldChecks
 from labeler.store.queue import DEFAULT_LEASE_SECONDS, AnnotationQueue
 from labeler.store.records import (
     LEASE_CONFLICTS,
@@ -96,7 +97,13 @@ logger = logging.getLogger(__name__)
 
 
 class ProjectStore(
-    SampleCatalog, RoundLog, AnnotationQueue, ReviewQueue, AnnotatorRegistry, RemoteLinks
+    SampleCatalog,
+    RoundLog,
+    AnnotationQueue,
+    ReviewQueue,
+    GoldChecks,
+    AnnotatorRegistry,
+    RemoteLinks,
 ):
     """An open project database. Use ``ProjectStore.create`` or ``ProjectStore.open``.
 

@@ -165,8 +165,9 @@ BEGIN
     SELECT RAISE(ABORT, 'retractions is append-only');
 END;
 """
-# Added in schema version 5: the review queue (labels a second annotator checks blind) and the
-# append-only log of review answers.
+# Added in schema version 5: the review queue (labels a second annotator checks blind), the
+# append-only log of review answers, and the answers to gold items (test samples of known
+# class served among the others) with their retractions.
 _SCHEMA_V5 = """
 CREATE TABLE reviews (
     sample_id INTEGER PRIMARY KEY REFERENCES samples (id),
@@ -194,6 +195,37 @@ END;
 CREATE TRIGGER review_answers_no_delete BEFORE DELETE ON review_answers
 BEGIN
     SELECT RAISE(ABORT, 'review_answers is append-only');
+END;
+CREATE TABLE gold_answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sample_id INTEGER NOT NULL REFERENCES samples (id),
+    label INTEGER NOT NULL REFERENCES classes (id),
+    annotator TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    request_id TEXT NULL UNIQUE
+);
+CREATE INDEX gold_answers_by_annotator ON gold_answers (annotator, id);
+CREATE TABLE gold_retractions (
+    answer_id INTEGER PRIMARY KEY REFERENCES gold_answers (id),
+    created_at REAL NOT NULL
+);
+CREATE VIEW live_gold_answers AS
+    SELECT * FROM gold_answers WHERE id NOT IN (SELECT answer_id FROM gold_retractions);
+CREATE TRIGGER gold_answers_no_update BEFORE UPDATE ON gold_answers
+BEGIN
+    SELECT RAISE(ABORT, 'gold_answers is append-only');
+END;
+CREATE TRIGGER gold_answers_no_delete BEFORE DELETE ON gold_answers
+BEGIN
+    SELECT RAISE(ABORT, 'gold_answers is append-only');
+END;
+CREATE TRIGGER gold_retractions_no_change BEFORE UPDATE ON gold_retractions
+BEGIN
+    SELECT RAISE(ABORT, 'gold_retractions is append-only');
+END;
+CREATE TRIGGER gold_retractions_no_delete BEFORE DELETE ON gold_retractions
+BEGIN
+    SELECT RAISE(ABORT, 'gold_retractions is append-only');
 END;
 """
 _UPGRADES = {1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4, 4: _SCHEMA_V5}

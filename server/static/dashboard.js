@@ -134,6 +134,7 @@
         name, s.labels, s.skips, s.retracted,
         s.median_seconds === null ? null : s.median_seconds.toFixed(1),
         fraction(q.agreement), ofChecked(q.review_agreement, q.n_reviewed),
+        ofChecked(q.gold_accuracy, q.n_gold),
         ofChecked(q.model_agreement, q.n_model_checked),
         ofChecked(q.known_accuracy, q.n_known)];
     }));

@@ -317,3 +317,34 @@ def test_a_review_is_served_blind_to_another_annotator_before_new_images(api_as,
     assert label(bob, sample, name="class_0", request_id="b3").json["review"] == "confirmed"
     with open_project(project) as opened:
         assert opened.store.get_reviews() == []
+
+
+# --- gold items ---------------------------------------------------------------------------------
+
+
+def test_gold_items_are_served_like_any_image_and_kept_out_of_the_labels(api_as, project) -> None:
+    ann, boss = api_as("ann"), api_as("boss")
+    with open_project(project) as opened:
+        opened.store.set_gold_rate(0.5)  # every second image
+        gold_ids = {sample.id for sample in opened.store.get_samples("test")}
+    served = []
+    for index in range(4):
+        task = first_task(ann)
+        served.append(task)
+        assert set(task) == {"sample_id", "image_url", "lease_expires", "kind", "round_id",
+                             "score", "guess"} and task["kind"] == "label"  # fmt: skip
+        answer = label(ann, task["sample_id"], request_id=f"g{index}")
+        assert answer.status_code == 200 and answer.json["message"] == "stored"
+    is_gold = [task["sample_id"] in gold_ids for task in served]
+    assert is_gold == [False, True, False, True]
+    gold_task = served[1]
+    assert ann.get(gold_task["image_url"]).status_code == 200
+    with open_project(project) as opened:
+        labeled = set(opened.store.get_current_labels()[0].tolist())
+        assert labeled == {served[0]["sample_id"], served[2]["sample_id"]}  # never gold
+    # Undo takes back the latest answer, a gold one here, and serves that image again.
+    undone = ann.post("/api/undo", {"request_id": "u1"}).json
+    assert undone["undone"]["sample_id"] == served[3]["sample_id"]
+    assert undone["task"]["sample_id"] == served[3]["sample_id"]
+    quality = {q["name"]: q for q in boss.get("/api/dashboard").json["quality"]["annotators"]}
+    assert quality["ann"]["n_gold"] == 1 and quality["ann"]["gold_accuracy"] in (0.0, 1.0)

@@ -49,7 +49,12 @@ def make_older_database(folder: Path, statements: Iterable[str]) -> Path:
     ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
     raw = sqlite3.connect(path, isolation_level=None)
     # Every older schema lacks the review tables of version 5.
-    for statement in ("DROP TABLE reviews", "DROP TABLE review_answers", *statements):
+    version_5 = (
+        "DROP VIEW live_gold_answers",
+        "DROP TABLE gold_retractions",
+        "DROP TABLE gold_answers",
+    )
+    for statement in ("DROP TABLE reviews", "DROP TABLE review_answers", *version_5, *statements):
         raw.execute(statement)
     raw.close()
     return path

@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from labeler.store.database import (
+    DATABASE_NAME,
+    NewSample,
     ProjectStore,
     QueueItem,
 )
 from tests.labeler.store.store_data import (
+    CLASSES,
     N_POOL,
     finish,
     queue_round,
@@ -96,8 +99,19 @@ def test_a_skipped_image_goes_to_others_only(store: ProjectStore) -> None:
     skips = [a for a in store.get_activity() if a.kind == "skip"]
     assert [(a.annotator, a.sample_id) for a in skips] == [("ann", 0)]
     assert store.get_current_labels()[0].size == 0  # a skip is not a label
-    with pytest.raises(ValueError, match="test split"):
-        store.skip_sample(N_POOL, annotator="ann")
+    # A test sample of known class is a gold item, served and skipped like any image.
+    assert store.skip_sample(N_POOL, annotator="ann")
+
+
+def test_a_test_sample_of_unknown_class_cannot_be_skipped(tmp_path) -> None:
+    samples = [NewSample("pool/a.png", "pool", None), NewSample("test/b.png", "test", None)]
+    with (
+        ProjectStore.create(
+            tmp_path / DATABASE_NAME, class_names=CLASSES, samples=samples
+        ) as store,
+        pytest.raises(ValueError, match="test split"),
+    ):
+        store.skip_sample(1, annotator="ann")
 
 
 def test_undo_retracts_the_last_label_and_requeues_it(store: ProjectStore) -> None:
