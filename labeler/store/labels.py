@@ -218,6 +218,22 @@ class LabelLog(StoreCore):
         execute_in(db, "DELETE FROM queue WHERE sample_id IN ({})", [c[0] for c in checked])
         return events
 
+    def _find_retry(
+        self, db: sqlite3.Connection, request_id: str | None, sample_id: int, label_name: str
+    ) -> LabelEvent | None:
+        """The event a retried ``request_id`` made (checked to carry the same sample and
+        label), or None when the request is new; inside a transaction."""
+        if request_id is None:
+            return None
+        previous = self._find_request(db, request_id)
+        if previous is None:
+            return None
+        event = self._get_event(db, previous)
+        check_same_request(
+            event, self._check_sample_id(sample_id), self._check_label(label_name), request_id
+        )
+        return event
+
     def _find_request(self, db: sqlite3.Connection, request_id: str) -> int | None:
         row = db.execute(
             "SELECT id FROM label_events WHERE request_id = ?", (str(request_id),)

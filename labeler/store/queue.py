@@ -10,7 +10,7 @@ from typing import Any
 
 from generators.checks import check_int, check_number
 from labeler.store.core import check_name, get_label_event_columns
-from labeler.store.labels import LabelLog, check_same_request
+from labeler.store.labels import LabelLog
 from labeler.store.records import LEASE_HELD, LabelEvent, NewLabel, QueueItem, Submission
 from labeler.store.reviews import reopen_review
 
@@ -116,17 +116,9 @@ class AnnotationQueue(LabelLog):
         now = time.time() if now is None else float(now)
         label = NewLabel(sample_id, label_name, annotator, source, request_id)
         with self._transaction() as db:
-            if request_id is not None:
-                previous = self._find_request(db, request_id)
-                if previous is not None:
-                    event = self._get_event(db, previous)
-                    check_same_request(
-                        event,
-                        self._check_sample_id(sample_id),
-                        self._check_label(label_name),
-                        request_id,
-                    )
-                    return Submission(event, *self._get_lease_conflict(db, event.id), True)
+            retried = self._find_retry(db, request_id, sample_id, label_name)
+            if retried is not None:
+                return Submission(retried, *self._get_lease_conflict(db, retried.id), True)
             index = self._check_sample_id(sample_id)
             row = db.execute(
                 "SELECT leased_by, lease_expires FROM queue WHERE sample_id = ?", (index,)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from generators.checks import check_int, check_number
 from labeler.store.core import check_name
-from labeler.store.labels import LabelLog, check_same_request
+from labeler.store.labels import LabelLog
 from labeler.store.records import (
     REVIEW_REASONS,
     NewLabel,
@@ -154,24 +154,16 @@ class ReviewQueue(LabelLog):
         (reviews are blind second looks); ValueError when it has no open review."""
         label = NewLabel(sample_id, label_name, annotator, REVIEW_SOURCE, request_id)
         with self._transaction() as db:
-            if request_id is not None:
-                previous = self._find_request(db, request_id)
-                if previous is not None:
-                    event = self._get_event(db, previous)
-                    check_same_request(
-                        event,
-                        self._check_sample_id(sample_id),
-                        self._check_label(label_name),
-                        request_id,
+            retried = self._find_retry(db, request_id, sample_id, label_name)
+            if retried is not None:
+                row = db.execute(
+                    "SELECT outcome FROM review_answers WHERE event_id = ?", (retried.id,)
+                ).fetchone()
+                if row is None:
+                    raise ValueError(
+                        f"request id {request_id!r} was used for a label, not a review"
                     )
-                    row = db.execute(
-                        "SELECT outcome FROM review_answers WHERE event_id = ?", (previous,)
-                    ).fetchone()
-                    if row is None:
-                        raise ValueError(
-                            f"request id {request_id!r} was used for a label, not a review"
-                        )
-                    return ReviewAnswer(event, str(row[0]), True)
+                return ReviewAnswer(retried, str(row[0]), True)
             sample = self._check_sample_id(sample_id)
             review = db.execute(
                 "SELECT reason FROM reviews WHERE sample_id = ? AND state = 'open'", (sample,)
