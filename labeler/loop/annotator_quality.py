@@ -78,21 +78,23 @@ def get_annotator_quality(project: Project) -> AnnotatorQuality:
         item["n_gold"] = len(hits)
         item["gold_accuracy"] = float(np.mean(hits)) if hits else None
         annotators.append(item)
+    # Each sample's annotators, pair by pair: cost grows with the labels, not with the pairs.
+    shared_labels: dict[tuple[str, str], tuple[list[int], list[int]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for labels in by_sample.values():
+        for first, second in itertools.combinations(sorted(labels), 2):
+            a_labels, b_labels = shared_labels[first, second]
+            a_labels.append(labels[first])
+            b_labels.append(labels[second])
     pairs = []
-    for first, second in itertools.combinations(names, 2):
-        shared = [labels for labels in by_sample.values() if first in labels and second in labels]
-        if not shared:
-            continue
-        a = [labels[first] for labels in shared]
-        b = [labels[second] for labels in shared]
-        kappa = (
-            cohen_kappa(a, b, n_classes=n_classes) if len(shared) >= MIN_SHARED_FOR_KAPPA else None
-        )
+    for (first, second), (a, b) in sorted(shared_labels.items()):
+        kappa = cohen_kappa(a, b, n_classes=n_classes) if len(a) >= MIN_SHARED_FOR_KAPPA else None
         pairs.append(
             {
                 "first": first,
                 "second": second,
-                "n_shared": len(shared),
+                "n_shared": len(a),
                 "agreement": float(np.mean(np.equal(a, b))),
                 "kappa": kappa,
             }
