@@ -7,12 +7,13 @@ client's ``request_id`` and committed to SQLite before the answer leaves.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, Response, jsonify, request
 
 from generators.checks import check_int
 from labeler.loop.annotator_quality import get_annotator_quality
@@ -251,7 +252,21 @@ def get_image(sample_id: int) -> Response:
 
 @bp.get("/openapi.json")
 def get_openapi() -> Response:
-    return send_file(OPENAPI_FILE, mimetype="application/json")
+    """The API's document, with this project's constraints filled in: the class names a label
+    may take and the largest sample id."""
+    state = get_state()
+    document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    last_id = state.store.n_samples - 1
+    for path in ("/api/labels", "/api/skip"):
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        properties = body["schema"]["properties"]
+        properties["sample_id"]["maximum"] = last_id
+        if "label" in properties:
+            properties["label"]["enum"] = list(state.project.class_names)
+    for parameter in document["paths"]["/api/images/{sample_id}.png"]["get"]["parameters"]:
+        if parameter["name"] == "sample_id":
+            parameter["schema"]["maximum"] = last_id
+    return jsonify(document)
 
 
 def _describe_task(

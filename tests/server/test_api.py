@@ -348,3 +348,11 @@ def test_gold_items_are_served_like_any_image_and_kept_out_of_the_labels(api_as,
     assert undone["task"]["sample_id"] == served[3]["sample_id"]
     quality = {q["name"]: q for q in boss.get("/api/dashboard").json["quality"]["annotators"]}
     assert quality["ann"]["n_gold"] == 1 and quality["ann"]["gold_accuracy"] in (0.0, 1.0)
+
+
+def test_the_served_document_states_the_projects_classes_and_ids(api_as) -> None:
+    document = api_as("ann").get("/api/openapi.json").json
+    body = document["paths"]["/api/labels"]["post"]["requestBody"]["content"]["application/json"]
+    properties = body["schema"]["properties"]
+    assert properties["label"]["enum"] == ["class_0", "class_1"]
+    assert properties["sample_id"]["maximum"] == 59  # 40 pool and 20 test samples
