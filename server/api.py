@@ -167,8 +167,10 @@ def undo() -> Response:
     state = get_state()
     request_id = _get_request_id(body)
     name = get_user().name
-    if state.store.is_last_answer_gold(name):
-        answer = state.store.undo_last_gold(name)
+    # A retried undo is answered as the first was, whichever kind it took back.
+    kind = state.store.get_undo_request_kind(request_id)
+    if kind == "gold" or (kind is None and state.store.is_last_answer_gold(name)):
+        answer = state.store.undo_last_gold(name, request_id=request_id)
         assert answer is not None
         label = state.project.class_names[answer.label]
         return jsonify(

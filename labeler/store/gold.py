@@ -138,10 +138,19 @@ class GoldChecks(LabelLog):
             answer_id = int(cursor.lastrowid or 0)
         return self._get_gold_answer(answer_id), False
 
-    def undo_last_gold(self, annotator: str) -> GoldAnswer | None:
-        """Retract ``annotator``'s latest live gold answer and return it (None: none)."""
+    def undo_last_gold(self, annotator: str, *, request_id: str | None = None) -> GoldAnswer | None:
+        """Retract ``annotator``'s latest live gold answer and return it (None: none). A
+        ``request_id`` seen before returns the answer it retracted and retracts nothing."""
         annotator = check_name("annotator", annotator)
+        if request_id is not None:
+            request_id = check_name("request_id", request_id)
         with self._transaction() as db:
+            if request_id is not None:
+                seen = db.execute(
+                    "SELECT answer_id FROM gold_retractions WHERE request_id = ?", (request_id,)
+                ).fetchone()
+                if seen is not None:
+                    return self._get_gold_answer(int(seen[0]))
             row = db.execute(
                 "SELECT id FROM live_gold_answers WHERE annotator = ? ORDER BY id DESC LIMIT 1",
                 (annotator,),
@@ -149,10 +158,19 @@ class GoldChecks(LabelLog):
             if row is None:
                 return None
             db.execute(
-                "INSERT INTO gold_retractions (answer_id, created_at) VALUES (?, ?)",
-                (int(row[0]), time.time()),
+                "INSERT INTO gold_retractions (answer_id, created_at, request_id) VALUES (?, ?, ?)",
+                (int(row[0]), time.time(), request_id),
             )
         return self._get_gold_answer(int(row[0]))
+
+    def get_undo_request_kind(self, request_id: str) -> str | None:
+        """What an undo with ``request_id`` took back before: "label", "gold", or None (a new
+        request), so that a retried undo is answered as the first, never undoing twice."""
+        if self._query("SELECT 1 FROM retractions WHERE request_id = ?", (request_id,)):
+            return "label"
+        if self._query("SELECT 1 FROM gold_retractions WHERE request_id = ?", (request_id,)):
+            return "gold"
+        return None
 
     def is_last_answer_gold(self, annotator: str) -> bool:
         """Whether ``annotator``'s latest live answer was to a gold item (so an undo takes

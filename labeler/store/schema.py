@@ -207,7 +207,8 @@ CREATE TABLE gold_answers (
 CREATE INDEX gold_answers_by_annotator ON gold_answers (annotator, id);
 CREATE TABLE gold_retractions (
     answer_id INTEGER PRIMARY KEY REFERENCES gold_answers (id),
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    request_id TEXT NULL UNIQUE
 );
 CREATE VIEW live_gold_answers AS
     SELECT * FROM gold_answers WHERE id NOT IN (SELECT answer_id FROM gold_retractions);

@@ -346,6 +346,12 @@ def test_gold_items_are_served_like_any_image_and_kept_out_of_the_labels(api_as,
     undone = ann.post("/api/undo", {"request_id": "u1"}).json
     assert undone["undone"]["sample_id"] == served[3]["sample_id"]
     assert undone["task"]["sample_id"] == served[3]["sample_id"]
+    # A retried undo answers the same and takes back nothing more (the label before stays).
+    again = ann.post("/api/undo", {"request_id": "u1"}).json
+    assert again["undone"] == undone["undone"]
+    assert again["task"]["sample_id"] == undone["task"]["sample_id"]
+    with open_project(project) as opened:
+        assert served[2]["sample_id"] in set(opened.store.get_current_labels()[0].tolist())
     quality = {q["name"]: q for q in boss.get("/api/dashboard").json["quality"]["annotators"]}
     assert quality["ann"]["n_gold"] == 1 and quality["ann"]["gold_accuracy"] in (0.0, 1.0)
 
