@@ -92,13 +92,16 @@ class CandidateScore:
 class LearnerChoice:
     """The ``chosen`` learner, ``reason`` in one sentence, every candidate's score, and the
     winner fitted on the labels: ``head`` (a ``linear@`` learner, fitted on every label) or
-    ``trained`` (the CNN). ``accuracy``: the winner's measured accuracy (None: unmeasured)."""
+    ``trained`` (the CNN). ``accuracy``: the winner's measured accuracy (None: unmeasured).
+    ``best_head``: the head the choice ranked first (the CNN was compared with it); None when
+    no head was a candidate."""
 
     chosen: str
     reason: str
     scores: tuple[CandidateScore, ...]
     head: LinearHead | None = field(default=None, repr=False)
     trained: TrainResult | None = field(default=None, repr=False)
+    best_head: str | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -196,14 +199,14 @@ def choose_learner(
                     f"cnn: more accurate than {best} on the CNN's validation split "
                     f"({cnn_score.accuracy:.3f} against {head_on_split.accuracy:.3f})"
                 )
-                return LearnerChoice(CNN, reason, all_scores, trained=trained)
+                return LearnerChoice(CNN, reason, all_scores, trained=trained, best_head=best)
             reason += (
                 f", and at least as accurate as the CNN on its validation split "
                 f"({head_on_split.accuracy:.3f} against {cnn_score.accuracy:.3f})"
             )
             head = fit_linear_head(head_vectors[best_kind], labels, n_classes=n_classes)
             # The head's own entry is its cross-validated one; the split's is shown beside.
-            return LearnerChoice(best, reason, all_scores, head=head)
+            return LearnerChoice(best, reason, all_scores, head=head, best_head=best)
         head_scores.append(
             CandidateScore(
                 CNN,
@@ -214,7 +217,7 @@ def choose_learner(
         )
     head = fit_linear_head(head_vectors[best_kind], labels, n_classes=n_classes)
     logger.info("learner: %s", reason)
-    return LearnerChoice(best, reason, tuple(head_scores), head=head)
+    return LearnerChoice(best, reason, tuple(head_scores), head=head, best_head=best)
 
 
 def get_chance_level(labels: NDArray[np.int64]) -> float:

@@ -33,7 +33,6 @@ from labeler.learning.learner_choice import (
     LearnerChoice,
     choose_learner,
     get_head_embedding,
-    get_head_name,
 )
 from labeler.learning.linear_head import LinearHead
 from labeler.learning.models import Classifier, make_pretrained_model
@@ -188,9 +187,9 @@ def _get_out_of_fold(
     *,
     config: RoundConfig,
 ) -> tuple[OutOfFold | None, str]:
-    """Out-of-fold probabilities from the chosen head, or from the best cross-validated head
-    when the CNN was chosen (its own folds would train it k times); and a note saying so."""
-    name = choice.chosen if choice.head is not None else _get_best_head(choice, head_vectors)
+    """Out-of-fold probabilities from the chosen head, or from the head the choice ranked
+    first when the CNN won (its own folds would train it k times); and a note saying so."""
+    name = choice.best_head
     if name is None:
         return None, "not computed: no head was cross-validated"
     kind = get_head_embedding(name)
@@ -205,18 +204,6 @@ def _get_out_of_fold(
     if choice.chosen != name:
         note += f" (the chosen {choice.chosen} would need {n_folds} trainings)"
     return OutOfFold(inputs.labeled_ids, probs, name, n_folds), note
-
-
-def _get_best_head(choice: LearnerChoice, head_vectors: dict[str, Any]) -> str | None:
-    """The head with the best cross-validated accuracy among the candidates (None if none
-    was measured); ties go to the earlier."""
-    heads = {get_head_name(kind) for kind in head_vectors}
-    measured = [
-        (score.accuracy, -index, score.name)
-        for index, score in enumerate(choice.scores)
-        if score.accuracy is not None and score.name in heads
-    ]
-    return max(measured)[2] if measured else None
 
 
 def list_auto_embeddings(project: Project, *, config: RoundConfig) -> tuple[list[str], list[str]]:
