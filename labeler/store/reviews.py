@@ -103,6 +103,9 @@ class ReviewQueue(LabelLog):
         n = check_int("n", n, low=0)
         lease_seconds = check_number("lease_seconds", lease_seconds, low=0, low_open=True)
         now = time.time() if now is None else float(now)
+        # Every /api/next asks: without open reviews, take no write lock (a round may hold it).
+        if not self._query("SELECT 1 FROM reviews WHERE state = 'open' LIMIT 1"):
+            return []
         with self._transaction() as db:
             rows = db.execute(
                 "SELECT sample_id FROM reviews WHERE state = 'open' AND leased_by = ? "
