@@ -84,16 +84,39 @@ def submit_label() -> Response:
     except ValueError as error:
         raise ApiError(400, str(error)) from None
     event = submission.event
+    return _answer_stored(
+        event.id,
+        event.sample_id,
+        event.label_name,
+        duplicate=submission.duplicate,
+        lease=submission.lease,
+        holder=submission.holder,
+    )
+
+
+def _answer_stored(
+    event_id: int | None,
+    sample_id: int,
+    label: str,
+    *,
+    duplicate: bool,
+    lease: str = LEASE_HELD,
+    holder: str | None = None,
+    **extra: Any,
+) -> Response:
+    """The answer to a stored label, gold answer or review answer (one shape for all three:
+    the page must not tell a gold item from an image to label)."""
     return jsonify(
         {
             "stored": True,
-            "event_id": event.id,
-            "sample_id": event.sample_id,
-            "label": event.label_name,
-            "lease": submission.lease,
-            "holder": submission.holder,
-            "duplicate": submission.duplicate,
-            "message": _LEASE_MESSAGES[submission.lease],
+            "event_id": event_id,
+            "sample_id": sample_id,
+            "label": label,
+            "lease": lease,
+            "holder": holder,
+            "duplicate": duplicate,
+            "message": _LEASE_MESSAGES[lease],
+            **extra,
         }
     )
 
@@ -107,18 +130,7 @@ def _submit_gold(state: ServerState, sample_id: int, label: str, request_id: str
         )
     except ValueError as error:
         raise ApiError(400, str(error)) from None
-    return jsonify(
-        {
-            "stored": True,
-            "event_id": None,
-            "sample_id": answer.sample_id,
-            "label": label,
-            "lease": LEASE_HELD,
-            "holder": None,
-            "duplicate": duplicate,
-            "message": _LEASE_MESSAGES[LEASE_HELD],
-        }
-    )
+    return _answer_stored(None, answer.sample_id, label, duplicate=duplicate)
 
 
 def _submit_review(state: ServerState, sample_id: int, label: str, request_id: str) -> Response:
@@ -132,18 +144,13 @@ def _submit_review(state: ServerState, sample_id: int, label: str, request_id: s
     except ValueError as error:
         raise ApiError(400, str(error)) from None
     event = answer.event
-    return jsonify(
-        {
-            "stored": True,
-            "event_id": event.id,
-            "sample_id": event.sample_id,
-            "label": event.label_name,
-            "lease": LEASE_HELD,
-            "holder": None,
-            "duplicate": answer.duplicate,
-            "review": answer.outcome,
-            "message": f"stored; review {answer.outcome}",
-        }
+    return _answer_stored(
+        event.id,
+        event.sample_id,
+        event.label_name,
+        duplicate=answer.duplicate,
+        review=answer.outcome,
+        message=f"stored; review {answer.outcome}",
     )
 
 
