@@ -20,6 +20,7 @@ from labeler.commands import (
     export,
     generate,
     gold,
+    grid,
     import_labels,
     init,
     label,
@@ -52,6 +53,7 @@ _COMMANDS = (
     simulate,
     annotators,
     gold,
+    grid,
     prune,
 )
 EXIT_BAD_INPUT = 2

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 from generators.checks import check_int
 from labeler.loop.annotator_quality import get_annotator_quality
 from labeler.store.database import LEASE_HELD, QueueItem
+from labeler.store.grids import BLIND_SOURCE, GRID_SOURCE
 from labeler.store.project_status import get_status
 from labeler.store.records import OwnLabelError, ReviewItem
 from server.auth import get_user, require_user
@@ -31,7 +32,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 SOURCE = "web"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
-_LEASE_MESSAGES = {
+LEASE_MESSAGES = {
     LEASE_HELD: "stored",
     "expired": "stored; your lease on this image had expired",
     "taken": "stored; the image had been handed to another annotator, who holds it now",
@@ -49,7 +50,7 @@ def _authenticate() -> None:
 def get_next() -> Response:
     """Lease up to ``n`` tasks (default 1) to the caller, their own leases first."""
     state = get_state()
-    n = _get_int_arg("n", default=1, minimum=1, maximum=state.max_tasks_per_call)
+    n = get_int_arg("n", default=1, minimum=1, maximum=state.max_tasks_per_call)
     name = get_user().name
     # Reviews first: they are few, and each one checks a label the next round trains on.
     reviews = state.store.lease_reviews(name, n, lease_seconds=state.lease_seconds)
@@ -61,7 +62,7 @@ def get_next() -> Response:
         items = state.store.lease_next(name, n - len(tasks), lease_seconds=state.lease_seconds)
         guesses = state.get_guesses()
         tasks += [_describe_task(state, item, guesses) for item in items]
-    return jsonify({"tasks": tasks, **_queue(state)})
+    return jsonify({"tasks": tasks, **get_queue_counts(state)})
 
 
 @bp.post("/labels")
@@ -72,19 +73,25 @@ def submit_label() -> Response:
     label = body.get("label")
     if not isinstance(label, str):
         raise ApiError(400, f"label must be a class name, one of: {_class_list(state)}")
-    request_id = _get_request_id(body)
+    request_id = get_request_id(body)
+    blind = body.get("blind", False)
+    if not isinstance(blind, bool):
+        raise ApiError(400, f"blind must be true or false, got {blind!r}")
     if state.store.has_open_review(sample_id):
         return _submit_review(state, sample_id, label, request_id)
     if state.store.get_gold_rate() > 0 and state.store.is_gold_item(sample_id):
         return _submit_gold(state, sample_id, label, request_id)
+    # A blind label (the grid's slice labeled without the model's guess) is kept apart, so
+    # that its agreement with reviews can be set against the grid's.
+    source = BLIND_SOURCE if blind else SOURCE
     try:
         submission = state.store.submit_label(
-            sample_id, label, annotator=get_user().name, source=SOURCE, request_id=request_id
+            sample_id, label, annotator=get_user().name, source=source, request_id=request_id
         )
     except ValueError as error:
         raise ApiError(400, str(error)) from None
     event = submission.event
-    return _answer_stored(
+    return answer_stored(
         event.id,
         event.sample_id,
         event.label_name,
@@ -94,7 +101,7 @@ def submit_label() -> Response:
     )
 
 
-def _answer_stored(
+def answer_stored(
     event_id: int | None,
     sample_id: int,
     label: str,
@@ -115,7 +122,7 @@ def _answer_stored(
             "lease": lease,
             "holder": holder,
             "duplicate": duplicate,
-            "message": _LEASE_MESSAGES[lease],
+            "message": LEASE_MESSAGES[lease],
             **extra,
         }
     )
@@ -130,7 +137,7 @@ def _submit_gold(state: ServerState, sample_id: int, label: str, request_id: str
         )
     except ValueError as error:
         raise ApiError(400, str(error)) from None
-    return _answer_stored(None, answer.sample_id, label, duplicate=duplicate)
+    return answer_stored(None, answer.sample_id, label, duplicate=duplicate)
 
 
 def _submit_review(state: ServerState, sample_id: int, label: str, request_id: str) -> Response:
@@ -144,7 +151,7 @@ def _submit_review(state: ServerState, sample_id: int, label: str, request_id: s
     except ValueError as error:
         raise ApiError(400, str(error)) from None
     event = answer.event
-    return _answer_stored(
+    return answer_stored(
         event.id,
         event.sample_id,
         event.label_name,
@@ -159,7 +166,7 @@ def skip() -> Response:
     body = get_json_object()
     state = get_state()
     sample_id = _get_sample_id(state, body)
-    request_id = _get_request_id(body)
+    request_id = get_request_id(body)
     try:
         new = state.store.skip_sample(sample_id, annotator=get_user().name, request_id=request_id)
     except ValueError as error:
@@ -172,7 +179,7 @@ def undo() -> Response:
     """Take back the caller's last label; the image comes back to them as the next task."""
     body = get_json_object()
     state = get_state()
-    request_id = _get_request_id(body)
+    request_id = get_request_id(body)
     name = get_user().name
     # A retried undo is answered as the first was, whichever kind it took back.
     kind = state.store.get_undo_request_kind(request_id)
@@ -196,9 +203,12 @@ def undo() -> Response:
     review = state.store.get_review(event.sample_id)
     if review is not None:
         task = _describe_review(review)
-    return jsonify(
-        {"undone": {"sample_id": event.sample_id, "label": event.label_name}, "task": task}
-    )
+    undone: dict[str, Any] = {"sample_id": event.sample_id, "label": event.label_name}
+    grid = state.store.get_grid_sample_ids(event.id)
+    if grid:
+        # The whole grid was taken back; its images wait, leased to the caller, for a grid.
+        undone["grid"] = grid
+    return jsonify({"undone": undone, "task": task})
 
 
 @bp.get("/stats")
@@ -215,7 +225,7 @@ def get_stats() -> Response:
             "skips": mine.get("skips", 0),
             "median_seconds": mine.get("median_seconds"),
             "class_names": list(state.project.class_names),
-            **_queue(state),
+            **get_queue_counts(state),
         }
     )
 
@@ -233,15 +243,34 @@ def get_dashboard() -> Response:
             "n_labeled": status["n_labeled"],
             "rounds": status["rounds"],
             "last_learner": status["last_learner"],
-            **_queue(state),
+            **get_queue_counts(state),
             "annotators": get_annotator_stats(state.store.get_activity()),
             "conflicts": get_conflicts(state.store),
             "suspects": get_suspect_summary(state.project),
             "quality": dataclasses.asdict(get_annotator_quality(state.project)),
             "round_job": state.rounds.get_status(),
+            "grid": _describe_grid(state),
             "is_admin": get_user().is_admin,
         }
     )
+
+
+def _describe_grid(state: ServerState) -> dict[str, Any]:
+    """Grid settings, and how labels of each source fared in later reviews."""
+    settings = state.store.get_grid_settings()
+    agreement = {
+        GRID_SOURCE: (0, 0),
+        BLIND_SOURCE: (0, 0),
+        **state.store.get_review_agreement_by_source(),
+    }
+    return {
+        "enabled": settings.enabled,
+        "blind_share": settings.blind_share,
+        "agreement": {
+            source: {"reviewed": reviewed, "confirmed": confirmed}
+            for source, (reviewed, confirmed) in agreement.items()
+        },
+    }
 
 
 @bp.get("/images/<int:sample_id>.png")
@@ -275,6 +304,14 @@ def get_openapi() -> Response:
     for parameter in document["paths"]["/api/images/{sample_id}.png"]["get"]["parameters"]:
         if parameter["name"] == "sample_id":
             parameter["schema"]["maximum"] = last_id
+    grid = document["paths"]["/api/grid"]
+    body = grid["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    body["label"]["enum"] = list(state.project.class_names)
+    for key in ("accepted", "rejected"):
+        body[key]["items"] = {**body[key]["items"], "maximum": last_id}
+    for parameter in grid["get"]["parameters"]:
+        if parameter["name"] == "label":
+            parameter["schema"]["enum"] = list(state.project.class_names)
     return jsonify(document)
 
 
@@ -322,7 +359,7 @@ def _describe_review(item: ReviewItem) -> dict[str, Any]:
     }
 
 
-def _queue(state: ServerState) -> dict[str, Any]:
+def get_queue_counts(state: ServerState) -> dict[str, Any]:
     now = time.time()
     waiting, leased = state.store.count_queue(now=now)
     review_waiting, review_leased = state.store.count_reviews(now=now)
@@ -343,7 +380,7 @@ def _get_sample_id(state: ServerState, body: dict[str, Any]) -> int:
     return value
 
 
-def _get_request_id(body: dict[str, Any]) -> str:
+def get_request_id(body: dict[str, Any]) -> str:
     value = body.get("request_id")
     if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
         raise ApiError(
@@ -354,7 +391,7 @@ def _get_request_id(body: dict[str, Any]) -> str:
     return value
 
 
-def _get_int_arg(name: str, *, default: int, minimum: int, maximum: int) -> int:
+def get_int_arg(name: str, *, default: int, minimum: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default

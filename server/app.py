@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from labeler.store.project import open_project
-from server import admin, api, errors, pages, security
+from server import admin, api, errors, grid, pages, security
 from server.config import load_config
 from server.images import ImageCache
 from server.labelstudio import routes as labelstudio_routes
@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(pages.bp)
         app.register_blueprint(api.bp)
         app.register_blueprint(admin.bp)
+        app.register_blueprint(grid.bp)
         app.register_blueprint(labelstudio_routes.bp)
     except BaseException:
         project.close()

@@ -24,6 +24,7 @@ def label_page() -> BaseResponse | tuple[str, int] | str:
         "label.html",
         user=user,
         class_names=state.project.class_names,
+        grid_enabled=state.store.get_grid_settings().enabled,
         csrf_token=get_csrf_token(),
         project_name=state.project.path.name,
     )

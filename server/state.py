@@ -24,6 +24,17 @@ class ModelGuesses:
 
     round_id: int | None
     by_sample: dict[int, tuple[int, float]]
+    _ranked: dict[int, list[int]] | None = None
+
+    def rank_by_class(self) -> dict[int, list[int]]:
+        """``{class: sample ids the model puts in it, most confident first}`` (worked out
+        once per round: grid labeling asks for it on every grid)."""
+        if self._ranked is None:
+            ranked: dict[int, list[tuple[float, int]]] = {}
+            for sample, (guess, confidence) in self.by_sample.items():
+                ranked.setdefault(guess, []).append((-confidence, sample))
+            self._ranked = {guess: [s for _, s in sorted(pairs)] for guess, pairs in ranked.items()}
+        return self._ranked
 
 
 @dataclass

@@ -8,6 +8,7 @@ one lock and one transaction helper (``core.StoreCore``):
 - ``labels``: the append-only label log and the current-label rule (``LabelLog``);
 - ``rounds``: rounds, their results and the round lock (``RoundLog``);
 - ``queue``: the queue, leases, submissions, skips and undo (``AnnotationQueue``);
+- ``grids``: grid labeling, many images of one class at once (``GridBatches``);
 - ``annotators``: who may use the annotation server (``AnnotatorRegistry``);
 - ``remote``: the tasks and annotations of a linked external tool (``RemoteLinks``);
 - ``records``: the dataclasses they hand out and take in.
@@ -26,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from labeler.store.annotators import AnnotatorRegistry
 from labeler.store.core import SPLITS
 from labeler.store.gold import GoldChecks
+from labeler.store.grids import GridBatches
 from labeler.store.queue import DEFAULT_LEASE_SECONDS, AnnotationQueue
 from labeler.store.records import (
     LEASE_CONFLICTS,
@@ -99,6 +101,7 @@ logger = logging.getLogger(__name__)
 class ProjectStore(
     SampleCatalog,
     RoundLog,
+    GridBatches,
     AnnotationQueue,
     ReviewQueue,
     GoldChecks,

@@ -123,7 +123,7 @@ class AnnotationQueue(LabelLog):
             row = db.execute(
                 "SELECT leased_by, lease_expires FROM queue WHERE sample_id = ?", (index,)
             ).fetchone()
-            lease, holder = _classify_lease(row, annotator, now)
+            lease, holder = classify_lease(row, annotator, now)
             (event,) = self._insert_labels(db, [label])
             if lease != LEASE_HELD:
                 db.execute(
@@ -180,7 +180,9 @@ class AnnotationQueue(LabelLog):
 
         The log keeps the event; a retraction marks it. When the sample is left with no live
         label it goes back to the front of the queue, leased to ``annotator``, so that they can
-        label it again. A ``request_id`` seen before returns the event it retracted.
+        label it again. When the event came from a grid (``labeler.store.grids``), the grid's
+        other live events are retracted with it: one undo takes back one action. A
+        ``request_id`` seen before returns the event it retracted.
         """
         annotator = check_name("annotator", annotator)
         if request_id is not None:
@@ -200,26 +202,18 @@ class AnnotationQueue(LabelLog):
                 return None
             event = self._get_event(db, int(row[0]))
             now = time.time()
-            db.execute(
-                "INSERT INTO retractions (event_id, annotator, created_at, request_id) "
-                "VALUES (?, ?, ?, ?)",
-                (event.id, annotator, now, request_id),
-            )
-            still_labeled = db.execute(
-                "SELECT 1 FROM live_label_events WHERE sample_id = ? LIMIT 1", (event.sample_id,)
-            ).fetchone()
-            if still_labeled is None:
-                requeue_at_front(
-                    db, event.sample_id, leased_by=annotator, lease_expires=now + lease_seconds
+            # The grid's other images, last first, so that they come back in the grid's order.
+            grid = [
+                self._get_event(db, int(other))
+                for (other,) in db.execute(
+                    "SELECT e.id FROM grid_labels AS g JOIN live_label_events AS e "
+                    "ON e.id = g.event_id WHERE g.grid_request_id = (SELECT grid_request_id "
+                    "FROM grid_labels WHERE event_id = ?) AND e.id != ? ORDER BY e.id DESC",
+                    (event.id, event.id),
                 )
-                # Nothing is left to review: it needs a first label again.
-                db.execute(
-                    "UPDATE reviews SET state = 'done', leased_by = NULL, lease_expires = NULL "
-                    "WHERE sample_id = ?",
-                    (event.sample_id,),
-                )
-            # An undone review answer: the review comes back to the reviewer.
-            reopen_review(db, event.id, leased_by=annotator, lease_expires=now + lease_seconds)
+            ]
+            for retracted, retraction_request in [(event, request_id)] + [(e, None) for e in grid]:
+                _retract(db, retracted, annotator, retraction_request, now, now + lease_seconds)
         return event
 
     def get_lease_conflicts(self) -> list[tuple[LabelEvent, str, str | None]]:
@@ -241,9 +235,37 @@ class AnnotationQueue(LabelLog):
         return (LEASE_HELD, None) if row is None else (str(row[0]), row[1])
 
 
-def _classify_lease(
-    row: Sequence[Any] | None, annotator: str, now: float
-) -> tuple[str, str | None]:
+def _retract(
+    db: sqlite3.Connection,
+    event: LabelEvent,
+    annotator: str,
+    request_id: str | None,
+    now: float,
+    lease_expires: float,
+) -> None:
+    """Retract one label event, inside a write transaction: a sample left with no live label
+    goes back to the front of the queue, leased to ``annotator``; an undone review answer
+    reopens its review."""
+    db.execute(
+        "INSERT INTO retractions (event_id, annotator, created_at, request_id) VALUES (?, ?, ?, ?)",
+        (event.id, annotator, now, request_id),
+    )
+    still_labeled = db.execute(
+        "SELECT 1 FROM live_label_events WHERE sample_id = ? LIMIT 1", (event.sample_id,)
+    ).fetchone()
+    if still_labeled is None:
+        requeue_at_front(db, event.sample_id, leased_by=annotator, lease_expires=lease_expires)
+        # Nothing is left to review: it needs a first label again.
+        db.execute(
+            "UPDATE reviews SET state = 'done', leased_by = NULL, lease_expires = NULL "
+            "WHERE sample_id = ?",
+            (event.sample_id,),
+        )
+    # An undone review answer: the review comes back to the reviewer.
+    reopen_review(db, event.id, leased_by=annotator, lease_expires=lease_expires)
+
+
+def classify_lease(row: Sequence[Any] | None, annotator: str, now: float) -> tuple[str, str | None]:
     """How a submission by ``annotator`` stands to a queue row ``(leased_by, lease_expires)``:
     ``(kind, holder)`` with kind "held" or one of ``LEASE_CONFLICTS``."""
     if row is None:

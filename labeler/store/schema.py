@@ -20,7 +20,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "project.sqlite"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Seconds a connection waits for another process's write transaction before giving up.
 _BUSY_TIMEOUT = 60.0
 _APPLICATION_ID = 0x4C41424C  # "LABL": marks the file as ours
@@ -229,7 +229,25 @@ BEGIN
     SELECT RAISE(ABORT, 'gold_retractions is append-only');
 END;
 """
-_UPGRADES = {1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4, 4: _SCHEMA_V5}
+# Added in schema version 6: which label events one grid submission stored (an annotator
+# confirmed a page of images the model puts in one class), so that undo takes back the grid.
+_SCHEMA_V6 = """
+CREATE TABLE grid_labels (
+    event_id INTEGER PRIMARY KEY REFERENCES label_events (id),
+    grid_request_id TEXT NOT NULL,
+    annotator TEXT NOT NULL
+);
+CREATE INDEX grid_labels_by_request ON grid_labels (grid_request_id);
+CREATE TRIGGER grid_labels_no_update BEFORE UPDATE ON grid_labels
+BEGIN
+    SELECT RAISE(ABORT, 'grid_labels is append-only');
+END;
+CREATE TRIGGER grid_labels_no_delete BEFORE DELETE ON grid_labels
+BEGIN
+    SELECT RAISE(ABORT, 'grid_labels is append-only');
+END;
+"""
+_UPGRADES = {1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4, 4: _SCHEMA_V5, 5: _SCHEMA_V6}
 
 
 def database_path(path: str | os.PathLike[str]) -> Path:
@@ -257,7 +275,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def _run_schema(
     connection: sqlite3.Connection,
-    schema: str = _SCHEMA + _SCHEMA_V2 + _SCHEMA_V3 + _SCHEMA_V4 + _SCHEMA_V5,
+    schema: str = _SCHEMA + _SCHEMA_V2 + _SCHEMA_V3 + _SCHEMA_V4 + _SCHEMA_V5 + _SCHEMA_V6,
 ) -> None:
     # executescript() would commit the open transaction first; run statement by statement.
     statement = ""
@@ -271,7 +289,7 @@ def _run_schema(
 def _upgrade(connection: sqlite3.Connection) -> None:
     """Bring an older database to ``SCHEMA_VERSION``, one version at a time (2: skips,
     retractions, lease conflicts, annotators; 3: the remote tool's tasks and annotations; 4: no
-    scores table; 5: reviews), in one transaction."""
+    scores table; 5: reviews; 6: grid labels), in one transaction."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         # Read again inside the transaction: another process may have upgraded it meanwhile.

@@ -149,7 +149,25 @@
       c.sample_id, Object.entries(c.labels).map(([who, what]) => who + ": " + what).join(", ")]));
     fill("lease-conflicts", data.conflicts.leases.map((c) => [
       c.sample_id, c.label, c.annotator, c.kind + (c.holder ? " (held by " + c.holder + ")" : "")]));
+    showGrid(data.grid);
     if (isAdmin) showJob(data.round_job);
+  }
+
+  const SOURCE_NAMES = { grid: "grid", blind: "blind (grid's slice)", web: "one at a time", review: "review answers" };
+
+  function showGrid(grid) {
+    document.getElementById("grid-state").textContent = (grid.enabled ? "On" : "Off") +
+      "; " + Math.round(grid.blind_share * 100) + "% of every grid labeled blind" +
+      (grid.blind_share > 0 ? " (at least one image)." : ".");
+    fill("grid-agreement", Object.entries(grid.agreement).map(([source, a]) => [
+      SOURCE_NAMES[source] || source, a.reviewed, a.confirmed,
+      a.reviewed ? fraction(a.confirmed / a.reviewed) : null]));
+    const form = document.getElementById("grid-form");
+    // The form shows the stored settings until the admin starts to change them.
+    if (form && !form.contains(document.activeElement)) {
+      document.getElementById("grid-enabled").checked = grid.enabled;
+      document.getElementById("grid-blind-share").value = String(grid.blind_share);
+    }
   }
 
   function showJob(job) {
@@ -171,6 +189,26 @@
       try {
         const answer = await api.post("/api/admin/rounds", body);
         showJob(answer.job);
+      } catch (error) {
+        line.textContent = error.message;
+        line.classList.add("warn");
+      }
+    });
+  }
+
+  const gridForm = document.getElementById("grid-form");
+  if (gridForm) {
+    gridForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = {
+        enabled: document.getElementById("grid-enabled").checked,
+        blind_share: Number(document.getElementById("grid-blind-share").value),
+      };
+      const line = document.getElementById("grid-state");
+      try {
+        await api.post("/api/admin/grid", body);
+        document.activeElement.blur();
+        refresh();
       } catch (error) {
         line.textContent = error.message;
         line.classList.add("warn");

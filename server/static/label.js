@@ -1,6 +1,8 @@
 "use strict";
 // The labeling page: one image at a time, classes on buttons and keys, the next images
-// leased and decoded ahead so that a keypress shows the next one at once.
+// leased and decoded ahead so that a keypress shows the next one at once. G switches to grid
+// labeling (grid.js): pages of images the model puts in one class, confirmed at once; the
+// images marked as not belonging, and each grid's blind slice, then come one at a time.
 (function () {
   const api = labelerApi;
   const app = document.getElementById("label-app");
@@ -11,6 +13,8 @@
   const reviewBadge = document.getElementById("review-badge");
   const message = document.getElementById("message");
   const showGuess = document.getElementById("show-guess");
+  const gridBox = document.getElementById("grid-box");
+  const gridEnabled = JSON.parse(app.dataset.gridEnabled);
   const AHEAD = 2; // images ready beyond the one shown
   const MAX_LABEL_SECONDS = 300; // longer gaps are breaks, not labeling time
   const MAX_TASKS_PER_CALL = 10; // the server's MAX_TASKS_PER_CALL
@@ -22,6 +26,9 @@
   let pending = Promise.resolve(); // state-changing calls, in order
   let refilling = false;
   let queueCount = null;
+  let gridMode = false;
+  let singles = []; // in grid mode: the blind slice and marked images, one at a time
+  const waiting = () => (gridMode ? singles : ahead);
   const labelTimes = [];
   // Keypress-to-painted times in ms, read by the browser benchmark.
   window.labelerTimings = [];
@@ -35,10 +42,34 @@
       label(button.dataset.label, performance.now());
     });
   }
-  for (const [id, action] of [["skip-button", () => skip(performance.now())], ["undo-button", () => undo()]]) {
+  const actions = [
+    ["skip-button", () => skip(performance.now())],
+    ["undo-button", () => undo()],
+    ["grid-button", () => setGridMode(!gridMode)],
+    ["grid-confirm", () => grid.confirm()],
+  ];
+  for (const [id, action] of actions) {
     const button = document.getElementById(id);
     button.addEventListener("click", () => { button.blur(); action(); });
   }
+  const grid = labelerGrid.create({
+    api,
+    root: document.getElementById("grid"),
+    title: document.getElementById("grid-title"),
+    say,
+    onSingles(tasks) {
+      singles = tasks.map(prepare);
+      showNext(null);
+    },
+    onEmpty(label, error) {
+      if (error || !label) {
+        setGridMode(false);
+      } else {
+        say("No images left that the model puts in " + label + ": press another class's key, " +
+          "or G for one at a time.", false);
+      }
+    },
+  });
   showGuess.checked = localStorage.getItem("labeler.showGuess") === "1";
   showGuess.addEventListener("change", () => {
     localStorage.setItem("labeler.showGuess", showGuess.checked ? "1" : "0");
@@ -57,7 +88,9 @@
     }
     for (const name of names) {
       const first = name.charAt(0).toLowerCase();
-      if (firsts[first] === 1 && /[a-z]/.test(first) && !(first in map)) map[first] = name;
+      // g is the grid's key where grid labeling is on.
+      const reserved = gridEnabled && first === "g";
+      if (firsts[first] === 1 && /[a-z]/.test(first) && !(first in map) && !reserved) map[first] = name;
     }
     return map;
   }
@@ -72,6 +105,11 @@
       event.preventDefault();
       undo();
     } else if (event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    } else if (gridEnabled && event.key.toLowerCase() === "g") {
+      event.preventDefault();
+      setGridMode(!gridMode);
+    } else if (gridMode && !current && grid.handleKey(event, keyToLabel)) {
       return;
     } else if (event.key === "Backspace") {
       event.preventDefault();
@@ -101,7 +139,7 @@
   }
 
   async function refill() {
-    if (refilling) return;
+    if (refilling || gridMode) return;
     refilling = true;
     try {
       // Own leases come back first: ask for enough to cover those not yet answered.
@@ -124,11 +162,42 @@
   function pendingCount() { return nPending; }
 
   function showNext(started) {
-    current = ahead.shift() || null;
+    current = waiting().shift() || null;
+    if (gridMode && !current) {
+      showGrid(true);
+      grid.load();
+      return;
+    }
     display(started);
   }
 
+  // Grid mode shows the grid, except while a single image of it is being labeled.
+  function showGrid(visible) {
+    gridBox.hidden = !visible;
+    stage.hidden = visible;
+    document.getElementById("buttons").hidden = visible;
+    document.getElementById("grid-confirm").hidden = !visible;
+    document.getElementById("skip-button").hidden = visible; // Space marks a tile there
+    if (visible) { guess.hidden = true; reviewBadge.hidden = true; }
+  }
+
+  function setGridMode(on) {
+    if (on === gridMode || (on && !gridEnabled)) return;
+    // Images in hand go back to the other mode's list; their leases stay this annotator's.
+    const inHand = (current ? [current] : []).concat(waiting());
+    current = null;
+    gridMode = on;
+    if (on) singles = inHand.filter((entry) => entry.task.kind === "blind");
+    else ahead.unshift(...inHand);
+    document.getElementById("grid-button").setAttribute("aria-pressed", on ? "true" : "false");
+    say(on ? "Grid: click or Space marks an image that does not belong; Enter confirms the rest." : "", false);
+    if (!on) showGrid(false);
+    showNext(null);
+    if (!on) refill();
+  }
+
   function display(started) {
+    if (gridMode) showGrid(false);
     if (!current) {
       shown.hidden = true;
       empty.hidden = false;
@@ -156,7 +225,7 @@
   }
 
   function renderGuess() {
-    const g = current && current.task.guess;
+    const g = current && current.task.kind !== "blind" && current.task.guess;
     guess.hidden = !(showGuess.checked && g);
     if (g) guess.textContent = "Model's guess: " + g.label + " (" + Math.round(g.confidence * 100) + "%)";
   }
@@ -194,9 +263,10 @@
     const sampleId = current.task.sample_id;
     handled.add(sampleId);
     labelTimes.push(Date.now());
+    const body = { sample_id: sampleId, label: name, request_id: api.newRequestId() };
+    if (current.task.kind === "blind") body.blind = true;
     showNext(started);
     renderProgress();
-    const body = { sample_id: sampleId, label: name, request_id: api.newRequestId() };
     inOrder(async () => {
       const answer = await api.post("/api/labels", body);
       say(answer.lease === "held" ? "" : "Sample " + sampleId + ": " + answer.message, answer.lease !== "held");
@@ -225,10 +295,18 @@
       }
       labelTimes.pop();
       handled.delete(answer.undone.sample_id);
+      if (answer.undone.grid) {
+        // A whole grid came back: show it again (its images are leased to this annotator).
+        for (const sample of answer.undone.grid) handled.delete(sample);
+        if (gridMode && !current) grid.load(answer.undone.label);
+        say("Undid the grid of " + answer.undone.grid.length + " images labeled " + answer.undone.label + ".", false);
+        return;
+      }
       if (answer.task) {
-        if (current) ahead.unshift(current);
-        const index = ahead.findIndex((entry) => entry.task.sample_id === answer.task.sample_id);
-        if (index >= 0) ahead.splice(index, 1);
+        const list = waiting();
+        if (current) list.unshift(current);
+        const index = list.findIndex((entry) => entry.task.sample_id === answer.task.sample_id);
+        if (index >= 0) list.splice(index, 1);
         current = prepare(answer.task);
         await current.ready;
         display(null);
@@ -240,5 +318,5 @@
 
   refill();
   // An empty queue is looked at again now and then: a round may have filled it.
-  setInterval(() => { if (!current || ahead.length < AHEAD) refill(); }, 5000);
+  setInterval(() => { if (!gridMode && (!current || ahead.length < AHEAD)) refill(); }, 5000);
 })();

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from labeler.store.project import open_project
 from labeler.store.tokens import hash_token
 from server.app import close_app, create_app
+from server.live_server import CHROMIUM_ARGS, CHROMIUM_PATH, LiveServer, start_server
 
 QUEUE_SIZE = 12
 
@@ -95,3 +96,25 @@ def api_as(app: Flask) -> Callable[[str | None], Api]:
         return Api(app.test_client(), None if name is None else TOKENS.get(name, name))
 
     return make
+
+
+@pytest.fixture
+def server(project: Path) -> Iterator[LiveServer]:
+    """The annotation server of ``project`` on a free port, in its own process."""
+    live = start_server(project)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright (installed by `make browser`)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM_PATH.exists(), f"{CHROMIUM_PATH} is missing: `make browser` installs it"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM_PATH), args=list(CHROMIUM_ARGS)
+        )
+        yield chromium
+        chromium.close()

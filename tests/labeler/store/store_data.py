@@ -48,8 +48,9 @@ def make_older_database(folder: Path, statements: Iterable[str]) -> Path:
     path = folder / DATABASE_NAME
     ProjectStore.create(path, class_names=CLASSES, samples=make_samples()).close()
     raw = sqlite3.connect(path, isolation_level=None)
-    # Every older schema lacks the review tables of version 5.
+    # Every older schema lacks the review tables of version 5 and the grid table of version 6.
     version_5 = (
+        "DROP TABLE grid_labels",
         "DROP VIEW live_gold_answers",
         "DROP TABLE gold_retractions",
         "DROP TABLE gold_answers",

@@ -49,8 +49,8 @@ def test_a_version_3_database_drops_its_scores_table(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master")}
     assert "scores" not in tables and "queue" in tables
-    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (5,)
-    assert {"reviews", "review_answers"} <= tables
+    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,) == (6,)
+    assert {"reviews", "review_answers", "grid_labels"} <= tables
 
 
 def test_a_version_2_database_gets_the_remote_tables(tmp_path: Path) -> None:
