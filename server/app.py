@@ -10,10 +10,11 @@ from typing import Any
 from flask import Flask
 
 from labeler.store.project import open_project
-from server import admin, api, errors, grid, pages, security
+from server import admin, api, errors, grid, pages, pool_map, security
 from server.config import load_config
 from server.images import ImageCache
 from server.labelstudio import routes as labelstudio_routes
+from server.map_runner import MapRunner
 from server.round_runner import RoundRunner
 from server.state import EXTENSION_KEY, ServerState
 from server.throttle import LoginThrottle
@@ -43,6 +44,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 Path(app.instance_path) / ROUND_LOG_FOLDER,
                 command=app.config["ROUND_COMMAND"],
             ),
+            maps=MapRunner(
+                project_path,
+                Path(app.instance_path) / ROUND_LOG_FOLDER,
+                command=app.config["MAP_COMMAND"],
+            ),
             lease_seconds=float(app.config["LEASE_SECONDS"]),
             max_tasks_per_call=int(app.config["MAX_TASKS_PER_CALL"]),
         )
@@ -52,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(api.bp)
         app.register_blueprint(admin.bp)
         app.register_blueprint(grid.bp)
+        app.register_blueprint(pool_map.bp)
         app.register_blueprint(labelstudio_routes.bp)
     except BaseException:
         project.close()

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_NAME": "labeler_session",
     # Command that runs a round, as a list; the project folder and options are appended.
     "ROUND_COMMAND": None,
+    # Command that makes the pool's map, as a list; the project and --embedding are appended.
+    "MAP_COMMAND": None,
 }
 
 

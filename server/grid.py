@@ -46,8 +46,16 @@ def get_grid() -> Response:
             "(start one on the dashboard or run `labeler round PROJECT`)",
         )
     name = get_user().name
-    class_index = _get_class(state, name, guesses.by_sample)
-    ranked = guesses.rank_by_class().get(class_index, [])
+    chosen = _get_chosen_ids(state)
+    if chosen is None:
+        class_index = _get_class(state, name, guesses.by_sample)
+        ranked = guesses.rank_by_class().get(class_index, [])
+    else:
+        # A lasso's images, in the order given, labeled as the class most are guessed as.
+        votes = [guesses.by_sample[s][0] for s in chosen if s in guesses.by_sample]
+        majority = max(set(votes), key=votes.count) if votes else 0
+        class_index = _get_class(state, name, guesses.by_sample, default=majority)
+        ranked = chosen
     lease = state.store.lease_grid(name, ranked, n, lease_seconds=state.lease_seconds)
     return jsonify(
         {
@@ -133,15 +141,40 @@ def _describe_settings(state: ServerState) -> dict[str, Any]:
     return {"enabled": settings.enabled, "blind_share": settings.blind_share}
 
 
-def _get_class(state: ServerState, annotator: str, guesses: dict[int, tuple[int, float]]) -> int:
-    """The class asked for, else the model's guess for the next image in the queue this
-    annotator could take, else the class the model puts most images in."""
+def _get_chosen_ids(state: ServerState) -> list[int] | None:
+    """The sample ids of the ``ids`` argument (None when absent)."""
+    raw = request.args.get("ids")
+    if raw is None:
+        return None
+    parts = raw.split(",")
+    if len(parts) > MAX_GRID_SIZE or not all(part.isdigit() for part in parts):
+        raise ApiError(
+            400, f"ids must be 1 to {MAX_GRID_SIZE} sample ids separated by commas, got {raw!r}"
+        )
+    ids = [int(part) for part in parts]
+    unknown = [i for i in ids if i >= state.store.n_samples]
+    if unknown:
+        raise ApiError(400, f"there is no sample {unknown[0]}; sample ids run from 0 to "
+                       f"{state.store.n_samples - 1}")  # fmt: skip
+    return ids
+
+
+def _get_class(
+    state: ServerState,
+    annotator: str,
+    guesses: dict[int, tuple[int, float]],
+    default: int | None = None,
+) -> int:
+    """The class asked for, else ``default``, else the model's guess for the next image in
+    the queue this annotator could take, else the class the model puts most images in."""
     names = state.project.class_names
     label = request.args.get("label")
     if label is not None:
         if label not in names:
             raise ApiError(400, f"label must be a class name, one of: {', '.join(names)}")
         return names.index(label)
+    if default is not None:
+        return default
     for item in state.store.get_queue():
         if item.leased_by in (None, annotator) and item.sample_id in guesses:
             return guesses[item.sample_id][0]

@@ -121,7 +121,7 @@ class RoundRunner:
             "started_at": job.started_at,
             "finished_at": job.finished_at,
             "exit_code": code,
-            "last_line": _read_last_line(job.log_path),
+            "last_line": read_last_line(job.log_path),
         }
 
 
@@ -129,7 +129,7 @@ class RoundBusyError(ValueError):
     """A round is running already."""
 
 
-def _read_last_line(path: Path) -> str:
+def read_last_line(path: Path) -> str:
     """The last non-empty line of a log, progress bars included (they end with a return)."""
     try:
         with open(path, "rb") as file:

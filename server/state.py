@@ -12,6 +12,7 @@ from labeler.store.database import ProjectStore
 from labeler.store.project import Project
 from labeler.store.project_files import RoundFolder
 from server.images import ImageCache
+from server.map_runner import MapRunner
 from server.round_runner import RoundRunner
 from server.throttle import LoginThrottle
 
@@ -43,6 +44,7 @@ class ServerState:
     images: ImageCache
     throttle: LoginThrottle
     rounds: RoundRunner
+    maps: MapRunner
     lease_seconds: float
     max_tasks_per_call: int
     _guesses: ModelGuesses = field(default_factory=lambda: ModelGuesses(None, {}))

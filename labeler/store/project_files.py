@@ -13,6 +13,7 @@ asks it for a path or for what a round wrote:
 - ``features/``: cached penultimate features of a frozen backbone;
 - ``embeddings/``: cached embeddings of every sample (``<kind>-<key>.npy``, float32
   ``[n_samples, dim]``, with what they were computed from in ``<kind>-<key>.json``);
+- ``map/layout.npz``: the 2-D map of the pool the dashboard draws (``PoolMap``);
 - ``pruning/pruned.pt``: the trimmed model ``labeler prune apply`` chose;
 - ``server/``: the annotation server's instance folder (secret key, config, round logs, the
   Label Studio lock).
@@ -31,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from generators.checks import check_int
-from labeler.store.atomic_files import save_npy_atomic, write_json_atomic
+from labeler.store.atomic_files import atomic_path, save_npy_atomic, write_json_atomic
 from labeler.store.schema import DATABASE_NAME
 
 PROJECT_FILE = "project.json"
@@ -46,6 +47,8 @@ _EMBEDDING_NAME = re.compile(
     rf"(?P<kind>[a-z0-9][a-z0-9_-]*)-(?P<key>[0-9a-f]{{{EMBEDDING_KEY_LENGTH}}})\.npy"
 )
 _EMBEDDING_KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
+MAP_FOLDER = "map"
+MAP_FILE = "layout.npz"
 PRUNING_FOLDER = "pruning"
 PRUNED_CHECKPOINT_FILE = "pruned.pt"
 SERVER_FOLDER = "server"
@@ -166,6 +169,47 @@ def list_embedding_files(project_path: str | os.PathLike[str]) -> list[Embedding
         if match and path.is_file():
             found.append(EmbeddingFile(match["kind"], match["key"], path))
     return sorted(found, key=lambda file: (file.kind, file.key))
+
+
+@dataclass(frozen=True)
+class PoolMap:
+    """A 2-D map of the pool: ``xy`` float32 ``[n, 2]`` in [0, 1] for the samples ``ids``
+    int64 ``[n]`` (row for row), and ``info``: the embedding and method it came from, its
+    seconds and when it was made (``labeler map``)."""
+
+    ids: NDArray[np.int64]
+    xy: NDArray[np.float32]
+    info: dict[str, Any]
+
+
+def get_map_file(project_path: str | os.PathLike[str]) -> Path:
+    return Path(project_path) / MAP_FOLDER / MAP_FILE
+
+
+def write_pool_map(project_path: str | os.PathLike[str], pool_map: PoolMap) -> None:
+    """Write the map as one file, atomically: a reader sees the old map or the new one."""
+    path = get_map_file(project_path)
+    path.parent.mkdir(exist_ok=True)
+    with atomic_path(path) as temp, open(temp, "wb") as file:
+        np.savez(
+            file,
+            ids=pool_map.ids.astype(np.int64),
+            xy=pool_map.xy.astype(np.float32),
+            info=np.array(json.dumps(pool_map.info)),
+        )
+
+
+def read_pool_map(project_path: str | os.PathLike[str]) -> PoolMap | None:
+    """The project's map, or None when there is none (or it cannot be read)."""
+    try:
+        with np.load(get_map_file(project_path), allow_pickle=False) as data:
+            ids, xy = data["ids"].astype(np.int64), data["xy"].astype(np.float32)
+            info = json.loads(str(data["info"]))
+    except (OSError, ValueError, KeyError):
+        return None
+    if xy.shape != (len(ids), 2) or not isinstance(info, dict):
+        return None
+    return PoolMap(ids, xy, info)
 
 
 def get_pruning_folder(project_path: str | os.PathLike[str]) -> Path:

@@ -216,6 +216,34 @@ class AnnotationQueue(LabelLog):
                 _retract(db, retracted, annotator, retraction_request, now, now + lease_seconds)
         return event
 
+    def queue_first(self, sample_ids: Sequence[int]) -> int:
+        """Put the unlabeled pool samples among ``sample_ids`` at the front of the queue, in
+        the given order (first id first), keeping any lease on them; labeled and test samples
+        are passed over. Returns how many were put first. ValueError before the first round
+        (the queue starts with it) or for an unknown sample id, with nothing changed."""
+        ids = [self._check_sample_id(sample) for sample in sample_ids]
+        with self._transaction() as db:
+            last_round = db.execute("SELECT MAX(id) FROM rounds").fetchone()[0]
+            if last_round is None:
+                raise ValueError("the queue starts with the first round: run one first")
+            labeled = {int(s) for (s,) in db.execute("SELECT sample_id FROM live_label_events")}
+            queued = {int(s) for (s,) in db.execute("SELECT sample_id FROM queue")}
+            chosen = [s for s in dict.fromkeys(ids) if not self._is_test[s] and s not in labeled]
+            (front,) = db.execute("SELECT COALESCE(MIN(position), 0) FROM queue").fetchone()
+            for offset, sample in enumerate(reversed(chosen), start=1):
+                position = front - offset
+                if sample in queued:
+                    db.execute(
+                        "UPDATE queue SET position = ? WHERE sample_id = ?", (position, sample)
+                    )
+                else:
+                    db.execute(
+                        "INSERT INTO queue (sample_id, round_id, position, score, leased_by, "
+                        "lease_expires) VALUES (?, ?, ?, NULL, NULL, NULL)",
+                        (sample, last_round, position),
+                    )
+        return len(chosen)
+
     def get_lease_conflicts(self) -> list[tuple[LabelEvent, str, str | None]]:
         """Label events submitted without holding the lease: ``(event, kind, holder)``,
         oldest first; ``kind`` is one of ``LEASE_CONFLICTS``."""

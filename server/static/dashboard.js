@@ -6,6 +6,7 @@
   const root = document.getElementById("dashboard");
   const isAdmin = JSON.parse(root.dataset.admin);
   const SVG = "http://www.w3.org/2000/svg";
+  const poolMap = labelerMap.create({ api, isAdmin });
 
   function fill(tableId, rows) {
     const body = document.querySelector("#" + tableId + " tbody");
@@ -150,6 +151,8 @@
     fill("lease-conflicts", data.conflicts.leases.map((c) => [
       c.sample_id, c.label, c.annotator, c.kind + (c.holder ? " (held by " + c.holder + ")" : "")]));
     showGrid(data.grid);
+    const done = data.rounds.filter((r) => r.status === "done");
+    poolMap.refreshIfRound(done.length ? done[done.length - 1].id : null);
     if (isAdmin) showJob(data.round_job);
   }
 

@@ -15,6 +15,8 @@ const labelerGrid = (function () {
     let cursor = 0;
     let loading = false;
     let submitting = false;
+    let lasso = []; // ids selected on the dashboard's map, still to show
+    let chunk = null; // the lasso's ids in the grid shown
 
     // As many tiles as fit the screen below the page's header and controls.
     function fitSize() {
@@ -30,15 +32,32 @@ const labelerGrid = (function () {
       return Number(getComputedStyle(root).getPropertyValue("--grid-columns")) || MIN_COLUMNS;
     }
 
+    // A lasso's images come first, one grid's worth at a time; a class key shows the same
+    // images as a grid of that class.
+    function setLasso(ids) {
+      lasso = ids.slice();
+      chunk = null;
+    }
+
     async function load(wanted) {
       if (loading) return;
       loading = true;
       try {
-        const query = "?n=" + fitSize() + (wanted ? "&label=" + encodeURIComponent(wanted) : "");
+        const n = fitSize();
+        if (chunk === null && lasso.length) chunk = lasso.splice(0, n);
+        let query = "?n=" + n + (wanted ? "&label=" + encodeURIComponent(wanted) : "");
+        if (chunk !== null) query += "&ids=" + chunk.join(",");
         const data = await api.get("/api/grid" + query);
         label = data.label;
         blind = data.blind;
         render(data.tiles);
+        if (!data.tiles.length && !data.blind.length && chunk !== null) {
+          // Every image of this part of the lasso is labeled or taken: the next part.
+          chunk = null;
+          if (!lasso.length) say("Done with the images selected on the map.", false);
+          loading = false;
+          return load();
+        }
         if (!data.tiles.length && !data.blind.length) onEmpty(label);
         else if (!data.tiles.length) confirm(); // only a blind slice: straight to it
       } catch (error) {
@@ -68,8 +87,9 @@ const labelerGrid = (function () {
       });
       cursor = 0;
       root.replaceChildren(...tiles.map((tile) => tile.element));
+      const from = chunk !== null ? " selected on the map" : "";
       title.textContent = tiles.length
-        ? "Model says " + label + ": mark the images that are not (" + tiles.length + " shown)"
+        ? "Model says " + label + ": mark the images" + from + " that are not (" + tiles.length + " shown)"
         : "";
       paint();
     }
@@ -109,6 +129,7 @@ const labelerGrid = (function () {
       };
       tiles = [];
       blind = [];
+      chunk = null;
       root.replaceChildren();
       title.textContent = "";
       if (accepted.length || body.rejected.length) {
@@ -145,7 +166,7 @@ const labelerGrid = (function () {
       return true;
     }
 
-    return { load, handleKey, confirm, getLabel: () => label, hasTiles: () => tiles.length > 0 };
+    return { load, handleKey, confirm, setLasso };
   }
 
   return { create };

@@ -316,6 +316,14 @@
     });
   }
 
+  // Images selected with the dashboard map's lasso open here as grids.
+  if (window.location.hash === "#lasso") {
+    const ids = JSON.parse(sessionStorage.getItem("labeler.lasso") || "[]");
+    sessionStorage.removeItem("labeler.lasso");
+    history.replaceState(null, "", window.location.pathname);
+    if (!gridEnabled) say("Grid labeling is turned off for this project; the images selected on the map come one at a time in queue order.", true);
+    else if (ids.length) { grid.setLasso(ids); setGridMode(true); }
+  }
   refill();
   // An empty queue is looked at again now and then: a round may have filled it.
   setInterval(() => { if (!gridMode && (!current || ahead.length < AHEAD)) refill(); }, 5000);

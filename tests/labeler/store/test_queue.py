@@ -164,3 +164,20 @@ def test_a_new_round_keeps_leases_in_progress(store: ProjectStore) -> None:
     assert store.count_queue(now=now) == (3, 1)
     assert store.count_queue(now=now + 601) == (4, 0)
     assert store.submit_label(0, "cat", annotator="ann", source="web").lease == "held"
+
+
+def test_queue_first_puts_unlabeled_pool_samples_at_the_front_keeping_leases(
+    store: ProjectStore,
+) -> None:
+    with pytest.raises(ValueError, match="first round"):
+        store.queue_first([1])
+    queue_round(store, [0, 1, 2])
+    store.lease_next("ann", 1, lease_seconds=60)  # 0
+    store.add_label(5, "cat", annotator="ann", source="web")
+    # 5 is labeled and 13 a test sample: passed over; 2 moves up, 7 and 8 join.
+    assert store.queue_first([7, 2, 5, 13, 8, 7]) == 3
+    queue = store.get_queue()
+    assert [item.sample_id for item in queue] == [7, 2, 8, 0, 1]
+    assert queue[3].leased_by == "ann"
+    with pytest.raises(ValueError, match="no sample 99"):
+        store.queue_first([1, 99])
