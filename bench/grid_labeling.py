@@ -44,6 +44,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.machine import describe_machine
+from bench.saved_results import save_report
 from labeler.cli import main as labeler_main
 from labeler.store.project import open_project
 from labeler.store.project_files import RoundFolder
@@ -71,7 +72,7 @@ STATE_JS = """() => {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-labels", type=int, default=150, help="labels per mode and round")
-    parser.add_argument("--ladder", default="20,40,100,250,600,1000", help="oracle labels")
+    parser.add_argument("--ladder", default="20,30,40,60,80,100,250,1000", help="oracle labels")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "grid_labeling")
     args = parser.parse_args()
@@ -82,6 +83,9 @@ def main() -> int:
         truth = write_digits(work / "digits", args.seed)
         base = work / "base"
         run_cli("init", base, "--images", work / "digits", "--image-size", "8")
+        # Embedded once: every project of the ladder is a copy and reads the cache.
+        for kind in ("pixels", "efficientnet_lite0"):
+            labeler_main(["embed", str(base), "--kind", kind])
         rounds = [make_round(base, work / f"round-{n}", n, args) for n in ladder]
         for entry in rounds:
             print(f"{entry['n_oracle']} oracle labels: guesses {entry['guess_accuracy']:.3f}")
@@ -102,10 +106,7 @@ def main() -> int:
         "runs": runs,
         "minutes": round((time.time() - started) / 60, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(format_report(report))
-    print(format_report(report))
+    save_report(args.out, report, format_report)
     return 0
 
 

@@ -21,3 +21,13 @@ def rewrite_markdown(out: Path, name: str, make_markdown: Callable[[Any], str]) 
     results = json.loads((out / f"{name}.json").read_text())
     (out / f"{name}.md").write_text(make_markdown(results))
     return 0
+
+
+def save_report(out: Path, report: dict[str, Any], make_markdown: Callable[[Any], str]) -> None:
+    """Write ``out`` with the suffixes ``.json`` (the report) and ``.md`` (its table), and
+    print the table."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    markdown = make_markdown(report)
+    out.with_suffix(".md").write_text(markdown)
+    print(markdown)

@@ -1,4 +1,5 @@
-"""Any folder of images (PNG or JPEG): the one module that finds and decodes them.
+"""Any folder of images (PNG, JPEG, GIF, BMP, TIFF or WebP): the one module that finds and
+decodes them.
 
 Layouts ``scan_image_folder`` understands (hidden files and folders are ignored):
 
@@ -9,7 +10,10 @@ Layouts ``scan_image_folder`` understands (hidden files and folders are ignored)
 Images are read as 8-bit squares, grayscale ``[n, size, size]`` or colour ``[n, size, size, 3]``
 (uint8, 0 black, 255 white), whatever their mode: ``detect_channels`` tells which the folder
 mostly holds, the rest are converted; transparency is laid over white; non-square images are
-letterboxed (see ``labeler.data.image_arrays``).
+letterboxed (see ``labeler.data.image_arrays``); EXIF orientation is applied; an animated or
+multi-page file gives its first frame. A file that cannot be read is skipped with its reason,
+as is a decompression bomb (over twice Pillow's ``MAX_IMAGE_PIXELS``, about 179 million
+pixels): Pillow refuses it from its header, before any pixel is allocated.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from labeler.data.image_arrays import (
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 SPLIT_FOLDERS = ("train", "test")
 LAYOUTS = ("flat", "classes")
 # Images per torch call in resize_images: bounds the float32 copy to ~100 MB at 128 px.
@@ -138,7 +142,7 @@ def scan_image_folder(root: str | os.PathLike[str]) -> FolderScan:
         has_splits = False
     if not images:
         raise ValueError(
-            f"no PNG or JPEG image found in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}, "
+            f"no image found in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}, "
             "any case)"
         )
     class_names = tuple(sorted({image.class_name for image in images if image.class_name}))

@@ -220,7 +220,11 @@ const labelerMap = (function () {
 
     function onDown(event) {
       if (!data) return;
-      canvas.setPointerCapture(event.pointerId);
+      try {
+        canvas.setPointerCapture(event.pointerId); // the drag goes on outside the canvas
+      } catch (error) {
+        // A pointer the browser does not track (a synthetic event) cannot be captured.
+      }
       const point = toCanvas(event);
       const lasso = event.shiftKey || lassoButton.getAttribute("aria-pressed") === "true";
       drag = { kind: lasso ? "lasso" : "pan", start: point, last: point, path: [point], moved: 0 };

@@ -2,7 +2,8 @@
 step against a plain Python model of the label log.
 
 Steps: rounds that queue samples, leases, labels (fresh and retried request ids), skips,
-undos, reviews sent and answered, gold answers, and the clock moving on. After every step:
+undos, reviews sent and answered, gold answers, grids leased and submitted (fresh and retried;
+an undo after a grid takes the whole grid back), and the clock moving on. After every step:
 - every accepted label event is in the log exactly once, and nothing else is;
 - each sample's current label is what the documented rule says (its latest live event);
 - no image is leased to two annotators at once, and a review never to its own labeler;
@@ -53,6 +54,8 @@ class StoreModel(RuleBasedStateMachine):
         self.requests: dict[str, tuple[int, int, str]] = {}  # request id -> (event, sample, label)
         self.leases: dict[int, tuple[str, float]] = {}  # queued sample -> (holder, expiry)
         self.ids = itertools.count()
+        self.grids: dict[int, str] = {}  # event id -> the grid request that stored it
+        self.grid_requests: dict[str, tuple[str, str, list[int], list[int]]] = {}
 
     @staticmethod
     def _make_folder() -> str:
@@ -152,10 +155,13 @@ class StoreModel(RuleBasedStateMachine):
             assert not live
             return
         assert event.id == max(live)
-        self.events[event.id][3] = False
-        if event.sample_id not in self.current():
-            # Back in the queue, leased to the annotator who undid it (by the wall clock).
-            self.leases.pop(event.sample_id, None)
+        grid = self.grids.get(event.id)
+        taken_back = [i for i, g in self.grids.items() if g == grid] if grid else [event.id]
+        for event_id in taken_back:
+            self.events[event_id][3] = False
+            if self.events[event_id][0] not in self.current():
+                # Back in the queue, leased to the annotator who undid it (by the wall clock).
+                self.leases.pop(self.events[event_id][0], None)
 
     @precondition(lambda self: self.current())
     @rule(data=st.data())
@@ -172,6 +178,78 @@ class StoreModel(RuleBasedStateMachine):
     @rule(who=st.sampled_from(ANNOTATORS), sample=st.sampled_from(GOLD))
     def answer_gold(self, who: str, sample: int) -> None:
         self.stores[1].submit_gold(sample, CLASSES[sample % 3], annotator=who)
+
+    @rule(
+        who=st.sampled_from(ANNOTATORS),
+        ranked=st.permutations(POOL),
+        n=st.integers(1, 6),
+        which=st.integers(0, 1),
+    )
+    def lease_grid(self, who: str, ranked: list[int], n: int, which: int) -> None:
+        lease = self.stores[which].lease_grid(who, ranked, n, lease_seconds=LEASE, now=self.now)
+        picks = lease.tiles + lease.blind
+        assert len(set(picks)) == len(picks) <= n
+        for sample in picks:
+            holder = self.leases.get(sample)
+            assert holder is None or holder[0] == who or holder[1] <= self.now, (
+                f"grid image {sample} leased to {who} while {holder[0]} holds it"
+            )
+            assert sample not in self.current(), f"grid image {sample} is labeled"
+            self.leases[sample] = (who, self.now + LEASE)
+
+    @rule(
+        who=st.sampled_from(ANNOTATORS),
+        label=st.sampled_from(CLASSES),
+        samples=st.lists(st.sampled_from(POOL), min_size=1, max_size=5, unique=True),
+        n_rejected=st.integers(0, 2),
+        which=st.integers(0, 1),
+    )
+    def submit_grid(
+        self, who: str, label: str, samples: list[int], n_rejected: int, which: int
+    ) -> None:
+        accepted, rejected = samples[n_rejected:], samples[:n_rejected]
+        request = f"g{next(self.ids)}"
+        store = self.stores[which]
+        if any(store.has_open_review(sample) for sample in accepted):
+            try:
+                store.submit_grid(
+                    label, accepted=accepted, rejected=rejected, annotator=who, request_id=request
+                )
+            except ValueError as error:
+                assert "under review" in str(error)
+                return
+            raise AssertionError("a grid labeled an image under review")
+        answer = store.submit_grid(
+            label, accepted=accepted, rejected=rejected, annotator=who, request_id=request,
+            now=self.now,
+        )  # fmt: skip
+        assert not answer.duplicate
+        assert [result.sample_id for result in answer.results] == accepted
+        events = {e.id: e for e in store.get_label_events()}
+        for result in answer.results:
+            self.accept(events[result.event_id])
+            self.grids[result.event_id] = request
+        # Rejected images go back to the queue leased to the annotator; before any round
+        # there is no queue, and nothing happens.
+        for sample in rejected:
+            if sample not in self.current() and store.get_rounds():
+                self.leases[sample] = (who, self.now + 300.0)
+        self.grid_requests[request] = (who, label, accepted, rejected)
+
+    @precondition(lambda self: self.grid_requests)
+    @rule(data=st.data(), which=st.integers(0, 1))
+    def retry_grid(self, data: st.DataObject, which: int) -> None:
+        request = data.draw(st.sampled_from(sorted(self.grid_requests)))
+        who, label, accepted, rejected = self.grid_requests[request]
+        if not accepted:
+            return  # nothing was stored: a retry only sends the rejected ones back again
+        again = self.stores[which].submit_grid(
+            label, accepted=accepted, rejected=rejected, annotator=who, request_id=request
+        )
+        assert again.duplicate
+        assert sorted(r.event_id for r in again.results) == sorted(
+            i for i, g in self.grids.items() if g == request
+        )
 
     @rule(seconds=st.sampled_from([1.0, 50.0, 150.0]))
     def wait(self, seconds: float) -> None:
