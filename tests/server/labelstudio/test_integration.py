@@ -334,6 +334,48 @@ def test_8_a_push_cut_off_midway_is_completed_by_the_next_sync(bridge: Bridge) -
     assert np.array_equal(sorted(after), sorted(bridge.tasks_by_sample()))
 
 
+def test_8_a_pull_killed_at_random_points_loses_nothing(bridge: Bridge) -> None:
+    port = int(bridge.server.url.rstrip("/").rsplit(":", 1)[1])
+    bridge.server.stop()  # webhooks lost: only a pull brings these annotations
+    tasks = bridge.tasks_by_sample()
+    current = get_current(bridge.project)
+    missed = [sample for sample in sorted(tasks) if sample not in current][:4]
+    assert len(missed) == 4
+    for sample in missed:
+        bridge.annotate(tasks[sample], "class_0")
+    bridge.server = start_server(bridge.project, port=port)
+    log = get_label_log(bridge.project)
+    command = [sys.executable, "-m", "labeler.cli", "ls", "pull", str(bridge.project)]
+    command += ["--token", bridge.label_studio.token]
+    # A pull is mostly starting Python (as long as `labeler status`), then a few requests.
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "labeler.cli", "status", str(bridge.project)],
+                   capture_output=True, cwd=REPO_ROOT, timeout=120, check=True)  # fmt: skip
+    whole = time.perf_counter() - started
+    rng = np.random.default_rng(0)
+    for delay in rng.uniform(0.8, 1.3, 5) * whole:
+        pull = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO_ROOT
+        )
+        time.sleep(delay)
+        pull.kill()
+        pull.wait(timeout=60)
+        status = subprocess.run(
+            [sys.executable, "-m", "labeler.cli", "status", str(bridge.project)],
+            capture_output=True, text=True, cwd=REPO_ROOT, timeout=120, check=False,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        now = get_label_log(bridge.project)
+        assert now[: len(log)] == log  # nothing accepted before is lost
+        pulled = [entry for entry in now[len(log) :] if entry[0] in missed]
+        assert len(pulled) == len({entry[0] for entry in pulled})  # none twice
+    code, _, err = bridge.labeler("pull")
+    assert code == 0, err
+    after = get_current(bridge.project)
+    assert all(after[sample] == "class_0" for sample in missed)
+    assert len([e for e in get_label_log(bridge.project) if e[0] in missed]) == 4
+
+
 # --- and: the project changed or deleted by hand in Label Studio ----------------------------
 
 
