@@ -5,7 +5,6 @@ once. Page sessions carry a CSRF token that state-changing requests must echo in
 
 from __future__ import annotations
 
-import hmac
 import math
 import secrets
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from flask import g, request, session
 
 from labeler.store.tokens import hash_token
+from server.constant_time import is_same_secret
 from server.errors import ApiError
 from server.state import get_state
 
@@ -68,7 +68,7 @@ def require_user() -> User:
     if user.via == "session" and request.method not in _SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         expected = session.get(SESSION_CSRF, "")
-        if not expected or not hmac.compare_digest(str(sent), str(expected)):
+        if not expected or not is_same_secret(str(sent), str(expected)):
             raise ApiError(403, f"missing or wrong {CSRF_HEADER} header")
     g.user = user
     return user

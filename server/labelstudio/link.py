@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from labeler.store.database import ProjectStore
+from server.constant_time import is_same_secret
 
 META_KEY = "labelstudio_link"
 REMOTE_PREFIX = "labelstudio:"
@@ -92,7 +93,7 @@ def make_sample_key(secret: str, sample_id: int) -> str:
 
 
 def check_sample_key(secret: str, sample_id: int, key: str | None) -> bool:
-    return key is not None and hmac.compare_digest(make_sample_key(secret, sample_id), key)
+    return key is not None and is_same_secret(key, make_sample_key(secret, sample_id))
 
 
 def normalize_url(url: str, *, what: str) -> str:

@@ -8,11 +8,11 @@ All of it answers from the project store and files at once: Label Studio gives a
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from flask import Blueprint, Response, jsonify, request
 
+from server.constant_time import is_same_secret
 from server.errors import ApiError
 from server.labelstudio import format
 from server.labelstudio.link import Link, check_sample_key, load_link
@@ -30,7 +30,7 @@ def receive_webhook() -> Response:
     """Store the annotations of one Label Studio event (checked by the shared secret)."""
     link = _get_link()
     sent = format.get_webhook_secret(request.headers)
-    if sent is None or not hmac.compare_digest(sent, link.secret):
+    if sent is None or not is_same_secret(sent, link.secret):
         raise ApiError(401, f"missing or wrong {format.SECRET_HEADER} header")
     try:
         event = format.read_webhook(request.get_json(silent=True))
@@ -146,7 +146,7 @@ def _get_link() -> Link:
 def _check_ml_auth(link: Link) -> None:
     auth = request.authorization
     password = None if auth is None else auth.password
-    if not password or not hmac.compare_digest(password, link.secret):
+    if not password or not is_same_secret(password, link.secret):
         raise ApiError(
             401,
             "the model needs basic auth with the password that `labeler ls connect` printed",

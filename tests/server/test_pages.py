@@ -50,6 +50,9 @@ def test_page_posts_need_the_csrf_token(app) -> None:
     assert refused.status_code == 403 and "X-CSRF-Token" in refused.json["error"]
     wrong = client.post("/api/labels", json=body, headers={"X-CSRF-Token": "forged"})
     assert wrong.status_code == 403
+    # A token of non-ASCII bytes is a wrong token too, not a crash (found by fuzzing).
+    odd = client.post("/api/labels", json=body, headers={"X-CSRF-Token": "\x80é"})
+    assert odd.status_code == 403
     accepted = client.post("/api/labels", json=body, headers={"X-CSRF-Token": get_csrf(client)})
     assert accepted.status_code == 200 and accepted.json["lease"] == "held"
 

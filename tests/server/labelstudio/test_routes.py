@@ -81,7 +81,8 @@ def test_a_webhook_stores_a_label_once(app: Flask, project: Path, link: Link) ->
 
 def test_a_webhook_without_the_secret_is_refused(app: Flask, project: Path, link: Link) -> None:
     sample_id = get_queued(project)[0]
-    for secret in (None, "wrong"):
+    # A secret of non-ASCII bytes is a wrong one, not a crash (found by fuzzing).
+    for secret in (None, "wrong", "\x80é"):
         answer = post_webhook(app, make_event(sample_id, "class_1"), secret)
         assert answer.status_code == 401 and format.SECRET_HEADER in answer.json["error"]
     with open_project(project) as opened:
@@ -144,6 +145,8 @@ def test_the_ml_backend_answers_health_setup_and_predict(app: Flask, link: Link)
     assert client.post("/labelstudio/ml/setup", json={}).status_code == 401
     wrong = client.post("/labelstudio/ml/predict", json={"tasks": []}, headers=basic_auth("no"))
     assert wrong.status_code == 401
+    odd = client.post("/labelstudio/ml/predict", json={"tasks": []}, headers=basic_auth("é\x80"))
+    assert odd.status_code == 401  # non-ASCII: a wrong password, not a crash
     bad = client.post("/labelstudio/ml/predict", json={"task": []}, headers=basic_auth(SECRET))
     assert bad.status_code == 400 and "'tasks'" in bad.json["error"]
     assert client.post("/labelstudio/ml/webhook", json={}).json == {"status": "ignored"}
@@ -214,3 +217,4 @@ def test_images_open_with_their_own_key_only(app: Flask, link: Link) -> None:
     other = client.get(f"/labelstudio/images/4.png?key={make_sample_key(SECRET, 3)}")
     assert other.status_code == 404 and other.is_json
     assert client.get("/labelstudio/images/3.png").status_code == 404
+    assert client.get("/labelstudio/images/3.png?key=%80%C3%A9").status_code == 404
