@@ -142,8 +142,7 @@ def scan_image_folder(root: str | os.PathLike[str]) -> FolderScan:
         has_splits = False
     if not images:
         raise ValueError(
-            f"no image found in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}, "
-            "any case)"
+            f"no image found in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)}, any case)"
         )
     class_names = tuple(sorted({image.class_name for image in images if image.class_name}))
     images = tuple(sorted(images, key=lambda image: image.relpath))
