@@ -12,7 +12,7 @@ from generators.checks import check_int, check_number
 from labeler.store.core import check_name, get_label_event_columns
 from labeler.store.labels import LabelLog
 from labeler.store.records import LEASE_HELD, LabelEvent, NewLabel, QueueItem, Submission
-from labeler.store.reviews import reopen_review
+from labeler.store.reviews import close_review, reopen_review
 
 # How long an annotator holds the images they were handed (seconds); the server's default.
 DEFAULT_LEASE_SECONDS = 300.0
@@ -283,12 +283,7 @@ def _retract(
     ).fetchone()
     if still_labeled is None:
         requeue_at_front(db, event.sample_id, leased_by=annotator, lease_expires=lease_expires)
-        # Nothing is left to review: it needs a first label again.
-        db.execute(
-            "UPDATE reviews SET state = 'done', leased_by = NULL, lease_expires = NULL "
-            "WHERE sample_id = ?",
-            (event.sample_id,),
-        )
+        close_review(db, event.sample_id)
     # An undone review answer: the review comes back to the reviewer.
     reopen_review(db, event.id, leased_by=annotator, lease_expires=lease_expires)
 

@@ -21,6 +21,7 @@ from labeler.store.records import (
     RemoteChanges,
     RemoteTask,
 )
+from labeler.store.reviews import close_review
 
 
 class RemoteLinks(LabelLog):
@@ -208,10 +209,12 @@ class RemoteLinks(LabelLog):
 
 def _requeue_if_unlabeled(db: sqlite3.Connection, sample_id: int) -> None:
     """Put a sample that has lost its last live label back at the front of the queue (a
-    label taken back remotely: the image still needs one)."""
+    label taken back remotely: the image still needs one), and close its review."""
     labeled = db.execute(
         "SELECT 1 FROM live_label_events WHERE sample_id = ? LIMIT 1", (sample_id,)
     ).fetchone()
+    if not labeled:
+        close_review(db, sample_id)
     queued = db.execute("SELECT 1 FROM queue WHERE sample_id = ?", (sample_id,)).fetchone()
     was_labeled = db.execute(
         "SELECT 1 FROM label_events WHERE sample_id = ? LIMIT 1", (sample_id,)

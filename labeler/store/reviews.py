@@ -239,6 +239,16 @@ def reopen_review(
     )
 
 
+def close_review(db: sqlite3.Connection, sample_id: int) -> None:
+    """Close the review of a sample left with no live label (nothing is left to review: it
+    needs a first label again); inside a write transaction."""
+    db.execute(
+        "UPDATE reviews SET state = 'done', leased_by = NULL, lease_expires = NULL "
+        "WHERE sample_id = ?",
+        (sample_id,),
+    )
+
+
 def _get_current(db: sqlite3.Connection, sample: int) -> tuple[int, str] | None:
     """``(label, annotator)`` of the sample's current label (its latest live event)."""
     row = db.execute(

@@ -117,6 +117,14 @@ def test_a_deletion_unlabels_the_sample_and_puts_it_back_in_the_queue(store) -> 
     assert again.n_changes == 0
 
 
+def test_a_deletion_that_unlabels_a_sample_closes_its_review(store) -> None:
+    # Found by the store's stateful model: the review stayed open on an unlabeled sample.
+    store.apply_remote_annotations(REMOTE, [label(7, 2, "dog")], source=SOURCE)
+    assert store.add_reviews([2], reason="suspect") == 1
+    store.apply_remote_annotations(REMOTE, [], deleted_ids=[7], source=SOURCE)
+    assert store.get_reviews() == [] and not store.has_open_review(2)
+
+
 def test_a_deletion_keeps_a_label_from_elsewhere(store) -> None:
     store.add_label(2, "cat", annotator="web-user", source="web")
     store.apply_remote_annotations(REMOTE, [label(7, 2, "dog")], source=SOURCE)

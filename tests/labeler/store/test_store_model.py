@@ -3,7 +3,8 @@ step against a plain Python model of the label log.
 
 Steps: rounds that queue samples, leases, labels (fresh and retried request ids), skips,
 undos, reviews sent and answered, gold answers, grids leased and submitted (fresh and retried;
-an undo after a grid takes the whole grid back), and the clock moving on. After every step:
+an undo after a grid takes the whole grid back), remote annotations (created, changed, deleted,
+delivered twice), annotators added and removed, and the clock moving on. After every step:
 - every accepted label event is in the log exactly once, and nothing else is;
 - each sample's current label is what the documented rule says (its latest live event);
 - no image is leased to two annotators at once, and a review never to its own labeler;
@@ -30,10 +31,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from labeler.store.database import DATABASE_NAME, ProjectStore
-from labeler.store.records import OwnLabelError
+from labeler.store.records import OwnLabelError, RemoteAnnotation
+from labeler.store.tokens import hash_token
 from tests.labeler.store.store_data import CLASSES, N_POOL, N_TEST, finish, make_samples
 
 ANNOTATORS = ("ann", "bob", "cid")
+REMOTE = "labelstudio:model"
+REMOTE_USER = "ls@example.com"
 LEASE = 100.0
 POOL = list(range(N_POOL))
 GOLD = list(range(N_POOL, N_POOL + N_TEST))
@@ -55,6 +59,10 @@ class StoreModel(RuleBasedStateMachine):
         self.leases: dict[int, tuple[str, float]] = {}  # queued sample -> (holder, expiry)
         self.ids = itertools.count()
         self.grids: dict[int, str] = {}  # event id -> the grid request that stored it
+        # remote annotation id -> [kind, value, label event id or None]
+        self.remote: dict[int, list] = {}
+        self.deleted_remote: set[int] = set()
+        self.annotators: set[str] = set()
         self.grid_requests: dict[str, tuple[str, str, list[int], list[int]]] = {}
 
     @staticmethod
@@ -251,6 +259,72 @@ class StoreModel(RuleBasedStateMachine):
             i for i, g in self.grids.items() if g == request
         )
 
+    @rule(
+        annotation=st.integers(1, 5),
+        sample=st.sampled_from(POOL),
+        kind=st.sampled_from(["label", "label", "skip"]),
+        label=st.sampled_from(CLASSES),
+        which=st.integers(0, 1),
+    )
+    def remote_annotation(
+        self, annotation: int, sample: int, kind: str, label: str, which: int
+    ) -> None:
+        """A Label Studio annotation created, changed or delivered again (same content)."""
+        if annotation in self.deleted_remote:
+            return  # Label Studio never reuses the id of a deleted annotation
+        earlier = self.remote.get(annotation)
+        if earlier is not None:
+            sample = earlier[3]  # an annotation stays on its task's sample
+        value = label if kind == "label" else None
+        store = self.stores[which]
+        made = RemoteAnnotation(annotation, sample, kind, value, REMOTE_USER, self.now)
+        changes = store.apply_remote_annotations(REMOTE, [made], source="labelstudio")
+        if earlier is not None and (earlier[0], earlier[1]) == (kind, value):
+            assert changes.n_unchanged == 1 and changes.n_changes == 0
+            return
+        if earlier is not None and earlier[2] is not None:
+            self.retract(earlier[2])
+        event_id = None
+        if kind == "label":
+            event = store.get_label_events()[-1]
+            assert (event.sample_id, event.label_name, event.annotator) == (
+                sample,
+                label,
+                REMOTE_USER,
+            )
+            self.accept(event)
+            event_id = event.id
+        self.remote[annotation] = [kind, value, event_id, sample]
+
+    @precondition(lambda self: self.remote)
+    @rule(data=st.data(), which=st.integers(0, 1))
+    def remote_deletion(self, data: st.DataObject, which: int) -> None:
+        annotation = data.draw(st.sampled_from(sorted(self.remote)))
+        changes = self.stores[which].apply_remote_annotations(
+            REMOTE, [], deleted_ids=[annotation], source="labelstudio"
+        )
+        event_id = self.remote.pop(annotation)[2]
+        self.deleted_remote.add(annotation)
+        assert changes.deleted == [annotation]
+        if event_id is not None:
+            self.retract(event_id)
+
+    def retract(self, event_id: int) -> None:
+        if self.events[event_id][3]:
+            self.events[event_id][3] = False
+            if self.events[event_id][0] not in self.current():
+                self.leases.pop(self.events[event_id][0], None)
+
+    @rule(who=st.sampled_from(ANNOTATORS), add=st.booleans(), which=st.integers(0, 1))
+    def annotator(self, who: str, add: bool, which: int) -> None:
+        store = self.stores[which]
+        if add and who not in self.annotators:
+            store.add_annotator(who, token_hash=hash_token(f"token-of-{who}"))
+            self.annotators.add(who)
+        elif not add:
+            assert store.remove_annotator(who) == (who in self.annotators)
+            self.annotators.discard(who)
+
     @rule(seconds=st.sampled_from([1.0, 50.0, 150.0]))
     def wait(self, seconds: float) -> None:
         self.now += seconds
@@ -282,6 +356,10 @@ class StoreModel(RuleBasedStateMachine):
         for label in self.current().values():
             expected[label] += 1
         assert counts == expected
+
+    @invariant()
+    def the_annotators_are_those_added_and_not_removed(self) -> None:
+        assert {a.name for a in self.stores[1].get_annotators()} == self.annotators
 
     @invariant()
     def gold_answers_never_become_labels(self) -> None:
