@@ -251,10 +251,13 @@ class Annotator:
             self.switch_class((self.classes.index(name) + 1) % len(self.classes))
 
     def wait_for_change(self) -> dict:
+        """The page's next settled state: an image shown alone, a grid of tiles, or an empty
+        grid that says its class ran out (not the blank grid while a confirmation is sent:
+        acting on that would be acting on a screen still changing)."""
         self.page.wait_for_function(
-            f"previous => JSON.stringify(({STATE_JS})()) !== previous "
-            f"&& (({STATE_JS})().single !== null || ({STATE_JS})().tiles.length > 0 "
-            f"|| ({STATE_JS})().grid)",
+            f"previous => {{ const s = ({STATE_JS})(); return JSON.stringify(s) !== previous "
+            "&& (s.single !== null || s.tiles.length > 0 "
+            "|| (s.grid && s.message.startsWith('No images left'))); }",
             arg=json.dumps(self.last),
             timeout=30000,
         )
