@@ -182,9 +182,22 @@ def list_embeddings(project: Project) -> list[EmbeddingFile]:
 
 
 def get_images_digest(project: Project) -> str:
-    """SHA-256 (hex) of the project's packed images file, streamed."""
-    with open(get_images_file(project.path), "rb") as images_file:
-        return hashlib.file_digest(images_file, "sha256").hexdigest()
+    """SHA-256 (hex) of the project's packed images file, streamed once per process and file
+    version: the file never changes after ``init``, and hashing gigabytes on every question
+    (the dashboard's map asks which embeddings are cached) would stall the server."""
+    path = get_images_file(project.path)
+    stat = path.stat()
+    version = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    digest = _IMAGE_DIGESTS.get(version)
+    if digest is None:
+        with open(path, "rb") as images_file:
+            digest = hashlib.file_digest(images_file, "sha256").hexdigest()
+        _IMAGE_DIGESTS[version] = digest
+    return digest
+
+
+# (path, inode, size, mtime) of a packed images file -> its SHA-256.
+_IMAGE_DIGESTS: dict[tuple[str, int, int, int], str] = {}
 
 
 def _make_key(key_info: dict[str, Any]) -> str:

@@ -15,7 +15,12 @@ from PIL import Image
 
 from labeler.learning import pixel_embedding
 from labeler.learning.embedding_kinds import get_embedding_kind, list_embedding_kinds
-from labeler.learning.embeddings import Embedding, get_embedding, list_embeddings
+from labeler.learning.embeddings import (
+    Embedding,
+    get_embedding,
+    get_images_digest,
+    list_embeddings,
+)
 from labeler.learning.pixel_embedding import fit_pixel_pca, project_pixels
 from labeler.store.project import Project, open_project
 from labeler.store.project_files import EMBEDDINGS_FOLDER, get_images_file
@@ -150,6 +155,26 @@ def test_an_embedding_of_other_images_is_recomputed(gray_project: Project) -> No
     assert not first.path.exists() and not first.path.with_suffix(".json").exists()
     assert [file.path for file in list_embeddings(gray_project)] == [second.path]
     assert not np.array_equal(second.vectors, before)
+
+
+def test_the_images_are_hashed_once_per_version_of_their_file(
+    gray_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    real = hashlib.file_digest
+
+    def counting(file, digest):  # type: ignore[no-untyped-def]
+        calls.append(digest)
+        return real(file, digest)
+
+    monkeypatch.setattr(hashlib, "file_digest", counting)
+    first = get_images_digest(gray_project)
+    assert get_images_digest(gray_project) == first and len(calls) == 1
+    images_file = get_images_file(gray_project.path)
+    images = np.load(images_file)
+    images[0, 0, 0] = 255 - images[0, 0, 0]
+    np.save(images_file, images)
+    assert get_images_digest(gray_project) != first and len(calls) == 2
 
 
 def test_a_cache_file_cut_short_is_recomputed(gray_project: Project) -> None:
