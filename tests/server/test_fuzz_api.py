@@ -10,25 +10,17 @@ value (tests/server/test_api.py)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
-import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import positive_data_acceptance
 
-from server.api import OPENAPI_FILE
 from tests.server.conftest import TOKENS
+from tests.server.fuzzing import fuzz_operation, list_operations
 from tests.server.model_guesses import add_guessing_round
 
-N_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
-SCHEMA = schemathesis.openapi.from_path(OPENAPI_FILE)
 # The annotators' API; the Label Studio routes have their own secret and test.
-OPERATIONS = [
-    result.ok() for result in SCHEMA.get_all_operations() if result.ok().path.startswith("/api/")
-]
+OPERATIONS = list_operations("/api/")
 
 
 @pytest.fixture
@@ -45,22 +37,5 @@ def guessing_app(project: Any, make_app: Any) -> Flask:
 def test_every_operation_answers_as_documented(
     guessing_app: Flask, operation: Any, token: str | None
 ) -> None:
-    app = guessing_app
     headers = {} if token is None else {"Authorization": f"Bearer {TOKENS[token]}"}
-    # The same document, served by the app, so that the cases are sent to it in-process.
-    served = schemathesis.openapi.from_wsgi(
-        "/api/openapi.json", app, headers={"Authorization": f"Bearer {TOKENS['boss']}"}
-    )
-    operation = served.find_operation_by_label(operation.label)
-
-    @settings(
-        max_examples=N_EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=operation.as_strategy())
-    def check(case: Any) -> None:
-        case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
-
-    check()
+    fuzz_operation(guessing_app, operation, headers)
