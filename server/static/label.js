@@ -187,7 +187,8 @@
     const inHand = (current ? [current] : []).concat(waiting());
     current = null;
     gridMode = on;
-    if (on) singles = inHand.filter((entry) => entry.task.kind === "blind");
+    // Reviews in hand are answered first in grid mode too; new images come back as grids.
+    if (on) singles = inHand.filter((entry) => ["blind", "review"].includes(entry.task.kind));
     else ahead.unshift(...inHand);
     document.getElementById("grid-button").setAttribute("aria-pressed", on ? "true" : "false");
     say(on ? "Grid: click or Space marks an image that does not belong; Enter confirms the rest." : "", false);
