@@ -9,9 +9,8 @@ import numpy as np
 from flask import Blueprint, Response, jsonify
 
 from generators.checks import check_int
-from labeler.learning.embeddings import is_embedding_cached
 from labeler.loop.label_checks import find_suspects
-from labeler.loop.pool_layout import choose_map_embedding
+from labeler.loop.pool_layout import find_cached_map_embedding
 from labeler.store.project_files import PoolMap, RoundFolder, read_pool_map
 from server.auth import require_admin, require_user
 from server.errors import ApiError
@@ -37,19 +36,17 @@ def get_map() -> Response:
     (-1: none), with the queued and suspect samples; or why there is no map yet."""
     state = get_state()
     pool_map = read_pool_map(state.project.path)
-    best = choose_map_embedding(state.project)
-    has_embedding = is_embedding_cached(state.project, best)
+    best = find_cached_map_embedding(state.project)
     job = state.maps.get_status()
-    wanted = has_embedding and (pool_map is None or _is_stale(pool_map, best))
     # A job that failed on this embedding is not retried on every refresh: its error shows.
     busy_or_failed = job is not None and (
         job["state"] == "running" or (job["state"] == "failed" and job["embedding"] == best)
     )
-    if wanted and not busy_or_failed:
+    if best is not None and not busy_or_failed and (pool_map is None or _is_stale(pool_map, best)):
         state.maps.start(best)
         job = state.maps.get_status()
     if pool_map is None:
-        return jsonify(_describe_missing(state, has_embedding, job))
+        return jsonify(_describe_missing(state, best is not None, job))
     return jsonify({"status": "ready", "job": job, **_describe_map(state, pool_map)})
 
 

@@ -18,15 +18,15 @@ from labeler.store.project_files import PoolMap, write_pool_map
 MAP_EMBEDDINGS = ("efficientnet_lite0", "pixels")
 
 
+def find_cached_map_embedding(project: Project) -> str | None:
+    """The first of ``MAP_EMBEDDINGS`` already cached (a kind that cannot run here never is),
+    or None."""
+    return next((kind for kind in MAP_EMBEDDINGS if is_embedding_cached(project, kind)), None)
+
+
 def choose_map_embedding(project: Project) -> str:
     """The first of ``MAP_EMBEDDINGS`` already cached, else the cheapest."""
-    for kind in MAP_EMBEDDINGS:
-        try:
-            if is_embedding_cached(project, kind):
-                return kind
-        except ValueError:
-            continue  # a kind that cannot run here (its extra is not installed)
-    return MAP_EMBEDDINGS[-1]
+    return find_cached_map_embedding(project) or MAP_EMBEDDINGS[-1]
 
 
 def make_pool_map(
