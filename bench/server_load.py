@@ -7,8 +7,9 @@ Phases, each on a fresh copy of one project whose whole pool is queued:
 2. stress: ``--stress-annotators`` (50) in a closed loop with no think time: labels/s;
 3. kill: the stress loop again, the server SIGKILLed half-way and restarted; clients retry
    with the same request id, as the page does;
-4. side by side: the same next -> submit loop against Label Studio, once the Label Studio
-   bridge installs it; until then the run says that it skipped this part.
+
+The same loop against Label Studio, side by side: ``bench/label_studio_side_by_side.py``; 30
+minutes with rounds: ``bench/soak.py``.
 
 Integrity, every phase: each label that got a 200 is in the database exactly once per request
 id, and no image was held by two live leases at once (from the log of handed-out leases).
@@ -26,20 +27,17 @@ import http.client
 import itertools
 import json
 import os
-import random
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from load_clients import WARMUP_SECONDS, Client, Endpoint, LabelerApi, run_phase, summarize
 from machine import describe_machine
 
 from labeler.cli import main as labeler_main
@@ -48,168 +46,6 @@ from labeler.store.tokens import hash_token
 from server.live_server import LiveServer, start_server
 
 RESULTS = Path(__file__).parent / "results"
-WARMUP_SECONDS = 2.0
-
-
-@dataclass
-class Client:
-    """One simulated annotator's record of what it did and saw."""
-
-    name: str
-    token: str
-    latencies: dict[str, list[tuple[float, float]]] = field(
-        default_factory=lambda: {"next": [], "submit": []}
-    )
-    errors: int = 0
-    answered: list[tuple[str, int, str]] = field(default_factory=list)  # request id, sample, label
-    leases: list[tuple[int, float, float]] = field(default_factory=list)  # sample, start, end
-
-
-class Endpoint:
-    """Where the clients send requests; ``url`` may change when the server restarts."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.lock = threading.Lock()
-
-    def get_address(self) -> tuple[str, int]:
-        with self.lock:
-            parsed = urlparse(self.url)
-        return parsed.hostname or "127.0.0.1", parsed.port or 80
-
-
-def run_client(
-    client: Client,
-    endpoint: Endpoint,
-    *,
-    end: float,
-    think: float,
-    class_names: list[str],
-    seed: int,
-) -> None:
-    rng = random.Random(seed)
-    headers = {"Authorization": f"Bearer {client.token}", "Content-Type": "application/json"}
-    connection: http.client.HTTPConnection | None = None
-    counter = 0
-
-    def call(method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
-        nonlocal connection
-        if connection is None:
-            connection = http.client.HTTPConnection(*endpoint.get_address(), timeout=10)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.read()
-        except (OSError, http.client.HTTPException):
-            connection.close()
-            connection = None
-            raise
-
-    while time.monotonic() < end:
-        try:
-            started = time.perf_counter()
-            status, data = call("GET", "/api/next", None)
-            client.latencies["next"].append((time.monotonic(), time.perf_counter() - started))
-        except (OSError, http.client.HTTPException):
-            client.errors += 1
-            time.sleep(0.05)
-            continue
-        tasks = json.loads(data)["tasks"] if status == 200 else []
-        if not tasks:
-            time.sleep(0.1)
-            continue
-        task = tasks[0]
-        leased_at = time.time()
-        if think:
-            time.sleep(rng.uniform(0.5 * think, 1.5 * think))
-        counter += 1
-        request_id = f"{client.name}-{counter}"
-        label = rng.choice(class_names)
-        body = json.dumps(
-            {"sample_id": task["sample_id"], "label": label, "request_id": request_id}
-        ).encode()
-        # Retry with the same request id until answered (the server may be restarting).
-        while True:
-            try:
-                started = time.perf_counter()
-                status, data = call("POST", "/api/labels", body)
-                client.latencies["submit"].append((time.monotonic(), time.perf_counter() - started))
-                break
-            except (OSError, http.client.HTTPException):
-                client.errors += 1
-                if time.monotonic() > end + 30:
-                    break
-                time.sleep(0.05)
-        if status == 200:
-            client.answered.append((request_id, task["sample_id"], label))
-            client.leases.append((task["sample_id"], leased_at, time.time()))
-    if connection is not None:
-        connection.close()
-
-
-def run_phase(
-    endpoint: Endpoint,
-    clients: list[Client],
-    *,
-    seconds: float,
-    think: float,
-    class_names: list[str],
-    during: Any = None,
-) -> float:
-    """Run every client for ``seconds``; ``during(started)`` runs in this thread meanwhile.
-    Returns the start time (monotonic)."""
-    started = time.monotonic()
-    end = started + seconds
-    threads = [
-        threading.Thread(
-            target=run_client,
-            args=(client, endpoint),
-            kwargs={"end": end, "think": think, "class_names": class_names, "seed": index},
-            daemon=True,
-        )
-        for index, client in enumerate(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    if during is not None:
-        during(started)
-    for thread in threads:
-        thread.join()
-    return started
-
-
-def summarize(clients: list[Client], started: float, seconds: float) -> dict[str, Any]:
-    """Throughput and latency percentiles, leaving out the warm-up."""
-    window_start = started + WARMUP_SECONDS
-    summary: dict[str, Any] = {}
-    for call in ("next", "submit"):
-        values = sorted(
-            latency * 1000
-            for client in clients
-            for at, latency in client.latencies[call]
-            if at >= window_start
-        )
-        summary[call] = {
-            "n": len(values),
-            "p50_ms": round(percentile(values, 50), 2) if values else None,
-            "p99_ms": round(percentile(values, 99), 2) if values else None,
-            "max_ms": round(values[-1], 2) if values else None,
-        }
-    n_in_window = sum(
-        1 for client in clients for at, _ in client.latencies["submit"] if at >= window_start
-    )
-    summary["labels_per_second"] = round(n_in_window / max(seconds - WARMUP_SECONDS, 1e-9), 1)
-    summary["labels_answered"] = sum(len(client.answered) for client in clients)
-    summary["client_errors"] = sum(client.errors for client in clients)
-    return summary
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(sorted_values, n=100, method="inclusive")[int(q) - 1]
-        if len(sorted_values) > 1
-        else sorted_values[0]
-    )
 
 
 def check_integrity(project: Path, clients: list[Client]) -> dict[str, Any]:
@@ -245,19 +81,25 @@ def check_integrity(project: Path, clients: list[Client]) -> dict[str, Any]:
     }
 
 
-def make_template(folder: Path, n_pool: int, n_annotators: int) -> tuple[Path, list[str]]:
-    """A project of generated orientation images with its whole pool queued, and tokens."""
+def make_template(
+    folder: Path, n_pool: int, n_annotators: int, *, n_queued: int | None = None
+) -> tuple[Path, list[str]]:
+    """A project of generated orientation images with ``n_queued`` of them (default all) queued
+    at random, and tokens; the last token is an admin's."""
     data = folder / "data"
     project = folder / "template"
     quiet = ["--seed", "0", "--out", str(data)]
     assert labeler_main(["generate", "orientation", "--problem", "hv", "--n-train", str(n_pool),
                          "--n-test", "100", *quiet]) == 0  # fmt: skip
     assert labeler_main(["init", str(project), "--images", str(data)]) == 0
-    assert labeler_main(["round", str(project), "--initial", str(n_pool)]) == 0
-    tokens = [f"load-token-{index:04d}-" + "x" * 24 for index in range(n_annotators)]
+    queued = str(n_pool if n_queued is None else n_queued)
+    assert labeler_main(["round", str(project), "--initial", queued,
+                         "--initial-strategy", "random"]) == 0  # fmt: skip
+    tokens = [f"load-token-{index:04d}-" + "x" * 24 for index in range(n_annotators + 1)]
     with open_project(project) as opened:
-        for index, token in enumerate(tokens):
+        for index, token in enumerate(tokens[:-1]):
             opened.store.add_annotator(f"sim{index:03d}", token_hash=hash_token(token))
+        opened.store.add_annotator("admin", token_hash=hash_token(tokens[-1]), is_admin=True)
     return project, tokens
 
 
@@ -291,17 +133,6 @@ def pick_free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def run_label_studio_side_by_side() -> dict[str, Any]:
-    """The same loop against Label Studio needs the Label Studio bridge (its service and
-    project set-up), which is not built yet: say so rather than pretend."""
-    message = (
-        "skipped: Label Studio is not installed on this machine yet (the Label Studio bridge "
-        "installs and starts it); no side-by-side figures"
-    )
-    print(message)
-    return {"skipped": message}
 
 
 def main() -> int:
@@ -344,18 +175,19 @@ def main() -> int:
                 clients = [Client(f"sim{i:03d}", tokens[i]) for i in range(n_annotators)]
                 print(f"{kind} {phase}: {n_annotators} annotators for {seconds:.0f} s ...")
                 try:
-                    started = run_phase(Endpoint(server.url), clients, seconds=seconds,
-                                        think=think, class_names=class_names)  # fmt: skip
+                    endpoint = Endpoint(server.url, LabelerApi())
+                    started = run_phase(endpoint, clients, seconds=seconds, think=think,
+                                        class_names=class_names)  # fmt: skip
                 finally:
                     server.stop()
-                entry = summarize(clients, started, seconds)
+                entry = summarize(clients, started + WARMUP_SECONDS, started + seconds)
                 entry["integrity"] = check_integrity(project, clients)
                 results[f"{kind}_{phase}"] = entry
                 print(json.dumps(entry))
 
         project = fresh_project("kill")
         server = start_server(project)
-        endpoint = Endpoint(server.url)
+        endpoint = Endpoint(server.url, LabelerApi())
         clients = [Client(f"sim{i:03d}", tokens[i]) for i in range(args.stress_annotators)]
         restart: dict[str, Any] = {}
 
@@ -379,12 +211,11 @@ def main() -> int:
         started = run_phase(endpoint, clients, seconds=args.stress_seconds, think=0.0,
                             class_names=class_names, during=kill_half_way)  # fmt: skip
         restart.pop("server").stop()
-        entry = summarize(clients, started, args.stress_seconds)
+        entry = summarize(clients, started + WARMUP_SECONDS, started + args.stress_seconds)
         entry.update(restart)
         entry["integrity"] = check_integrity(project, clients)
         results["kill"] = entry
         print(json.dumps(entry))
-    results["label_studio"] = run_label_studio_side_by_side()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(format_report(results, servers) + "\n")
@@ -423,7 +254,8 @@ def format_report(results: dict[str, Any], servers: list[str]) -> str:
         f"all, {kill['integrity']['missing']} are missing and {kill['integrity']['duplicated']} "
         "stored twice.",
         "",
-        f"Label Studio: {results['label_studio'].get('skipped', 'see the JSON')}",
+        "Label Studio under the same loop: [label_studio_side_by_side.md]"
+        "(label_studio_side_by_side.md).",
     ]
     return "\n".join(lines)
 

@@ -103,10 +103,10 @@ class ProjectStore(
     RoundLog,
     GridBatches,
     AnnotationQueue,
+    RemoteLinks,  # before ReviewQueue, its base: remote review answers go through it
     ReviewQueue,
     GoldChecks,
     AnnotatorRegistry,
-    RemoteLinks,
 ):
     """An open project database. Use ``ProjectStore.create`` or ``ProjectStore.open``.
 

@@ -154,7 +154,8 @@ class RemoteTask:
 class RemoteAnnotation:
     """What an external annotation says now: ``kind`` 'label' (``value`` a class name),
     'skip' (``value`` None) or 'rejected' (``value`` the label given, not one of ours);
-    ``updated_at`` unix seconds, the tool's time of this version."""
+    ``updated_at`` unix seconds, the tool's time of this version; ``review``: it answers a
+    review task (blind second look) rather than a queue task."""
 
     annotation_id: int
     sample_id: int
@@ -162,6 +163,7 @@ class RemoteAnnotation:
     value: str | None
     annotator: str
     updated_at: float
+    review: bool = False
 
 
 @dataclass

@@ -1,7 +1,13 @@
 """The link to an external annotation tool (Label Studio): the task each sample became there,
 and what each remote annotation last said, so that reading the same annotations again changes
 nothing. The tool's own JSON is read elsewhere (``server/labelstudio``); this is the store's
-side."""
+side.
+
+An annotation of a review task (``RemoteAnnotation.review``) answers the sample's open review
+exactly as ``submit_review`` does, blind rules included: an annotator's answer to the review of
+their own label, or to a review that is closed, is refused (recorded, reported, never a
+label). Taking such an answer back (a change or a deletion) reopens the review.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,6 @@ from collections.abc import Sequence
 
 from generators.checks import check_int
 from labeler.store.core import check_name
-from labeler.store.labels import LabelLog
 from labeler.store.queue import requeue_at_front
 from labeler.store.records import (
     REMOTE_KINDS,
@@ -21,10 +26,12 @@ from labeler.store.records import (
     RemoteChanges,
     RemoteTask,
 )
-from labeler.store.reviews import close_review
+from labeler.store.reviews import REVIEW_SOURCE, ReviewQueue, close_review, reopen_review
+
+REFUSED_REVIEW_ANSWER = "review answer refused"
 
 
-class RemoteLinks(LabelLog):
+class RemoteLinks(ReviewQueue):
     """The tasks and annotations of linked remote projects, each named by ``remote``."""
 
     def get_remote_tasks(self, remote: str) -> list[RemoteTask]:
@@ -106,21 +113,21 @@ class RemoteLinks(LabelLog):
                     "WHERE remote = ? AND annotation_id = ?",
                     (remote, annotation.annotation_id),
                 ).fetchone()
-                if row is not None and (row[0], row[1]) == (annotation.kind, annotation.value):
+                if row is not None and _says_the_same(row[0], row[1], annotation):
                     changes.n_unchanged += 1
                     continue
                 if row is not None and row[2] is not None:
                     self._retract_remote_event(db, int(row[2]), annotation.annotator)
-                event_id = self._record_remote_annotation(db, annotation, source)
-                if annotation.kind == "label":
+                kind, value, event_id = self._record_remote_annotation(db, annotation, source)
+                if kind == "label":
                     was_label = row is not None and row[0] == "label"
                     (changes.updated if was_label else changes.labeled).append(
                         annotation.annotation_id
                     )
-                elif annotation.kind == "skip":
+                elif kind == "skip":
                     changes.skipped.append(annotation.annotation_id)
                 else:
-                    changes.rejected[annotation.annotation_id] = str(annotation.value)
+                    changes.rejected[annotation.annotation_id] = str(value)
                 db.execute(
                     "INSERT INTO remote_annotations (remote, annotation_id, sample_id, kind, "
                     "value, annotator, event_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -131,8 +138,8 @@ class RemoteLinks(LabelLog):
                         remote,
                         annotation.annotation_id,
                         annotation.sample_id,
-                        annotation.kind,
-                        annotation.value,
+                        kind,
+                        value,
                         annotation.annotator,
                         event_id,
                         float(annotation.updated_at),
@@ -180,8 +187,24 @@ class RemoteLinks(LabelLog):
 
     def _record_remote_annotation(
         self, db: sqlite3.Connection, annotation: RemoteAnnotation, source: str
-    ) -> int | None:
-        """Write what a new or changed annotation says: the id of its label event, if any."""
+    ) -> tuple[str, str | None, int | None]:
+        """Write what a new or changed annotation says: the kind and value recorded, and the
+        id of its label event, if any. A label answering a review task is that review's
+        answer (source ``review``); one the review cannot take (the annotator's own label,
+        or no open review) is recorded as refused, never as a label."""
+        if annotation.kind == "label" and annotation.review:
+            label = NewLabel(
+                annotation.sample_id,
+                str(annotation.value),
+                annotation.annotator,
+                REVIEW_SOURCE,
+                created_at=annotation.updated_at,
+            )
+            try:
+                answer = self._answer_review(db, label)
+            except ValueError as error:  # OwnLabelError included
+                return "rejected", make_refused_answer(str(annotation.value), str(error)), None
+            return "label", annotation.value, answer.event.id
         if annotation.kind == "label":
             label = NewLabel(
                 annotation.sample_id,
@@ -191,20 +214,46 @@ class RemoteLinks(LabelLog):
                 created_at=annotation.updated_at,
             )
             (event,) = self._insert_labels(db, [label])
-            return event.id
+            return "label", annotation.value, event.id
         if annotation.kind == "skip":
             db.execute(
                 "INSERT INTO skips (sample_id, annotator, created_at) VALUES (?, ?, ?)",
                 (annotation.sample_id, annotation.annotator, float(annotation.updated_at)),
             )
-        return None
+        return annotation.kind, annotation.value, None
 
     @staticmethod
     def _retract_remote_event(db: sqlite3.Connection, event_id: int, annotator: str) -> None:
+        """Retract a remote annotation's label event; an answer to a review reopens it."""
         db.execute(
             "INSERT OR IGNORE INTO retractions (event_id, annotator, created_at) VALUES (?, ?, ?)",
             (event_id, annotator, time.time()),
         )
+        reopen_review(db, event_id)
+
+
+def make_refused_answer(label: str, why: str) -> str:
+    """What a refused review answer is recorded as (the kind 'rejected' keeps it out of the
+    label log): the label given, and why the review could not take it."""
+    return f"{label} ({REFUSED_REVIEW_ANSWER}: {why})"
+
+
+def is_refused_answer(value: str | None) -> bool:
+    return value is not None and f"({REFUSED_REVIEW_ANSWER}: " in value
+
+
+def _says_the_same(kind: str, value: str | None, annotation: RemoteAnnotation) -> bool:
+    """Whether the recorded (``kind``, ``value``) is what ``annotation`` says now; a review
+    answer refused once stays refused while its label is the same."""
+    if (kind, value) == (annotation.kind, annotation.value):
+        return True
+    return (
+        annotation.review
+        and annotation.kind == "label"
+        and kind == "rejected"
+        and value is not None
+        and value.startswith(f"{annotation.value} ({REFUSED_REVIEW_ANSWER}: ")
+    )
 
 
 def _requeue_if_unlabeled(db: sqlite3.Connection, sample_id: int) -> None:

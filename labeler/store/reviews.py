@@ -167,63 +167,74 @@ class ReviewQueue(LabelLog):
                         f"request id {request_id!r} was used for a label, not a review"
                     )
                 return ReviewAnswer(retried, str(row[0]), True)
-            sample = self._check_sample_id(sample_id)
-            review = db.execute(
-                "SELECT reason FROM reviews WHERE sample_id = ? AND state = 'open'", (sample,)
-            ).fetchone()
-            if review is None:
-                raise ValueError(f"sample {sample} has no open review")
-            if db.execute(_OWN_LABEL, (sample, check_name("annotator", annotator))).fetchone():
-                raise OwnLabelError(
-                    f"{annotator} labeled sample {sample} and cannot review it: reviews go to "
-                    "another annotator, blind"
-                )
-            current = _get_current(db, sample)
-            if current is None:  # not reached: undoing a sample's last label closes its review
-                raise ValueError(f"sample {sample} has no label to review")
-            labels_before = {
-                int(row[0])
-                for row in db.execute(
-                    "SELECT DISTINCT label FROM live_label_events WHERE sample_id = ?", (sample,)
-                )
-            }
-            (event,) = self._insert_labels(db, [label])
-            confirmed = event.label == current[0]
-            reason = str(review[0])
-            db.execute(
-                "INSERT INTO review_answers (event_id, sample_id, outcome, reviewed_label, "
-                "labeled_by, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    event.id,
-                    sample,
-                    "confirmed" if confirmed else "disputed",
-                    current[0],
-                    current[1],
-                    reason,
-                ),
+            return self._answer_review(db, label)
+
+    def _answer_review(self, db: sqlite3.Connection, label: NewLabel) -> ReviewAnswer:
+        """Store ``label`` as the answer to its sample's open review (module docstring),
+        inside a write transaction; ``OwnLabelError`` or ValueError as ``submit_review``."""
+        sample = self._check_sample_id(label.sample_id)
+        annotator = check_name("annotator", label.annotator)
+        review = db.execute(
+            "SELECT reason FROM reviews WHERE sample_id = ? AND state = 'open'", (sample,)
+        ).fetchone()
+        if review is None:
+            raise ValueError(f"sample {sample} has no open review")
+        if db.execute(_OWN_LABEL, (sample, annotator)).fetchone():
+            raise OwnLabelError(
+                f"{annotator} labeled sample {sample} and cannot review it: reviews go to "
+                "another annotator, blind"
             )
-            # A dispute settles when the new answer sides with an earlier label.
-            settled = confirmed or (reason == "dispute" and event.label in labels_before)
-            if settled:
-                db.execute(
-                    "UPDATE reviews SET state = 'done', leased_by = NULL, lease_expires = NULL "
-                    "WHERE sample_id = ?",
-                    (sample,),
-                )
-            else:
-                db.execute(
-                    "UPDATE reviews SET reason = 'dispute', labeled_by = ?, leased_by = NULL, "
-                    "lease_expires = NULL WHERE sample_id = ?",
-                    (annotator, sample),
-                )
+        current = _get_current(db, sample)
+        if current is None:  # not reached: undoing a sample's last label closes its review
+            raise ValueError(f"sample {sample} has no label to review")
+        labels_before = {
+            int(row[0])
+            for row in db.execute(
+                "SELECT DISTINCT label FROM live_label_events WHERE sample_id = ?", (sample,)
+            )
+        }
+        (event,) = self._insert_labels(db, [label])
+        confirmed = event.label == current[0]
+        reason = str(review[0])
+        db.execute(
+            "INSERT INTO review_answers (event_id, sample_id, outcome, reviewed_label, "
+            "labeled_by, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                event.id,
+                sample,
+                "confirmed" if confirmed else "disputed",
+                current[0],
+                current[1],
+                reason,
+            ),
+        )
+        # A dispute settles when the new answer sides with an earlier label.
+        settled = confirmed or (reason == "dispute" and event.label in labels_before)
+        if settled:
+            db.execute(
+                "UPDATE reviews SET state = 'done', leased_by = NULL, lease_expires = NULL "
+                "WHERE sample_id = ?",
+                (sample,),
+            )
+        else:
+            db.execute(
+                "UPDATE reviews SET reason = 'dispute', labeled_by = ?, leased_by = NULL, "
+                "lease_expires = NULL WHERE sample_id = ?",
+                (annotator, sample),
+            )
         return ReviewAnswer(event, "confirmed" if confirmed else "disputed", False)
 
 
 def reopen_review(
-    db: sqlite3.Connection, event_id: int, *, leased_by: str, lease_expires: float
+    db: sqlite3.Connection,
+    event_id: int,
+    *,
+    leased_by: str | None = None,
+    lease_expires: float | None = None,
 ) -> None:
     """When the retracted label event ``event_id`` answered a review, open that review again
-    with the reason and label it had, leased to ``leased_by``; inside a write transaction."""
+    with the reason and label it had, at the front, leased to ``leased_by`` (None: to
+    nobody); inside a write transaction."""
     row = db.execute(
         "SELECT sample_id, labeled_by, reason FROM review_answers WHERE event_id = ?",
         (event_id,),

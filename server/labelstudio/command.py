@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from labeler.store.project import Project, open_project
 from labeler.store.project_files import get_label_studio_lock
+from labeler.store.remote import is_refused_answer
 from server.labelstudio.defaults import DEFAULT_ATTEMPTS, DEFAULT_BATCH_SIZE, TOKEN_ENV
 from server.labelstudio.link import ML_USER, load_link, normalize_url
 from server.labelstudio.webhook import PullResult
@@ -199,6 +200,12 @@ def _print_push(result: PushResult, project: Project) -> None:
         f"{result.n_removed} removed and {result.n_marked} marked (out of the queue), "
         f"{result.n_reopened} back in the queue; model version {version}{set_now}"
     )
+    if result.n_reviews or result.n_review_tasks_removed:
+        print(
+            f"  reviews: {result.n_reviews} open; {result.n_review_tasks_created} review tasks "
+            f"imported (blind: no prediction, no earlier label), "
+            f"{result.n_review_tasks_removed} removed (their review closed)"
+        )
     if result.round_id is None:
         print(
             f"  no round yet, so nothing to send: `labeler round {project.path} --initial N` "
@@ -226,11 +233,20 @@ def _print_pull(result: PullResult) -> None:
         f"{len(changes.updated)} changed, {len(changes.deleted)} deleted, "
         f"{len(changes.skipped)} skips, {changes.n_unchanged} as before"
     )
-    if result.rejected:
-        listed = ", ".join(f"annotation {i}: {v!r}" for i, v in sorted(result.rejected.items()))
+    refused = {i: v for i, v in result.rejected.items() if is_refused_answer(v)}
+    rejected = {i: v for i, v in result.rejected.items() if i not in refused}
+    if rejected:
+        listed = ", ".join(f"annotation {i}: {v!r}" for i, v in sorted(rejected.items()))
         print(
             f"labeler: warning: not stored, not one of our classes: {listed} (fix them in "
             "Label Studio; the next pull takes the fix)",
+            file=sys.stderr,
+        )
+    if refused:
+        listed = "; ".join(f"annotation {i}: {v}" for i, v in sorted(refused.items()))
+        print(
+            f"labeler: warning: review answers not stored: {listed} (the next push sends "
+            "each open review out again)",
             file=sys.stderr,
         )
     if result.ignored:

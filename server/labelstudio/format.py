@@ -26,6 +26,8 @@ SAMPLE_FIELD = "sample_id"
 SAMPLE_KEY_FIELD = "sample_key"
 SCORE_FIELD = "acquisition_score"
 ROUND_FIELD = "round"
+# A review task's data names why the label is reviewed; the label under review is not sent.
+REVIEW_FIELD = "review"
 # Marks the projects we make, so that a lost link finds its project again.
 LINK_MARKER = "guided-labeler link "
 UNCERTAINTY_SAMPLING = "Uncertainty sampling"
@@ -52,6 +54,12 @@ class TaskView:
     prediction_versions: frozenset[str]
     annotations: tuple[Mapping[str, Any], ...]
     data: Mapping[str, Any]
+
+    @property
+    def review_reason(self) -> str | None:
+        """Why a review task reviews its label (None: not marked as a review task)."""
+        reason = self.data.get(REVIEW_FIELD)
+        return reason if isinstance(reason, str) else None
 
 
 @dataclass(frozen=True)
@@ -211,6 +219,21 @@ def make_task(
     return task
 
 
+def make_review_task(
+    sample_id: int, *, image_url: str, review_key: str, reason: str
+) -> dict[str, Any]:
+    """A review task to import: the image and ids, the reason, and nothing that gives the
+    label under review away (no prediction, no earlier annotation): reviews are blind."""
+    return {
+        "data": {
+            IMAGE_FIELD: image_url,
+            SAMPLE_FIELD: int(sample_id),
+            SAMPLE_KEY_FIELD: review_key,
+            REVIEW_FIELD: reason,
+        }
+    }
+
+
 def make_image_update(task: TaskView, *, image_url: str) -> dict[str, Any]:
     """The update of a task whose image moved (our server's URL changed)."""
     return {"data": {**dict(task.data), IMAGE_FIELD: image_url}}
@@ -280,21 +303,25 @@ def read_annotation(
     sample_id: int,
     class_names: Sequence[str],
     annotator: str,
+    review: bool = False,
 ) -> RemoteAnnotation:
     """What an annotation says: a skip (``was_cancelled``), one of our classes, or a label we
-    do not have ("rejected", with what was chosen)."""
+    do not have ("rejected", with what was chosen). ``review``: it answers a review task."""
     annotation_id = get_annotation_id(annotation)
     updated_at = parse_time(annotation.get("updated_at") or annotation.get("created_at"))
     if annotation.get("was_cancelled"):
-        return RemoteAnnotation(annotation_id, sample_id, "skip", None, annotator, updated_at)
+        return RemoteAnnotation(
+            annotation_id, sample_id, "skip", None, annotator, updated_at, review
+        )
     chosen: list[str] = []
     for region in annotation.get("result") or ():
         if isinstance(region, dict) and region.get("from_name") == FROM_NAME:
             chosen += [str(c) for c in (region.get("value") or {}).get("choices") or ()]
     if len(chosen) == 1 and chosen[0] in class_names:
-        return RemoteAnnotation(annotation_id, sample_id, "label", chosen[0], annotator, updated_at)
-    value = ", ".join(chosen) if chosen else "(no choice)"
-    return RemoteAnnotation(annotation_id, sample_id, "rejected", value, annotator, updated_at)
+        kind, value = "label", chosen[0]
+    else:
+        kind, value = "rejected", ", ".join(chosen) if chosen else "(no choice)"
+    return RemoteAnnotation(annotation_id, sample_id, kind, value, annotator, updated_at, review)
 
 
 def parse_time(value: Any) -> float:

@@ -96,6 +96,25 @@ def check_sample_key(secret: str, sample_id: int, key: str | None) -> bool:
     return key is not None and is_same_secret(key, make_sample_key(secret, sample_id))
 
 
+def make_review_key(secret: str, sample_id: int) -> str:
+    """The key a review task of one sample carries instead of its sample key: a task marked as
+    a review cannot be made from a queue task's data, nor the other way round."""
+    digest = hmac.new(secret.encode(), f"review:{int(sample_id)}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def get_task_kind(link: Link, sample_id: int | None, key: str | None) -> str | None:
+    """ "label" for a queue task of ours, "review" for a review task of ours, None for a task
+    we did not make (imported by hand, or its data edited)."""
+    if sample_id is None or key is None:
+        return None
+    if check_sample_key(link.secret, sample_id, key):
+        return "label"
+    if is_same_secret(key, make_review_key(link.secret, sample_id)):
+        return "review"
+    return None
+
+
 def normalize_url(url: str, *, what: str) -> str:
     """``url`` with one trailing "/"; ValueError unless it is http(s)."""
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):

@@ -11,7 +11,7 @@ from labeler.store.project import Project
 from server.labelstudio import format
 from server.labelstudio.client import LabelStudioClient
 from server.labelstudio.connect import get_linked_project
-from server.labelstudio.link import SOURCE, check_sample_key, update_link
+from server.labelstudio.link import SOURCE, get_task_kind, update_link
 from server.labelstudio.webhook import PullResult
 
 logger = logging.getLogger(__name__)
@@ -28,11 +28,9 @@ def pull(project: Project, client: LabelStudioClient) -> PullResult:
     raw_tasks = client.list_tasks(view.project_id)
     for raw in raw_tasks:
         task = format.read_task(raw)
-        ours = task.sample_id is not None and check_sample_key(
-            link.secret, task.sample_id, task.sample_key
-        )
+        kind = get_task_kind(link, task.sample_id, task.sample_key)
         for annotation in task.annotations:
-            if not ours or task.sample_id is None:
+            if kind is None or task.sample_id is None:
                 ignored.append(format.get_annotation_id(annotation))
                 continue
             name = format.get_annotator_name(annotation, link.users) or _unknown_user(annotation)
@@ -42,6 +40,7 @@ def pull(project: Project, client: LabelStudioClient) -> PullResult:
                     sample_id=task.sample_id,
                     class_names=project.class_names,
                     annotator=name,
+                    review=kind == "review",
                 )
             )
     seen = {annotation.annotation_id for annotation in annotations} | set(ignored)

@@ -1,4 +1,5 @@
-"""``push``: make the Label Studio project hold exactly the current queue, each task once.
+"""``push``: make the Label Studio project hold exactly the current queue, each task once,
+and a review task for each open review.
 
 Label Studio and our store cannot commit together, so a push first reads what Label Studio
 holds and adopts every task of ours it finds there (a task carries its sample id and the
@@ -9,6 +10,14 @@ Not every round has a model: the initial round picks images at random, so its ta
 without predictions. Label Studio 1.23 refuses a project model version that no prediction
 (and no model of that title) carries, so the push sets the version only when tasks of ours
 hold predictions of it, and otherwise leaves it and says why.
+
+Reviews (``labeler review``) go out blind: a task of their own (a review key instead of the
+sample key, the reason in its data, no prediction), so that nothing on Label Studio's page
+gives the label under review away. An open review gets a new task whenever it has no
+unanswered one (a dispute wants a third answer after the second); an unanswered review task
+whose review has closed (answered on our page) is removed. Label Studio's community edition
+cannot keep a task from one user, so the store refuses an answer to the review of one's own
+label, and the pull reports it.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from server.labelstudio import format
 from server.labelstudio.client import LabelStudioClient
 from server.labelstudio.connect import get_linked_project
 from server.labelstudio.defaults import DEFAULT_BATCH_SIZE
-from server.labelstudio.link import Link, check_sample_key, make_sample_key
+from server.labelstudio.link import Link, get_task_kind, make_review_key, make_sample_key
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +49,9 @@ class PushResult:
     ``n_round_predictions``: tasks of ours holding a prediction of that round after the push;
     ``model_version``: the project's model version after the push (None: unset), which was
     ``model_version_set`` by this push, or left because no task holds the round's
-    predictions."""
+    predictions. ``n_reviews``: open reviews; ``n_review_tasks_created`` and
+    ``n_review_tasks_removed``: review tasks imported, and removed (unanswered, their review
+    closed)."""
 
     n_queued: int = 0
     n_created: int = 0
@@ -56,6 +67,9 @@ class PushResult:
     n_round_predictions: int = 0
     model_version: str | None = None
     model_version_set: bool = False
+    n_reviews: int = 0
+    n_review_tasks_created: int = 0
+    n_review_tasks_removed: int = 0
 
 
 def push(
@@ -84,7 +98,7 @@ def push(
     result.n_queued = len(queue)
     scores = {item.sample_id: item.score for item in queue}
 
-    tasks = _adopt(project, client, link, round_id, result)
+    tasks, review_tasks = _adopt(project, client, link, round_id, result)
     missing = [item.sample_id for item in queue if item.sample_id not in tasks]
     for start in range(0, len(missing), batch_size):
         batch = missing[start : start + batch_size]
@@ -107,7 +121,7 @@ def push(
         logger.info("imported %d of %d new tasks", start + len(batch), len(missing))
     if missing:
         # Record what landed, with the ids Label Studio gave the tasks.
-        tasks = _adopt(project, client, link, round_id, result, counting=False)
+        tasks, review_tasks = _adopt(project, client, link, round_id, result, counting=False)
 
     queued = set(scores)
     labeled = set(store.get_current_labels()[0].tolist())
@@ -122,7 +136,46 @@ def push(
     if version is not None and result.n_round_predictions and view.model_version != version:
         client.update_project(link.project_id, format.make_project_settings(model_version=version))
         result.model_version, result.model_version_set = version, True
+    _push_reviews(project, client, link, review_tasks, result, batch_size=batch_size)
     return result
+
+
+def _push_reviews(
+    project: Project,
+    client: LabelStudioClient,
+    link: Link,
+    review_tasks: list[format.TaskView],
+    result: PushResult,
+    *,
+    batch_size: int,
+) -> None:
+    """One unanswered review task per open review, and none for a closed one."""
+    assert link.project_id is not None
+    reviews = {item.sample_id: item.reason for item in project.store.get_reviews()}
+    result.n_reviews = len(reviews)
+    waiting = set()
+    for task in review_tasks:
+        if task.annotations:
+            continue  # answered: it keeps its answer
+        if task.sample_id in reviews and task.sample_id not in waiting:
+            waiting.add(task.sample_id)
+        else:
+            client.delete_task(task.task_id)
+            result.n_review_tasks_removed += 1
+    missing = [sample for sample in reviews if sample not in waiting]
+    for start in range(0, len(missing), batch_size):
+        batch = missing[start : start + batch_size]
+        payload = [
+            format.make_review_task(
+                sample_id,
+                image_url=link.get_image_url(sample_id),
+                review_key=make_review_key(link.secret, sample_id),
+                reason=reviews[sample_id],
+            )
+            for sample_id in batch
+        ]
+        client.import_tasks(link.project_id, payload)
+        result.n_review_tasks_created += len(batch)
 
 
 def _adopt(
@@ -133,19 +186,22 @@ def _adopt(
     result: PushResult,
     *,
     counting: bool = True,
-) -> dict[int, tuple[RemoteTask, format.TaskView]]:
-    """Read the project's tasks; record those of ours the store does not know (and forget
-    records of tasks that are gone). Returns ``{sample_id: (record, task)}``."""
+) -> tuple[dict[int, tuple[RemoteTask, format.TaskView]], list[format.TaskView]]:
+    """Read the project's tasks; record the queue tasks of ours the store does not know (and
+    forget records of tasks that are gone). Returns ``{sample_id: (record, task)}`` of the
+    queue tasks, and the review tasks."""
     assert link.project_id is not None
     store = project.store
     records = {task.sample_id: task for task in store.get_remote_tasks(link.remote)}
     found: dict[int, format.TaskView] = {}
+    review_tasks: list[format.TaskView] = []
     for raw in client.list_tasks(link.project_id):
         task = format.read_task(raw)
-        if task.sample_id is None or not check_sample_key(
-            link.secret, task.sample_id, task.sample_key
-        ):
-            continue  # not made by us (someone imported it by hand)
+        kind = get_task_kind(link, task.sample_id, task.sample_key)
+        if kind == "review":
+            review_tasks.append(task)
+        if kind != "label" or task.sample_id is None:
+            continue  # a review task, or not made by us (someone imported it by hand)
         if task.sample_id in found:
             logger.warning(
                 "Label Studio holds two tasks of sample %d (%d and %d); using the first",
@@ -174,7 +230,7 @@ def _adopt(
         if counting:
             result.n_adopted += len(new)
     by_sample = {task.sample_id: task for task in store.get_remote_tasks(link.remote)}
-    return {sample: (by_sample[sample], task) for sample, task in found.items()}
+    return {sample: (by_sample[sample], task) for sample, task in found.items()}, review_tasks
 
 
 def _refresh(

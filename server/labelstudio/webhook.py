@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from labeler.store.database import ProjectStore, RemoteAnnotation, RemoteChanges
 from server.labelstudio import format
-from server.labelstudio.link import SOURCE, Link, check_sample_key
+from server.labelstudio.link import SOURCE, Link, get_task_kind
 
 
 @dataclass
@@ -16,8 +16,9 @@ class PullResult:
     """What a pull or webhook stored (``changes``), and what it left alone: annotations on
     tasks that are not ours (``ignored``, annotation ids) and those whose annotator is not
     known yet (``deferred``: the next pull names them). ``rejected``: every annotation
-    whose label is not one of our classes (annotation id -> label), new or not: a pull
-    reports them until someone fixes them in Label Studio."""
+    whose label is not one of our classes (annotation id -> label), new or not, and every
+    review answer the store refused (the label and why): a pull reports them until someone
+    fixes them in Label Studio."""
 
     changes: RemoteChanges
     n_tasks: int = 0
@@ -35,11 +36,8 @@ def apply_webhook(store: ProjectStore, link: Link, event: format.WebhookEvent) -
     for annotation, raw_task in event.annotations:
         annotation_id = format.get_annotation_id(annotation)
         task = None if raw_task is None else format.read_task(raw_task)
-        if (
-            task is None
-            or task.sample_id is None
-            or not check_sample_key(link.secret, task.sample_id, task.sample_key)
-        ):
+        kind = None if task is None else get_task_kind(link, task.sample_id, task.sample_key)
+        if task is None or task.sample_id is None or kind is None:
             result.ignored.append(annotation_id)
             continue
         name = format.get_annotator_name(annotation, link.users)
@@ -48,7 +46,11 @@ def apply_webhook(store: ProjectStore, link: Link, event: format.WebhookEvent) -
             continue
         annotations.append(
             format.read_annotation(
-                annotation, sample_id=task.sample_id, class_names=store.class_names, annotator=name
+                annotation,
+                sample_id=task.sample_id,
+                class_names=store.class_names,
+                annotator=name,
+                review=kind == "review",
             )
         )
     result.changes = store.apply_remote_annotations(

@@ -13,6 +13,7 @@ from labeler.store.database import (
     RemoteAnnotation,
     RemoteTask,
 )
+from labeler.store.remote import is_refused_answer
 from tests.labeler.store.store_data import CLASSES, N_POOL, make_samples
 
 REMOTE = "labelstudio:abc"
@@ -142,3 +143,74 @@ def test_a_bad_annotation_stores_nothing(store) -> None:
         store.apply_remote_annotations(
             REMOTE, [RemoteAnnotation(1, 1, "maybe", None, "a", 1.0)], source=SOURCE
         )
+
+
+def answer(annotation_id: int, sample_id: int, value: str, annotator: str, *, at: float = 200.0):
+    """An annotation of a review task."""
+    return RemoteAnnotation(annotation_id, sample_id, "label", value, annotator, at, review=True)
+
+
+def test_a_review_tasks_annotation_answers_the_open_review(store) -> None:
+    store.apply_remote_annotations(REMOTE, [label(1, 0, "cat")], source=SOURCE)
+    store.add_reviews([0], reason="suspect")
+    changes = store.apply_remote_annotations(
+        REMOTE, [answer(2, 0, "dog", "bob@x.org")], source=SOURCE
+    )
+    assert changes.labeled == [2]
+    (review,) = store.get_reviews()  # disputed: open for a third annotator
+    assert (review.reason, review.labeled_by) == ("dispute", "bob@x.org")
+    assert current_label(store, 0) == "dog"
+    event = store.get_label_history(0)[-1]
+    assert (event.source, event.annotator, event.created_at) == ("review", "bob@x.org", 200.0)
+    store.apply_remote_annotations(REMOTE, [answer(3, 0, "cat", "cid@x.org")], source=SOURCE)
+    assert store.get_reviews() == [] and current_label(store, 0) == "cat"
+    outcomes = [outcome for _, _, _, outcome in store.get_review_answers()]
+    assert outcomes == ["disputed", "disputed"]  # cid sided with ann against bob
+
+
+def test_an_answer_to_the_review_of_ones_own_label_is_refused_and_stays_refused(store) -> None:
+    store.apply_remote_annotations(REMOTE, [label(1, 0, "cat")], source=SOURCE)
+    store.add_reviews([0], reason="suspect")
+    own = answer(2, 0, "cat", "ann@x.org")
+    changes = store.apply_remote_annotations(REMOTE, [own], source=SOURCE)
+    assert changes.labeled == [] and list(changes.rejected) == [2]
+    assert "ann@x.org labeled sample 0 and cannot review it" in changes.rejected[2]
+    assert len(store.get_label_history(0)) == 1 and len(store.get_reviews()) == 1
+    again = store.apply_remote_annotations(REMOTE, [own], source=SOURCE)
+    assert again.n_changes == 0 and again.n_unchanged == 1
+    assert is_refused_answer(store.get_remote_annotations(REMOTE)[2].value)
+    # Another reviewer's answer is taken.
+    store.apply_remote_annotations(REMOTE, [answer(3, 0, "cat", "bob@x.org")], source=SOURCE)
+    assert store.get_reviews() == []
+
+
+def test_an_answer_to_a_closed_review_is_refused(store) -> None:
+    store.apply_remote_annotations(REMOTE, [label(1, 0, "cat")], source=SOURCE)
+    store.add_reviews([0], reason="calibration")
+    store.submit_review(0, "cat", annotator="page-reviewer")  # answered on our page first
+    changes = store.apply_remote_annotations(
+        REMOTE, [answer(2, 0, "dog", "bob@x.org")], source=SOURCE
+    )
+    assert "no open review" in changes.rejected[2]
+    assert current_label(store, 0) == "cat"  # a late answer never overturns the review
+
+
+def test_taking_a_review_answer_back_reopens_the_review(store) -> None:
+    store.apply_remote_annotations(REMOTE, [label(1, 0, "cat")], source=SOURCE)
+    store.add_reviews([0], reason="suspect")
+    store.apply_remote_annotations(REMOTE, [answer(2, 0, "cat", "bob@x.org")], source=SOURCE)
+    assert store.get_reviews() == []
+    # Changed in the tool: the confirmation is retracted, the review reopens and takes the new
+    # answer, a dispute.
+    changed = store.apply_remote_annotations(
+        REMOTE, [answer(2, 0, "dog", "bob@x.org", at=300.0)], source=SOURCE
+    )
+    assert changed.updated == [2]
+    (review,) = store.get_reviews()
+    assert review.reason == "dispute" and current_label(store, 0) == "dog"
+    # Deleted in the tool: the dispute is retracted and the review is open as it was.
+    deleted = store.apply_remote_annotations(REMOTE, [], deleted_ids=[2], source=SOURCE)
+    assert deleted.deleted == [2]
+    (review,) = store.get_reviews()
+    assert (review.reason, review.labeled_by, review.leased_by) == ("suspect", "ann@x.org", None)
+    assert current_label(store, 0) == "cat"
