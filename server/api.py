@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from generators.checks import check_int
 from labeler.loop.annotator_quality import get_annotator_quality
+from labeler.loop.stop_set import describe_stop_meter
 from labeler.store.database import LEASE_HELD, QueueItem
 from labeler.store.grids import BLIND_SOURCE, GRID_SOURCE
 from labeler.store.project_status import get_status
@@ -243,6 +244,7 @@ def get_dashboard() -> Response:
             "n_labeled": status["n_labeled"],
             "rounds": status["rounds"],
             "last_learner": status["last_learner"],
+            "stop_meter": describe_stop_meter(state.project),
             **get_queue_counts(state),
             "annotators": get_annotator_stats(state.store.get_activity()),
             "conflicts": get_conflicts(state.store),

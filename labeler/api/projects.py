@@ -13,6 +13,12 @@ from typing import Any
 from labeler.loop.annotator_quality import AnnotatorQuality
 from labeler.loop.annotator_quality import get_annotator_quality as measure_annotators
 from labeler.loop.label_checks import SuspectList, find_suspects, queue_reviews
+from labeler.loop.stop_set import describe_stop_meter
+from labeler.selection.stop_meter import (
+    DEFAULT_STOP_THRESHOLD,
+    DEFAULT_STOP_WINDOW,
+    check_stop_rule,
+)
 from labeler.store.label_export import ExportSummary
 from labeler.store.label_export import export_labels as export_project_labels
 from labeler.store.project import open_project
@@ -46,11 +52,23 @@ def create_project(
     )
 
 
-def get_status(path: ProjectPath) -> dict[str, Any]:
-    """The project's labels per class, rounds, accuracy, queue and cached embeddings, as
-    ``labeler status --json`` prints them."""
+def get_status(
+    path: ProjectPath,
+    *,
+    stop_threshold: float = DEFAULT_STOP_THRESHOLD,
+    stop_window: int = DEFAULT_STOP_WINDOW,
+) -> dict[str, Any]:
+    """The project's labels per class, rounds, accuracy, queue, cached embeddings and stop
+    meter (``labeler.selection.stop_meter``, with its rule's ``stop_threshold`` and
+    ``stop_window``), as ``labeler status --json`` prints them. ValueError on a threshold
+    outside (0, 1] or a window below 1."""
+    check_stop_rule(stop_threshold, stop_window)
     with open_project(path) as project:
-        return get_project_status(project)
+        status = get_project_status(project)
+        status["stop_meter"] = describe_stop_meter(
+            project, threshold=stop_threshold, window=stop_window
+        )
+    return status
 
 
 def export_labels(

@@ -33,7 +33,9 @@ from labeler.loop.simulation_report import (
     save_learning_curves,
     summarize,
 )
+from labeler.loop.stop_report import format_stop_table, get_stop_points
 from labeler.selection.custom_strategy import CustomStrategy
+from labeler.selection.stop_meter import DEFAULT_STOP_THRESHOLD, DEFAULT_STOP_WINDOW
 from labeler.store.atomic_files import write_json_atomic, write_text_atomic
 
 CURVE_FILE = "learning_curves.png"
@@ -143,8 +145,17 @@ def write_report(
     return the summary and the table."""
     summary = summarize(results)
     table = format_table(summary)
+    points = get_stop_points(results)
+    if points:
+        stops = format_stop_table(
+            points, threshold=DEFAULT_STOP_THRESHOLD, window=DEFAULT_STOP_WINDOW
+        )
+        table += "\n\n" + stops
     write_text_atomic(out / TABLE_FILE, table + "\n")
-    write_json_atomic(out / SUMMARY_FILE, _summary_to_json(summary))
+    write_json_atomic(
+        out / SUMMARY_FILE,
+        {**_summary_to_json(summary), "stops": [dataclasses.asdict(p) for p in points]},
+    )
     save_learning_curves(results, summary, out / CURVE_FILE, title=title)
     return summary, table
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
 from labeler.api.projects import get_status
 from labeler.commands.table import format_table
+from labeler.selection.stop_meter import (
+    DEFAULT_STOP_THRESHOLD,
+    DEFAULT_STOP_WINDOW,
+    check_stop_rule,
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,11 +30,30 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("project", help="project folder")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
+    parser.add_argument(
+        "--stop-threshold",
+        type=float,
+        default=DEFAULT_STOP_THRESHOLD,
+        help="the stop meter's kappa threshold, in (0, 1] (default %(default)s)",
+    )
+    parser.add_argument(
+        "--stop-window",
+        type=int,
+        default=DEFAULT_STOP_WINDOW,
+        help="rounds in a row at or above it before the meter says stop (default %(default)s)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    status = get_status(args.project)
+    try:
+        check_stop_rule(args.stop_threshold, args.stop_window)
+    except ValueError as error:
+        print(f"labeler status: {error}", file=sys.stderr)
+        return 2
+    status = get_status(
+        args.project, stop_threshold=args.stop_threshold, stop_window=args.stop_window
+    )
     print(json.dumps(status, indent=2) if args.json else format_status(status))
     return 0
 
@@ -96,8 +121,21 @@ def format_status(status: dict[str, Any]) -> str:
     if status["last_scores"] is not None:
         lines.append(_describe_scores(status["last_scores"]))
     lines.append(f"queue: {status['n_queued']} waiting, {status['n_leased']} leased")
+    if status.get("stop_meter") is not None:
+        lines.append(_describe_stop_meter(status["stop_meter"]))
     lines.append(_describe_embeddings(status.get("embeddings", [])))
     return "\n".join(lines)
+
+
+def _describe_stop_meter(meter: dict[str, Any]) -> str:
+    """ "stop meter: keep labeling: ...; kappa by round 0.91, 0.97" and the stop set's size."""
+    line = f"stop meter: {meter['message']}"
+    kappas = [kappa for kappa in meter["kappas"] if kappa is not None]
+    if kappas:
+        line += "; kappa by round " + ", ".join(f"{kappa:.3f}" for kappa in kappas[-6:])
+    if meter["n_stop_set"]:
+        line += f" (stop set: {meter['n_stop_set']} images, never queued)"
+    return line
 
 
 def _describe_learner(learner: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from labeler.learning.training import check_labels
 from labeler.loop.initial_round import get_initial_strategy_name, pick_initial
 from labeler.loop.round_config import AUTO_EMBEDDING, RoundConfig
 from labeler.loop.round_learning import Learned, RoundInputs, learn, list_auto_embeddings
+from labeler.loop.stop_set import ensure_stop_set, measure_stop_set
 from labeler.pruning.trimmed_model import check_plan_fits, load_pruning_plan, make_scoring_model
 from labeler.selection.auto_strategy import (
     COVERAGE,
@@ -226,9 +227,16 @@ def _train_score_select(
     )
     selection, auto = _resolve_strategy(config, inputs.labels, n_classes=n_classes)
     rng = np.random.default_rng([config.seed, round_id])
+    # The stop set is measured, never queued, until the rest of the pool runs short: then
+    # labeling is all but done and its images are worth labeling too.
+    stop_ids = ensure_stop_set(project, inputs.unlabeled, seed=config.seed)
+    candidates = np.setdiff1d(inputs.unlabeled, stop_ids)
+    if candidates.shape[0] < selection.query_size:
+        candidates = inputs.unlabeled
+    stop_set = measure_stop_set(project, folder, predictor, stop_ids)
     query = query_pool(
         predictor,
-        inputs.unlabeled,
+        candidates,
         inputs.labeled_ids,
         selection=selection,
         rng=rng,
@@ -245,7 +253,7 @@ def _train_score_select(
         coverage_embedding = learned.embedding or _get_cold_start_embedding(project, config)
         picks = pick_initial(
             project,
-            inputs.unlabeled,
+            candidates,
             selection.query_size,
             cold_start=COVERAGE,
             embedding=coverage_embedding,
@@ -272,6 +280,7 @@ def _train_score_select(
         "seconds": None,  # the whole round's, set when it is known
         "scoring_model": scoring,
         "suspects": _describe_suspects(learned, inputs.labels),
+        "stop_set": stop_set,
         "config": config.to_dict(),
     }
     if auto is not None:

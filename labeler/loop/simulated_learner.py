@@ -120,17 +120,27 @@ def select_next(
     selection: SelectionConfig,
     rng: np.random.Generator,
     score_subset: int | None,
+    excluded: Rows | None = None,
 ) -> Rows:
     """The next ``selection.query_size`` unlabeled pool rows: by ``selection`` scored with the
     fitted learner, or, for ``auto``, by coverage while labels are few (and whenever there is
-    no learner yet, when an embedding is there; else at random)."""
-    unlabeled = np.setdiff1d(np.arange(arrays.n_pool, dtype=np.int64), labeled)
+    no learner yet, when an embedding is there; else at random). ``excluded`` rows (the stop
+    set) are never picked, unless the rest runs shorter than the batch."""
     n_select = selection.query_size
+    rows: Rows = np.arange(arrays.n_pool, dtype=np.int64)
+    if excluded is not None and not np.isin(labeled, excluded).any():
+        kept = np.setdiff1d(rows, excluded).astype(np.int64)
+        if np.setdiff1d(kept, labeled).shape[0] >= n_select:
+            rows = kept
+    unlabeled = np.setdiff1d(rows, labeled)
     if selection.strategy == AUTO_STRATEGY:
         auto = plan_auto_strategy(arrays.pool_labels[labeled], n_classes=arrays.n_classes)
         kind = fitted.embedding or arrays.cold_start_kind
         if (auto.covers or fitted.predictor is None) and kind is not None:
-            return select_by_coverage(arrays.get_pool_vectors(kind), labeled, n_select, rng=rng)
+            # Coverage over the rows allowed; labeled rows are among them (never excluded).
+            vectors = arrays.get_pool_vectors(kind)[rows]
+            at = np.searchsorted(rows, labeled)
+            return rows[select_by_coverage(vectors, at, n_select, rng=rng)]
         selection = get_uncertainty_selection(selection)
     if fitted.predictor is None:
         return rng.choice(unlabeled, size=n_select, replace=False).astype(np.int64)

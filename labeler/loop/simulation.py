@@ -46,7 +46,9 @@ from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.loop.round_config import AUTO_EMBEDDING
 from labeler.loop.simulated_learner import Fitted, SimulationArrays, fit_learner, select_next
+from labeler.selection.agreement import cohen_kappa
 from labeler.selection.cold_start import get_cold_start
+from labeler.selection.stop_meter import choose_stop_set
 from labeler.selection.strategies import (
     AUTO,
     SelectionConfig,
@@ -65,6 +67,8 @@ _SEED_STRIDE = 10_000
 _FULL_DATA_ROUND = _SEED_STRIDE - 1
 # The random stream (with the seed) that picks the oracle's wrong answers.
 _NOISE_STREAM = 31
+# The one that draws the stop set.
+_STOP_SET_STREAM = 7
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,8 @@ class RunResult:
     n_labels: list[int]
     test_accuracy: list[float]
     seconds: float
+    # The stop meter's kappa at each label count (None first, or where undefined).
+    stop_kappas: list[float | None] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -442,7 +448,15 @@ def _run_one(
         )
     n_labels: list[int] = []
     accuracies: list[float] = []
+    kappas: list[float | None] = []
     fitted: Fitted | None = None
+    # As in a project: a stop set drawn once, predicted every round, never selected.
+    stop_ids = choose_stop_set(
+        np.setdiff1d(np.arange(arrays.n_pool, dtype=np.int64), labeled),
+        n_pool=arrays.n_pool,
+        rng=np.random.default_rng([seed, _STOP_SET_STREAM]),
+    )
+    stop_guesses: NDArray[np.int64] | None = None
     for round_index, target in enumerate(config.get_label_schedule()):
         if round_index:
             assert fitted is not None
@@ -453,6 +467,7 @@ def _run_one(
                 selection=dataclasses.replace(selection, query_size=target - labeled.shape[0]),
                 rng=np.random.default_rng([seed, round_index, 1]),
                 score_subset=config.score_subset,
+                excluded=stop_ids,
             )
             labeled = np.concatenate([labeled, picks])
         training_seed = seed * _SEED_STRIDE + round_index
@@ -466,13 +481,26 @@ def _run_one(
         )
         n_labels.append(int(labeled.shape[0]))
         accuracies.append(fitted.test_accuracy)
+        guesses = None
+        if fitted.predictor is not None and stop_ids.shape[0]:
+            probs = fitted.predictor.predict(stop_ids).probs
+            guesses = probs.mean(axis=2).argmax(axis=1).astype(np.int64)
+        kappas.append(
+            None
+            if guesses is None or stop_guesses is None
+            else cohen_kappa(stop_guesses, guesses, n_classes=arrays.n_classes)
+        )
+        stop_guesses = guesses
         bar.update(1)
         bar.set_postfix_str(
             f"{strategy} seed {seed}: {n_labels[-1]} labels, acc {fitted.test_accuracy:.3f}"
         )
         if on_point is not None:
             on_point(strategy, seed, n_labels[-1], fitted.test_accuracy)
-    return RunResult(strategy, seed, n_labels, accuracies, time.perf_counter() - started)
+    # No stop set (a small pool): no meter.
+    measured = kappas if stop_ids.shape[0] else []
+    seconds = time.perf_counter() - started
+    return RunResult(strategy, seed, n_labels, accuracies, seconds, measured)
 
 
 def _get_pool_indices(data: LabeledData, config: SimulationConfig) -> NDArray[np.int64]:

@@ -9,7 +9,8 @@ asks it for a path or for what a round wrote:
   (``model.pt``), the trimmed model it scored with when pruned (``scoring-model.pt``), the
   report (``report.json``), and row for row over the scored images their ids
   (``scored_ids.npy``), acquisition scores (``scores.npy``), the model's guesses
-  (``guesses.npy``) and their confidences (``confidences.npy``);
+  (``guesses.npy``) and their confidences (``confidences.npy``), and the stop set's ids and
+  guesses for the stop meter (``stop_ids.npy``, ``stop_guesses.npy``);
 - ``features/``: cached penultimate features of a frozen backbone;
 - ``embeddings/``: cached embeddings of every sample (``<kind>-<key>.npy``, float32
   ``[n_samples, dim]``, with what they were computed from in ``<kind>-<key>.json``);
@@ -68,6 +69,8 @@ CONFIDENCES_FILE = "confidences.npy"
 # checks: sample ids int64 [n] and probabilities float32 [n, n_classes], row for row.
 OUT_OF_FOLD_IDS_FILE = "out_of_fold_ids.npy"
 OUT_OF_FOLD_PROBS_FILE = "out_of_fold_probs.npy"
+STOP_IDS_FILE = "stop_ids.npy"
+STOP_GUESSES_FILE = "stop_guesses.npy"
 # Files an interrupted init may leave; init clears a folder holding only these (no project.json).
 INIT_FILES = (IMAGES_FILE, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm")
 
@@ -320,6 +323,22 @@ class RoundFolder:
         if probs.ndim != 2 or ids.shape != (probs.shape[0],):
             return None
         return ids.astype(np.int64), probs.astype(np.float64)
+
+    def write_stop_guesses(self, sample_ids: NDArray[np.int64], guesses: NDArray[np.int64]) -> None:
+        save_npy_atomic(self.path / STOP_IDS_FILE, sample_ids)
+        save_npy_atomic(self.path / STOP_GUESSES_FILE, guesses)
+
+    def read_stop_guesses(self) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+        """``(sample_ids, guesses)``: the round's classes for the stop set (the stop meter's),
+        or None when it wrote none."""
+        try:
+            ids = np.load(self.path / STOP_IDS_FILE)
+            guesses = np.load(self.path / STOP_GUESSES_FILE)
+        except (OSError, ValueError):
+            return None
+        if ids.ndim != 1 or ids.shape != guesses.shape:
+            return None
+        return ids.astype(np.int64), guesses.astype(np.int64)
 
     def write_report(self, report: dict[str, Any]) -> None:
         write_json_atomic(self.path / REPORT_FILE, report)

@@ -42,6 +42,16 @@
   }
 
   // "3 of 120 labels flagged, 1 disputed; 120 checked with round 4's out-of-fold ...".
+  // "Keep labeling" or "the model has stopped changing", with the kappa trend.
+  function showStopMeter(meter) {
+    const line = document.getElementById("stop-meter");
+    const trend = meter.kappas.filter((k) => k !== null).slice(-6).map((k) => k.toFixed(3));
+    line.textContent = "Stop meter: " + meter.message +
+      (trend.length ? ". Kappa by round: " + trend.join(", ") : "") +
+      (meter.n_stop_set ? ". Stop set: " + meter.n_stop_set + " images, never queued." : ".");
+    line.classList.toggle("warn", !meter.should_stop);
+  }
+
   function describeSuspects(suspects) {
     if (suspects.n_labels === 0) return "No labels yet.";
     const source = suspects.round_id === null
@@ -128,6 +138,7 @@
       fraction(r.val_accuracy), fraction(r.test_accuracy)]));
     drawCurve(data.rounds);
     document.getElementById("learner-choice").textContent = describeLearner(data.last_learner);
+    showStopMeter(data.stop_meter);
     const quality = Object.fromEntries(data.quality.annotators.map((q) => [q.name, q]));
     fill("annotators", Object.entries(data.annotators).map(([name, s]) => {
       const q = quality[name] || {};

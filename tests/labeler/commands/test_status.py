@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from labeler.data.dataset_writer import write_dataset
 from labeler.store.project import open_project
 from labeler.store.project_files import RoundFolder, RoundPredictions
 from labeler.store.project_status import SCORE_QUANTILES
+from tests.conftest import FakeFamily
 
 
 def test_status_shows_labels_rounds_and_queue(project: Path, run_cli) -> None:
@@ -101,3 +103,66 @@ def test_status_of_a_project_without_scored_rounds_shows_no_scores(project: Path
         )
     assert json.loads(run_cli("status", project, "--json").out)["last_scores"] is None
     assert "last round's scores" not in run_cli("status", project).out
+
+
+def make_project_of(tmp_path: Path, run_cli, n_pool: int) -> Path:
+    """A project on a fake-family dataset of ``n_pool`` pool and 20 test images."""
+    family = FakeFamily()
+    data = tmp_path / "data"
+    write_dataset(data, family, "a", family.make_params("a"),
+                  n_per_split={"train": n_pool, "test": 20}, seed=0, chunk_size=64)  # fmt: skip
+    project = tmp_path / "project"
+    assert run_cli("init", project, "--images", data).code == 0
+    return project
+
+
+def test_the_stop_meter_measures_rounds_on_a_stop_set_never_queued(tmp_path: Path, run_cli) -> None:
+    project = make_project_of(tmp_path, run_cli, 600)
+    assert run_cli("round", project, "--initial", "20", "--initial-strategy", "random").code == 0
+    assert run_cli("oracle", project).code == 0
+    kappas = []
+    for _ in range(2):
+        result = run_cli("round", project, "--model", "linear@pixels", "--query-size", "10")
+        assert result.code == 0, result.err
+        with open_project(project) as opened:
+            last = opened.store.get_last_done_round()
+            assert last is not None
+            folder = RoundFolder.of(project, last.folder)
+            assert folder is not None
+            report = folder.read_report()
+            assert report is not None
+            stop_set = json.loads(opened.store.get_meta("stop_set") or "{}")["ids"]
+            queued = {item.sample_id for item in opened.store.get_queue()}
+            predictions = folder.read_predictions()
+            saved = folder.read_stop_guesses()
+        # A tenth of the 600 pool images, never queued, never among the candidates scored.
+        assert len(stop_set) == 60 and not queued & set(stop_set)
+        assert predictions is not None and not set(predictions.scored_ids.tolist()) & set(stop_set)
+        assert saved is not None and saved[0].tolist() == stop_set
+        kappas.append(report["stop_set"]["kappa"])
+        assert report["stop_set"]["n"] == 60
+        assert run_cli("oracle", project).code == 0
+    assert kappas[0] is None  # the first trained round has nothing to compare with
+    assert isinstance(kappas[1], float)
+    status = json.loads(run_cli("status", project, "--json").out)
+    meter = status["stop_meter"]
+    assert meter["kappas"] == kappas[1:] and meter["n_stop_set"] == 60
+    assert (meter["threshold"], meter["window"]) == (0.99, 3) and not meter["should_stop"]
+    text = run_cli("status", project, "--stop-window", "1", "--stop-threshold", "0.01").out
+    assert "stop set: 60 images, never queued" in text
+    assert "stop meter: the model has stopped changing" in text or kappas[1] < 0.01
+    bad = run_cli("status", project, "--stop-threshold", "0")
+    assert bad.code == 2 and "stop threshold must be a finite number in (0, 1], got 0.0" in bad.err
+    bad = run_cli("status", project, "--stop-window", "0")
+    assert bad.code == 2 and "stop window must be an integer >= 1, got 0" in bad.err
+
+
+def test_a_small_pool_has_no_stop_set_and_says_so(project: Path, run_cli) -> None:
+    assert run_cli("round", project, "--initial", "10").code == 0
+    assert run_cli("oracle", project).code == 0
+    result = run_cli("round", project, "--model", "linear@pixels", "--query-size", "5")
+    assert result.code == 0, result.err
+    status = json.loads(run_cli("status", project, "--json").out)
+    assert status["stop_meter"]["n_stop_set"] == 0
+    assert status["stop_meter"]["message"].startswith("off: the pool is too small")
+    assert status["n_queued"] == 5

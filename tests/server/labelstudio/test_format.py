@@ -7,6 +7,7 @@ import pytest
 
 from labeler.store.database import RemoteAnnotation
 from server.labelstudio import format
+from server.labelstudio.link import get_task_kind, make_link, make_review_key, make_sample_key
 
 CLASSES = ("cat", "dog & co", 'say "hi"')
 
@@ -176,3 +177,41 @@ def test_times_are_unix_seconds() -> None:
     assert format.parse_time("1970-01-01T00:01:00Z") == 60.0
     with pytest.raises(ValueError, match="ISO 8601"):
         format.parse_time(None)
+
+
+def test_a_review_task_is_blind_and_known_by_its_own_key() -> None:
+    link = make_link(url="http://ls.example.org", server_url="http://us.example.org/")
+    task = format.make_review_task(
+        4,
+        image_url="http://img/4.png",
+        review_key=make_review_key(link.secret, 4),
+        reason="suspect",
+    )
+    assert "predictions" not in task and "annotations" not in task
+    view = format.read_task({"id": 9, **task})
+    assert view.review_reason == "suspect"
+    assert get_task_kind(link, view.sample_id, view.sample_key) == "review"
+    # A queue task's key is not a review key, a review key is not a queue task's, and keys
+    # of another sample or another link are nobody's.
+    assert get_task_kind(link, 4, make_sample_key(link.secret, 4)) == "label"
+    assert get_task_kind(link, 5, view.sample_key) is None
+    other = make_link(url="http://ls.example.org", server_url="http://us.example.org/")
+    assert get_task_kind(other, 4, view.sample_key) is None
+    assert get_task_kind(link, None, view.sample_key) is None
+    queue_task = format.read_task({"id": 8, "data": {"sample_id": 4}})
+    assert queue_task.review_reason is None
+
+
+def test_an_annotation_of_a_review_task_is_marked_as_a_review_answer() -> None:
+    read = format.read_annotation(
+        make_annotation(["cat"]), sample_id=3, class_names=CLASSES, annotator="a", review=True
+    )
+    assert read.review and (read.kind, read.value) == ("label", "cat")
+    skipped = format.read_annotation(
+        make_annotation([], was_cancelled=True),
+        sample_id=3,
+        class_names=CLASSES,
+        annotator="a",
+        review=True,
+    )
+    assert skipped.review and skipped.kind == "skip"

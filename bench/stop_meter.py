@@ -1,0 +1,131 @@
+"""The stop meter against the oracle: where it would stop labeling, over datasets and seeds.
+
+For each dataset, ``labeler simulate`` runs the default strategy (``auto``) under several seeds
+with a linear head on the joint embedding (``linear@efficientnet_lite0+pixels``: what
+``--model auto`` picks on most of these sets, without training a CNN in every round), from
+``--initial`` labels in steps of ``--query-size`` to ``--budget``. Each run keeps a stop set and
+the meter's kappa per round (``labeler.loop.simulation``); ``labeler.loop.stop_report`` finds
+the stop (kappa >= 0.99 for 3 rounds), the oracle point (the first label count at 99% of the
+seed's full-data accuracy) and the accuracy at the stop.
+
+Targets (issue 20): the stop within +-20% of the oracle point on at least 80% of the
+(dataset, seed) runs, and never below 98% of full-data accuracy.
+
+    .venv/bin/python bench/stop_meter.py                      # about ten minutes on 2 cores
+    .venv/bin/python bench/stop_meter.py --datasets orientation --seeds 1 --budget 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
+
+from bench.first_labels import GENERATED
+from bench.generated_folder import write_generated
+from bench.machine import describe_machine
+from labeler.api.simulations import simulate
+from labeler.loop.stop_report import StopPoint, format_stop_table, get_stop_points
+from labeler.selection.stop_meter import DEFAULT_STOP_THRESHOLD, DEFAULT_STOP_WINDOW
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FONTS = Path(__file__).resolve().parents[1] / "datasets" / "font-glyphs"
+LEARNER = "linear@efficientnet_lite0+pixels"
+TARGET_ON_TIME = 0.80
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default="orientation,svrt-04,counting,fonts")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--initial", type=int, default=20)
+    parser.add_argument("--query-size", type=int, default=20)
+    parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/stop-meter"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "stop_meter")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    by_dataset: dict[str, list[StopPoint]] = {}
+    full: dict[str, dict[str, float]] = {}
+    for name in args.datasets.split(","):
+        folder = get_dataset(name, args.work)
+        outcome = simulate(
+            folder,
+            args.work / "runs" / name,
+            strategies=["auto"],
+            model=LEARNER,
+            seeds=args.seeds,
+            initial=args.initial,
+            query_size=args.query_size,
+            budget=args.budget,
+            progress=False,
+        )
+        by_dataset[name] = get_stop_points(outcome.results)
+        full[name] = outcome.results["full_data_accuracy"]
+        print(f"## {name}\n\n{format_stop_table(by_dataset[name], **RULE)}\n", flush=True)
+    report = {
+        "machine": describe_machine(),
+        "config": {**vars(args), "work": str(args.work), "out": str(args.out)},
+        "learner": LEARNER,
+        "rule": RULE,
+        "full_data_accuracy": full,
+        "stops": {
+            name: [dataclasses.asdict(p) for p in points] for name, points in by_dataset.items()
+        },
+        "seconds": time.perf_counter() - started,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    text = format_report(report, by_dataset)
+    args.out.with_suffix(".md").write_text(text + "\n")
+    print(text)
+
+
+RULE = {"threshold": DEFAULT_STOP_THRESHOLD, "window": DEFAULT_STOP_WINDOW}
+
+
+def get_dataset(name: str, work: Path) -> Path:
+    if name == "fonts":
+        if not FONTS.is_dir():
+            raise SystemExit(f"{FONTS} is missing: build it with bench/font_glyphs.py")
+        return FONTS
+    if name not in GENERATED:
+        raise SystemExit(f"unknown dataset {name!r}; valid: fonts, {', '.join(GENERATED)}")
+    family, problem, n_pool, n_test = GENERATED[name]
+    return write_generated(work / name, family, problem, n_train=n_pool, n_test=n_test)
+
+
+def format_report(report: dict[str, Any], by_dataset: dict[str, list[StopPoint]]) -> str:
+    config = report["config"]
+    points = [point for found in by_dataset.values() for point in found]
+    n_on_time = sum(point.on_time for point in points)
+    n_safe = sum(point.safe for point in points)
+    on_time_share = n_on_time / len(points) if points else 0.0
+    lines = [
+        "# The stop meter against the oracle point",
+        "",
+        f"Machine: {report['machine']['cpu_count']} cores, {report['machine']['date']}. "
+        f"Command: `python bench/stop_meter.py --datasets {config['datasets']} --seeds "
+        f"{config['seeds']} --initial {config['initial']} --query-size {config['query_size']} "
+        f"--budget {config['budget']}`; strategy auto, learner {report['learner']}; "
+        f"{report['seconds'] / 60:.1f} min.",
+        "",
+        f"On time (within 20% of the oracle point) in {n_on_time} of {len(points)} runs "
+        f"({on_time_share:.0%}; target at least {TARGET_ON_TIME:.0%}): "
+        f"{'met' if on_time_share >= TARGET_ON_TIME else 'not met'}. Safe (at 98% of full-data "
+        f"accuracy or more) in {n_safe} of {len(points)}: "
+        f"{'met' if n_safe == len(points) else 'not met'}.",
+    ]
+    for name, found in by_dataset.items():
+        lines += ["", f"## {name}", "", format_stop_table(found, **RULE)]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
