@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 
 from load_clients import Client, Endpoint, LabelerApi, run_phase, summarize
 from machine import describe_machine
+from saved_results import save_report
 from server_load import check_integrity, make_template
 
 from labeler.store.project import open_project
@@ -97,11 +98,7 @@ def main() -> int:
                 for record in opened.store.get_rounds()
             ]
     results["memory_growth"] = measure_growth(memory)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    report = format_report(results)
-    args.out.with_suffix(".md").write_text(report + "\n")
-    print(report)
+    save_report(args.out, results, format_report)
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from bench.first_labels import GENERATED
 from bench.generated_folder import write_generated
 from bench.machine import describe_machine
+from bench.saved_results import save_report
 from labeler.api.simulations import simulate
 from labeler.loop.stop_report import StopPoint, format_stop_table, get_stop_points
 from labeler.selection.stop_meter import DEFAULT_STOP_THRESHOLD, DEFAULT_STOP_WINDOW
@@ -80,11 +80,7 @@ def main() -> None:
         },
         "seconds": time.perf_counter() - started,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    text = format_report(report, by_dataset)
-    args.out.with_suffix(".md").write_text(text + "\n")
-    print(text)
+    save_report(args.out, report, lambda saved: format_report(saved, by_dataset))
 
 
 RULE = {"threshold": DEFAULT_STOP_THRESHOLD, "window": DEFAULT_STOP_WINDOW}

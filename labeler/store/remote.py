@@ -192,29 +192,22 @@ class RemoteLinks(ReviewQueue):
         id of its label event, if any. A label answering a review task is that review's
         answer (source ``review``); one the review cannot take (the annotator's own label,
         or no open review) is recorded as refused, never as a label."""
-        if annotation.kind == "label" and annotation.review:
-            label = NewLabel(
-                annotation.sample_id,
-                str(annotation.value),
-                annotation.annotator,
-                REVIEW_SOURCE,
-                created_at=annotation.updated_at,
-            )
-            try:
-                answer = self._answer_review(db, label)
-            except ValueError as error:  # OwnLabelError included
-                return "rejected", make_refused_answer(str(annotation.value), str(error)), None
-            return "label", annotation.value, answer.event.id
         if annotation.kind == "label":
             label = NewLabel(
                 annotation.sample_id,
                 str(annotation.value),
                 annotation.annotator,
-                source,
+                REVIEW_SOURCE if annotation.review else source,
                 created_at=annotation.updated_at,
             )
-            (event,) = self._insert_labels(db, [label])
-            return "label", annotation.value, event.id
+            if not annotation.review:
+                (event,) = self._insert_labels(db, [label])
+                return "label", annotation.value, event.id
+            try:
+                answer = self._answer_review(db, label)
+            except ValueError as error:  # OwnLabelError included
+                return "rejected", make_refused_answer(label.label_name, str(error)), None
+            return "label", annotation.value, answer.event.id
         if annotation.kind == "skip":
             db.execute(
                 "INSERT INTO skips (sample_id, annotator, created_at) VALUES (?, ?, ?)",
