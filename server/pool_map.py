@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify
 from generators.checks import check_int
 from labeler.loop.label_checks import find_suspects
 from labeler.loop.pool_layout import find_cached_map_embedding
+from labeler.loop.stop_set import get_stop_set
 from labeler.store.project_files import PoolMap, RoundFolder, read_pool_map
 from server.auth import require_admin, require_user
 from server.errors import ApiError
@@ -33,7 +34,7 @@ def _authenticate() -> None:
 @bp.get("/map")
 def get_map() -> Response:
     """The map and, per point, its current label, the model's guess and acquisition score
-    (-1: none), with the queued and suspect samples; or why there is no map yet."""
+    (-1: none), with the queued, suspect and stop-set samples; or why there is no map yet."""
     state = get_state()
     pool_map = read_pool_map(state.project.path)
     best = find_cached_map_embedding(state.project)
@@ -118,7 +119,11 @@ def _describe_map(state: ServerState, pool_map: PoolMap) -> dict[str, Any]:
         # Ranks in [0, 1]: acquisition scores of different strategies share no scale.
         order = np.argsort(np.argsort(predictions.scores))
         scores[predictions.scored_ids] = order / max(len(order) - 1, 1)
+    stop = None if folder is None else folder.read_stop_guesses()
+    if stop is not None:  # the stop set is predicted apart from the candidates
+        guesses[stop[0]] = stop[1]
     suspects = [row["sample"] for row in find_suspects(state.project).rows if row["flagged"]]
+    stop_set = get_stop_set(state.project)
     return {
         "info": pool_map.info,
         "class_names": list(state.project.class_names),
@@ -132,4 +137,5 @@ def _describe_map(state: ServerState, pool_map: PoolMap) -> dict[str, Any]:
         "score": np.round(scores[ids], 3).tolist(),
         "queued": [item.sample_id for item in state.store.get_queue()],
         "suspects": suspects,
+        "stop_set": [] if stop_set is None else stop_set.tolist(),
     }

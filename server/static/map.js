@@ -9,6 +9,7 @@ const labelerMap = (function () {
     0x17becf, 0xbcbd22, 0x7f7f7f, 0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896, 0xc5b0d5,
     0xc49c94, 0xf7b6d2, 0x9edae5, 0xdbdb8d, 0x393b79];
   const NONE = 0xd0d4db; // unlabeled, no guess or no score
+  const STOP_SET = 0xff00ff; // the stop meter's images, never queued
   const HIT_PX = 6; // how near the pointer a point must be to count as hovered
   const CELLS = 128; // hover index: CELLS x CELLS buckets over the unit square
   const MAX_QUEUE = 10000; // the server's MAX_QUEUE_IDS
@@ -82,6 +83,7 @@ const labelerMap = (function () {
         marks: new Map(answer.suspects.map((id) => [id, 0xd62728])),
       };
       for (const id of answer.queued) if (!data.marks.has(id)) data.marks.set(id, 0x111111);
+      for (const id of answer.stop_set) if (!data.marks.has(id)) data.marks.set(id, STOP_SET);
       data.index = buildIndex(data.xs, data.ys, n);
       data.row = new Map(answer.ids.map((id, row) => [id, row]));
       selected = [];
@@ -202,7 +204,10 @@ const labelerMap = (function () {
         ? [["most informative", 0xaf0000], ["least", 0xffe678], ["not scored", NONE]]
         : data.class_names.map((name, i) => [name, PALETTE[i % PALETTE.length]])
           .concat([[colourBy.value === "label" ? "unlabeled" : "no guess", NONE]]);
-      if (showMarks.checked) entries.push(["□ queued", 0x111111], ["□ suspect label", 0xd62728]);
+      if (showMarks.checked) {
+        entries.push(["□ queued", 0x111111], ["□ suspect label", 0xd62728],
+          ["□ stop set (never queued)", STOP_SET]);
+      }
       legend.replaceChildren(...entries.map(([name, rgb]) => {
         const item = document.createElement("span");
         const swatch = document.createElement("i");

@@ -3,11 +3,15 @@ the background, what each point carries, lasso grids and queueing a selection.""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
+import numpy as np
+
 from labeler.cli import main as labeler_main
 from labeler.store.project import open_project
+from labeler.store.project_files import RoundFolder
 from tests.server.conftest import TOKENS, Api
 from tests.server.model_guesses import add_guessing_round
 
@@ -44,7 +48,19 @@ def test_the_map_is_made_in_the_background_once_an_embedding_exists(make_app, pr
     assert ready["guess"] == [guesses.get(s, -1) for s in pool]
     assert set(ready["label"]) == {-1} and ready["queued"] == queued
     assert all(-1 <= score <= 1 for score in ready["score"])
+    assert ready["stop_set"] == []  # no trained round has drawn one
     assert (project / "map" / "layout.npz").is_file()
+
+    # A round with a stop set: its images are marked, with the guesses the round made for them.
+    with open_project(project) as opened:
+        last = opened.store.get_last_done_round()
+        assert last is not None and last.folder is not None
+        stop_ids = np.asarray(pool[-3:], dtype=np.int64)
+        opened.store.set_meta("stop_set", json.dumps({"ids": stop_ids.tolist(), "seed": 0}))
+        RoundFolder(project / last.folder).write_stop_guesses(stop_ids, np.array([1, 0, 1]))
+    again = ann.get("/api/map").json
+    assert again["stop_set"] == stop_ids.tolist()
+    assert [again["guess"][again["ids"].index(s)] for s in stop_ids.tolist()] == [1, 0, 1]
 
 
 def test_a_failed_map_says_why(make_app, project) -> None:
