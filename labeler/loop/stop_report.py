@@ -4,8 +4,10 @@ For each run of ``results.json`` (``labeler.loop.simulation``): the labels at th
 (the first label count where ``labeler.selection.stop_meter`` says stop), the labels at the
 oracle-optimal point (the first label count whose test accuracy reaches 99% of that seed's
 full-data accuracy) and the accuracy at the stop. A stop is **on time** within +-20% of the
-oracle point, and **safe** at 98% of full-data accuracy or more. Runs written before the meter
-was measured (no ``stop_kappas``) are left out.
+oracle point, and **safe** at 98% of full-data accuracy or more. A run where neither happened
+within the budget is **undecided** (the meter rightly said "keep labeling" throughout, but the
+run says nothing about when it would stop), and is counted apart; a run that never stopped is
+safe. Runs written before the meter was measured (no ``stop_kappas``) are left out.
 """
 
 from __future__ import annotations
@@ -43,10 +45,13 @@ class StopPoint:
         return abs(self.stop_labels - self.oracle_labels) <= ON_TIME * self.oracle_labels
 
     @property
+    def undecided(self) -> bool:
+        return self.stop_labels is None and self.oracle_labels is None
+
+    @property
     def safe(self) -> bool:
-        return (
-            self.stop_accuracy is not None and self.stop_accuracy >= SAFE_SHARE * self.full_accuracy
-        )
+        """It did not stop below 98% of full-data accuracy (a run that never stopped is safe)."""
+        return self.stop_accuracy is None or self.stop_accuracy >= SAFE_SHARE * self.full_accuracy
 
 
 def get_stop_points(
@@ -113,13 +118,25 @@ def format_stop_table(points: list[StopPoint], *, threshold: float, window: int)
             f"{'—' if point.stop_accuracy is None else f'{point.stop_accuracy:.3f}'} | {share} | "
             f"{'yes' if point.on_time else 'no'} | {'yes' if point.safe else 'no'} |"
         )
-    n_on_time = sum(point.on_time for point in points)
-    n_safe = sum(point.safe for point in points)
-    lines += [
-        "",
-        f"On time in {n_on_time} of {len(points)} runs; safe in {n_safe} of {len(points)}.",
-    ]
+    lines += ["", summarize_stops(points)]
     return "\n".join(lines)
+
+
+def summarize_stops(points: list[StopPoint]) -> str:
+    """How many decided runs stopped on time (undecided ones apart), and how many were safe."""
+    decided = [point for point in points if not point.undecided]
+    n_on_time = sum(point.on_time for point in decided)
+    n_safe = sum(point.safe for point in points)
+    undecided = len(points) - len(decided)
+    note = (
+        f" ({undecided} undecided: neither the stop nor the oracle point within the budget)"
+        if undecided
+        else ""
+    )
+    return (
+        f"On time in {n_on_time} of {len(decided)} decided runs{note}; safe in {n_safe} of "
+        f"{len(points)}."
+    )
 
 
 def _or_never(value: int | None) -> str:

@@ -40,7 +40,7 @@ def test_each_run_stops_where_the_rule_first_holds() -> None:
     assert (margin.stop_labels, margin.oracle_labels, margin.stop_accuracy) == (100, 100, 0.895)
     assert margin.on_time and margin.safe
     assert (random.stop_labels, random.oracle_labels, random.stop_accuracy) == (None, None, None)
-    assert not random.on_time and not random.safe
+    assert random.undecided and not random.on_time and random.safe  # it never stopped early
     early = get_stop_points(make_results(), threshold=0.99, window=1)[0]
     # Stops at 60 against the oracle's 100: 40% early, but 0.85 / 0.9 = 0.944 < 0.98: unsafe.
     assert early.stop_labels == 60 and not early.on_time and not early.safe
@@ -50,6 +50,7 @@ def test_the_table_counts_runs_on_time_and_safe() -> None:
     points = get_stop_points(make_results(), threshold=0.99, window=3)
     table = format_stop_table(points, threshold=0.99, window=3)
     assert "| margin | 0 | 100 | 100 | 0.895 | 0.994 | yes | yes |" in table
-    assert "| random | 1 | never | never | — | — | no | no |" in table
-    assert "On time in 1 of 2 runs; safe in 1 of 2." in table
+    assert "| random | 1 | never | never | — | — | no | yes |" in table
+    assert "On time in 1 of 1 decided runs (1 undecided: neither the stop nor the oracle " in table
+    assert "; safe in 2 of 2." in table
     assert format_stop_table([], threshold=0.99, window=3) == "Stop meter: no run measured it."
