@@ -244,7 +244,7 @@ def get_dashboard() -> Response:
             "n_labeled": status["n_labeled"],
             "rounds": status["rounds"],
             "last_learner": status["last_learner"],
-            "stop_meter": describe_stop_meter(state.project),
+            "stop_meter": describe_stop_meter(state.project, status["rounds"]),
             **get_queue_counts(state),
             "annotators": get_annotator_stats(state.store.get_activity()),
             "conflicts": get_conflicts(state.store),

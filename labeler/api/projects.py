@@ -66,7 +66,7 @@ def get_status(
     with open_project(path) as project:
         status = get_project_status(project)
         status["stop_meter"] = describe_stop_meter(
-            project, threshold=stop_threshold, window=stop_window
+            project, status["rounds"], threshold=stop_threshold, window=stop_window
         )
     return status
 

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from typing import Any
 
 from labeler.api.projects import get_status
 from labeler.commands.table import format_table
-from labeler.selection.stop_meter import (
-    DEFAULT_STOP_THRESHOLD,
-    DEFAULT_STOP_WINDOW,
-    check_stop_rule,
-)
+from labeler.selection.stop_meter import DEFAULT_STOP_THRESHOLD, DEFAULT_STOP_WINDOW
 
 
 def add_parser(subparsers: Any) -> None:
@@ -46,11 +41,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        check_stop_rule(args.stop_threshold, args.stop_window)
-    except ValueError as error:
-        print(f"labeler status: {error}", file=sys.stderr)
-        return 2
     status = get_status(
         args.project, stop_threshold=args.stop_threshold, stop_window=args.stop_window
     )

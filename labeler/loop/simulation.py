@@ -46,6 +46,7 @@ from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.loop.round_config import AUTO_EMBEDDING
 from labeler.loop.simulated_learner import Fitted, SimulationArrays, fit_learner, select_next
+from labeler.loop.stop_set import predict_classes
 from labeler.selection.agreement import cohen_kappa
 from labeler.selection.cold_start import get_cold_start
 from labeler.selection.stop_meter import choose_stop_set
@@ -483,8 +484,7 @@ def _run_one(
         accuracies.append(fitted.test_accuracy)
         guesses = None
         if fitted.predictor is not None and stop_ids.shape[0]:
-            probs = fitted.predictor.predict(stop_ids).probs
-            guesses = probs.mean(axis=2).argmax(axis=1).astype(np.int64)
+            guesses = predict_classes(fitted.predictor, stop_ids)
         kappas.append(
             None
             if guesses is None or stop_guesses is None

@@ -53,6 +53,12 @@ def ensure_stop_set(
     return ids
 
 
+def predict_classes(predictor: Predictor, ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The predictor's class for each of ``ids`` (the argmax of its mean probabilities)."""
+    probs = predictor.predict(ids).probs
+    return probs.mean(axis=2).argmax(axis=1).astype(np.int64)
+
+
 def measure_stop_set(
     project: Project,
     folder: RoundFolder,
@@ -65,8 +71,7 @@ def measure_stop_set(
     entry: dict[str, Any] = {"n": int(stop_ids.shape[0]), "kappa": None, "previous_round": None}
     if stop_ids.shape[0] == 0:
         return entry
-    probs = predictor.predict(stop_ids).probs
-    guesses = probs.mean(axis=2).argmax(axis=1).astype(np.int64)
+    guesses = predict_classes(predictor, stop_ids)
     folder.write_stop_guesses(stop_ids, guesses)
     last = project.store.get_last_done_round()
     earlier = None if last is None else RoundFolder.of(project.path, last.folder)
@@ -78,38 +83,32 @@ def measure_stop_set(
 
 
 def get_stop_meter(
-    project: Project,
+    rounds: list[dict[str, Any]],
     *,
     threshold: float = DEFAULT_STOP_THRESHOLD,
     window: int = DEFAULT_STOP_WINDOW,
 ) -> StopMeter:
-    """The meter from the done rounds' reports: one kappa per trained round that had an
-    earlier one to compare with."""
-    kappas: list[float | None] = []
-    seen_trained = False
-    for record in project.store.get_rounds():
-        folder = RoundFolder.of(project.path, record.folder)
-        report = None if record.status != "done" or folder is None else folder.read_report()
-        entry = None if report is None else report.get("stop_set")
-        if entry is None:
-            continue
-        if seen_trained:
-            kappas.append(entry.get("kappa"))
-        seen_trained = True
+    """The meter from the rounds as ``labeler.store.project_status.get_status`` lists them
+    (each done round's ``stop_set`` entry, read from its report): one kappa per trained round
+    that had an earlier one to compare with."""
+    entries = [r["stop_set"] for r in rounds if r["status"] == "done" and r["stop_set"]]
+    kappas: list[float | None] = [entry.get("kappa") for entry in entries[1:]]
     return read_stop_meter(kappas, threshold=threshold, window=window)
 
 
 def describe_stop_meter(
     project: Project,
+    rounds: list[dict[str, Any]],
     *,
     threshold: float = DEFAULT_STOP_THRESHOLD,
     window: int = DEFAULT_STOP_WINDOW,
 ) -> dict[str, Any]:
     """The meter as JSON-ready data (``StopMeter.to_dict``) with the stop set's size
-    (``n_stop_set``, None before the first trained round): what status and the dashboard show."""
+    (``n_stop_set``, None before the first trained round): what status and the dashboard show.
+    ``rounds``: as ``get_status`` lists them."""
     stop_set = get_stop_set(project)
     described = {
-        **get_stop_meter(project, threshold=threshold, window=window).to_dict(),
+        **get_stop_meter(rounds, threshold=threshold, window=window).to_dict(),
         "n_stop_set": None if stop_set is None else int(stop_set.shape[0]),
     }
     if stop_set is not None and stop_set.shape[0] == 0:

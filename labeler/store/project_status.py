@@ -49,6 +49,7 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
             "error": record.error,
             "scoring_model": _get_scoring_model(reports[record.id]),
             "learner": _get_learner(reports[record.id]),
+            "stop_set": _get_stop_set(reports[record.id]),
         }
         for record in store.get_rounds()
     ]
@@ -102,6 +103,11 @@ def _read_report(project: Project, folder: str | None) -> dict[str, Any] | None:
     """A round's report, or None for a round without one (initial, failed or unreadable)."""
     round_folder = RoundFolder.of(project.path, folder)
     return None if round_folder is None else round_folder.read_report()
+
+
+def _get_stop_set(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a round measured on the stop set (``labeler.loop.stop_set``), None if nothing."""
+    return None if report is None else report.get("stop_set")
 
 
 def _get_learner(report: dict[str, Any] | None) -> str | None:
