@@ -39,7 +39,6 @@ from machine import describe_machine
 from saved_results import save_report
 from server_load import check_integrity, make_template
 
-from labeler.store.project import open_project
 from server.live_server import start_server
 
 RESULTS = Path(__file__).parent / "results"
@@ -67,9 +66,7 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as temp:
         names = [f"sim{index:03d}" for index in range(max(counts))]
-        template, tokens = make_template(Path(temp), pool, len(names))
-        with open_project(template) as opened:
-            class_names = list(opened.class_names)
+        template, tokens, class_names = make_template(Path(temp), pool, len(names))
         peer = LabelStudioPeer(Path(temp) / "label-studio")
         print("starting Label Studio ...")
         peer.start()

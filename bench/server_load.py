@@ -83,9 +83,9 @@ def check_integrity(project: Path, clients: list[Client]) -> dict[str, Any]:
 
 def make_template(
     folder: Path, n_pool: int, n_annotators: int, *, n_queued: int | None = None
-) -> tuple[Path, list[str]]:
+) -> tuple[Path, list[str], list[str]]:
     """A project of generated orientation images with ``n_queued`` of them (default all) queued
-    at random, and tokens; the last token is an admin's."""
+    at random: its path, the annotators' tokens (the last one an admin's) and its classes."""
     data = folder / "data"
     project = folder / "template"
     quiet = ["--seed", "0", "--out", str(data)]
@@ -100,7 +100,8 @@ def make_template(
         for index, token in enumerate(tokens[:-1]):
             opened.store.add_annotator(f"sim{index:03d}", token_hash=hash_token(token))
         opened.store.add_annotator("admin", token_hash=hash_token(tokens[-1]), is_admin=True)
-    return project, tokens
+        class_names = list(opened.class_names)
+    return project, tokens, class_names
 
 
 def start_gunicorn(project: Path) -> LiveServer:
@@ -153,9 +154,7 @@ def main() -> int:
     }
     n_clients = max(args.annotators, args.stress_annotators)
     with tempfile.TemporaryDirectory(prefix="server-load-") as temp:
-        template, tokens = make_template(Path(temp), args.pool, n_clients)
-        with open_project(template) as opened:
-            class_names = list(opened.class_names)
+        template, tokens, class_names = make_template(Path(temp), args.pool, n_clients)
 
         def fresh_project(name: str) -> Path:
             path = Path(temp) / name

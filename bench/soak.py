@@ -59,11 +59,9 @@ def main() -> int:
         "config": vars(args) | {"out": str(args.out)},
     }
     with tempfile.TemporaryDirectory(prefix="soak-") as temp:
-        project, tokens = make_template(
+        project, tokens, class_names = make_template(
             Path(temp), args.pool, args.annotators, n_queued=args.first_queue
         )
-        with open_project(project) as opened:
-            class_names = list(opened.class_names)
         server = start_server(project)
         clients = [Client(f"sim{index:03d}", tokens[index]) for index in range(args.annotators)]
         memory: list[tuple[float, int]] = []
