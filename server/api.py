@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from generators.checks import check_int
+from labeler.loop.accuracy_audit import describe_accuracy_estimate
 from labeler.loop.annotator_quality import get_annotator_quality
 from labeler.loop.stop_set import describe_stop_meter
 from labeler.store.database import LEASE_HELD, QueueItem
@@ -245,6 +246,7 @@ def get_dashboard() -> Response:
             "rounds": status["rounds"],
             "last_learner": status["last_learner"],
             "stop_meter": describe_stop_meter(state.project, status["rounds"]),
+            "accuracy_estimate": describe_accuracy_estimate(state.project, status["rounds"]),
             **get_queue_counts(state),
             "annotators": get_annotator_stats(state.store.get_activity()),
             "conflicts": get_conflicts(state.store),

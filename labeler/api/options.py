@@ -20,6 +20,7 @@ from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_mode
 from labeler.learning.training import TrainConfig
 from labeler.loop.initial_round import DEFAULT_COLD_START
 from labeler.loop.round_config import AUTO_EMBEDDING
+from labeler.selection.accuracy_estimate import DEFAULT_AUDIT_SHARE
 from labeler.selection.strategies import SelectionConfig
 
 _TRAIN_DEFAULTS = TrainConfig()
@@ -53,6 +54,7 @@ SELECTION_DEFAULTS: dict[str, Any] = {
 ROUND_DEFAULTS: dict[str, Any] = {
     "strategy": "auto",
     "initial": 0,
+    "audit_share": DEFAULT_AUDIT_SHARE,
     "seed": 0,
     "scoring_model": "full",
     "backbone_mode": None,

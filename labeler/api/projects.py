@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labeler.loop.accuracy_audit import describe_accuracy_estimate
 from labeler.loop.annotator_quality import AnnotatorQuality
 from labeler.loop.annotator_quality import get_annotator_quality as measure_annotators
 from labeler.loop.label_checks import SuspectList, find_suspects, queue_reviews
@@ -58,16 +59,18 @@ def get_status(
     stop_threshold: float = DEFAULT_STOP_THRESHOLD,
     stop_window: int = DEFAULT_STOP_WINDOW,
 ) -> dict[str, Any]:
-    """The project's labels per class, rounds, accuracy, queue, cached embeddings and stop
+    """The project's labels per class, rounds, accuracy, queue, cached embeddings, stop
     meter (``labeler.selection.stop_meter``, with its rule's ``stop_threshold`` and
-    ``stop_window``), as ``labeler status --json`` prints them. ValueError on a threshold
-    outside (0, 1] or a window below 1."""
+    ``stop_window``) and accuracy estimate (``labeler.selection.accuracy_estimate``), as
+    ``labeler status --json`` prints them. ValueError on a threshold outside (0, 1] or a
+    window below 1."""
     check_stop_rule(stop_threshold, stop_window)
     with open_project(path) as project:
         status = get_project_status(project)
         status["stop_meter"] = describe_stop_meter(
             project, status["rounds"], threshold=stop_threshold, window=stop_window
         )
+        status["accuracy_estimate"] = describe_accuracy_estimate(project, status["rounds"])
     return status
 
 

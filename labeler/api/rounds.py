@@ -66,6 +66,7 @@ def run_round(
             initial_strategy=args.initial_strategy,
             embedding=args.embedding,
             score_subset=args.score_subset,
+            audit_share=args.audit_share,
             seed=args.seed,
             scoring_model=args.scoring_model,
             backbone=get_backbone_config(args),

@@ -133,9 +133,12 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--score-subset",
+        "--score-subsample",
+        dest="score_subset",
         type=int,
         default=None,
-        help="score only this many random unlabeled images (for huge pools)",
+        help="score only this many unlabeled images, drawn at random each round (for huge "
+        "pools; at least --query-size; more than the pool scores it all)",
     )
 
 

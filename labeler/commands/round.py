@@ -18,6 +18,7 @@ from labeler.commands.model_options import (
 )
 from labeler.loop.initial_round import is_initial_strategy
 from labeler.pruning.trimmed_model import SCORING_MODELS
+from labeler.selection.accuracy_estimate import DEFAULT_AUDIT_SHARE, MAX_AUDIT_SHARE
 from labeler.selection.strategies import AUTO
 
 
@@ -49,6 +50,14 @@ def add_parser(subparsers: Any) -> None:
     )
     add_cold_start_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of selection (default 0)")
+    parser.add_argument(
+        "--audit-share",
+        type=float,
+        default=DEFAULT_AUDIT_SHARE,
+        help=f"share of each batch drawn at random instead, so that its labels measure the "
+        f"model's accuracy on the pool without a test split (default {DEFAULT_AUDIT_SHARE:g}; "
+        f"0 to {MAX_AUDIT_SHARE:g}; 0: none)",
+    )
     parser.add_argument(
         "--scoring-model",
         default="full",
@@ -86,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
         for candidate in summary.candidates:
             measured = "-" if candidate["accuracy"] is None else f"{candidate['accuracy']:.3f}"
             print(f"    {candidate['name']}: {measured} ({candidate['method']})")
+    if args.score_subset is not None and args.score_subset > summary.n_scored:
+        print(
+            f"note: --score-subset {args.score_subset} is more than the {summary.n_scored} "
+            "images there were to score: the round scored them all"
+        )
     # Last: the round runner of the dashboard shows the last line.
     print(
         f"round {summary.round_id}: {summary.learner} learned from {summary.n_labels} labels "

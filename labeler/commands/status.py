@@ -10,6 +10,7 @@ from typing import Any
 
 from labeler.api.projects import get_status
 from labeler.commands.table import format_table
+from labeler.selection.accuracy_estimate import AMBER, GREEN, GREY, RED
 from labeler.selection.stop_meter import DEFAULT_STOP_THRESHOLD, DEFAULT_STOP_WINDOW
 
 
@@ -113,6 +114,8 @@ def format_status(status: dict[str, Any]) -> str:
     lines.append(f"queue: {status['n_queued']} waiting, {status['n_leased']} leased")
     if status.get("stop_meter") is not None:
         lines.append(_describe_stop_meter(status["stop_meter"]))
+    if status.get("accuracy_estimate") is not None:
+        lines.extend(_describe_accuracy_estimate(status["accuracy_estimate"]))
     lines.append(_describe_embeddings(status.get("embeddings", [])))
     return "\n".join(lines)
 
@@ -126,6 +129,26 @@ def _describe_stop_meter(meter: dict[str, Any]) -> str:
     if meter["n_stop_set"]:
         line += f" (stop set: {meter['n_stop_set']} images, never queued)"
     return line
+
+
+def _describe_accuracy_estimate(estimate: dict[str, Any]) -> list[str]:
+    """ "accuracy estimate: ..." and, when the last cross-validation gave them, the classes by
+    light: "classes: red cat (0.42, 12 labels); amber ...; green ..."."""
+    lines = [f"accuracy estimate: {estimate['message']}"]
+    cross_validation = estimate.get("cross_validation")
+    if cross_validation is None:
+        return lines
+    parts = []
+    for light in (RED, AMBER, GREEN, GREY):
+        named = [
+            f"{row['name']} ({_format_accuracy(row['accuracy'])}, {row['n']} labels)"
+            for row in cross_validation["classes"]
+            if row["light"] == light
+        ]
+        if named:
+            parts.append(f"{light}: " + ", ".join(named))
+    lines.append("class recall, cross-validated: " + "; ".join(parts))
+    return lines
 
 
 def _describe_learner(learner: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from labeler.learning.learner_choice import CNN, check_learner
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.pruning.trimmed_model import SCORING_MODELS
+from labeler.selection.accuracy_estimate import check_audit_share
 from labeler.selection.cold_start import get_cold_start
 from labeler.selection.strategies import SelectionConfig, check_strategy_fits
 
@@ -35,7 +36,9 @@ class RoundConfig:
     strategy ``initial_strategy`` (``labeler.loop.initial_round``) on the project's
     ``embedding`` (a kind of ``labeler.learning.embeddings``, or ``auto``: the first that
     ``--model auto`` would use). ``score_subset``: score
-    only this many random unlabeled samples (None: all). ``seed``: selection randomness.
+    only this many random unlabeled samples (None: all). ``audit_share``: that share of each
+    batch is drawn at random from the scored images instead, for the accuracy estimate
+    (``labeler.selection.accuracy_estimate``; 0: none). ``seed``: selection randomness.
     ``scoring_model``: "full" scores with the trained model; "pruned" cuts the blocks that
     ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that
     (``labeler.pruning.trimmed_model``). ``backbone``: how a ``<backbone>-pretrained`` model
@@ -51,6 +54,7 @@ class RoundConfig:
     initial_strategy: str = "random"
     embedding: str = "pixels"
     score_subset: int | None = None
+    audit_share: float = 0.0
     seed: int = 0
     scoring_model: str = "full"
     backbone: BackboneConfig | None = None
@@ -92,6 +96,7 @@ class RoundConfig:
         get_cold_start(self.initial_strategy)  # unknown names are refused before any work
         if self.embedding != AUTO_EMBEDDING:
             check_embedding_name(self.embedding)
+        check_audit_share(self.audit_share)
         if self.score_subset is not None and self.score_subset < self.selection.query_size:
             raise ValueError(
                 f"score subset ({self.score_subset}) must be at least the query size "

@@ -31,6 +31,7 @@ from labeler.learning.learner_choice import CNN
 from labeler.learning.models import ModelConfig
 from labeler.learning.predictors import ImagePredictor, Predictor, ShardedPredictor
 from labeler.learning.training import check_labels
+from labeler.loop.accuracy_audit import add_audit_slice, describe_cross_validation
 from labeler.loop.initial_round import get_initial_strategy_name, pick_initial
 from labeler.loop.round_config import AUTO_EMBEDDING, RoundConfig
 from labeler.loop.round_learning import Learned, RoundInputs, learn, list_auto_embeddings
@@ -247,6 +248,7 @@ def _train_score_select(
         RoundPredictions(query.scored_ids, query.scores, query.guesses, query.confidences)
     )
     n_scored = int(query.scored_ids.shape[0])
+    scored = query
     coverage_embedding = None
     if auto is not None and auto.covers:
         # Every image was scored for the page's guesses; the batch comes from coverage.
@@ -262,6 +264,7 @@ def _train_score_select(
         )
         priorities = np.linspace(1.0, 0.0, num=picks.shape[0], endpoint=False, dtype=np.float64)
         query = PoolQuery(picks, picks, priorities, query.guesses[:0], query.confidences[:0])
+    query, audit = add_audit_slice(folder, query, scored, share=config.audit_share, rng=rng)
     trained = learned.trained
     report = {
         "round_id": round_id,
@@ -281,6 +284,10 @@ def _train_score_select(
         "scoring_model": scoring,
         "suspects": _describe_suspects(learned, inputs.labels),
         "stop_set": stop_set,
+        "accuracy_estimate": {
+            "audit": audit,
+            "cross_validation": _describe_cross_validation(learned, inputs.labels, project),
+        },
         "config": config.to_dict(),
     }
     if auto is not None:
@@ -307,6 +314,19 @@ def _describe_suspects(learned: Learned, labels: NDArray[np.int64]) -> dict[str,
         "n_checked": int(labels.shape[0]),
         "n_flagged": ranking.n_flagged,
     }
+
+
+def _describe_cross_validation(
+    learned: Learned, labels: NDArray[np.int64], project: Project
+) -> dict[str, Any] | None:
+    """The accuracy estimate's cross-validated part, from the out-of-fold probabilities the
+    round computed for label checks; None without them."""
+    out_of_fold = learned.out_of_fold
+    if out_of_fold is None:
+        return None
+    return describe_cross_validation(
+        labels, out_of_fold.probs, class_names=project.class_names, source=learned.out_of_fold_note
+    )
 
 
 def _resolve_strategy(

@@ -71,6 +71,9 @@ OUT_OF_FOLD_IDS_FILE = "out_of_fold_ids.npy"
 OUT_OF_FOLD_PROBS_FILE = "out_of_fold_probs.npy"
 STOP_IDS_FILE = "stop_ids.npy"
 STOP_GUESSES_FILE = "stop_guesses.npy"
+# The batch's audit slice and the round's guesses for it (labeler.selection.accuracy_estimate).
+AUDIT_IDS_FILE = "audit_ids.npy"
+AUDIT_GUESSES_FILE = "audit_guesses.npy"
 # Files an interrupted init may leave; init clears a folder holding only these (no project.json).
 INIT_FILES = (IMAGES_FILE, DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm")
 
@@ -325,15 +328,37 @@ class RoundFolder:
         return ids.astype(np.int64), probs.astype(np.float64)
 
     def write_stop_guesses(self, sample_ids: NDArray[np.int64], guesses: NDArray[np.int64]) -> None:
-        save_npy_atomic(self.path / STOP_IDS_FILE, sample_ids)
-        save_npy_atomic(self.path / STOP_GUESSES_FILE, guesses)
+        self._write_guesses(STOP_IDS_FILE, STOP_GUESSES_FILE, sample_ids, guesses)
 
     def read_stop_guesses(self) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
         """``(sample_ids, guesses)``: the round's classes for the stop set (the stop meter's),
         or None when it wrote none."""
+        return self._read_guesses(STOP_IDS_FILE, STOP_GUESSES_FILE)
+
+    def write_audit(self, sample_ids: NDArray[np.int64], guesses: NDArray[np.int64]) -> None:
+        self._write_guesses(AUDIT_IDS_FILE, AUDIT_GUESSES_FILE, sample_ids, guesses)
+
+    def read_audit(self) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+        """``(sample_ids, guesses)``: the batch's audit slice (drawn at random) and the round's
+        classes for it, or None when the round drew none."""
+        return self._read_guesses(AUDIT_IDS_FILE, AUDIT_GUESSES_FILE)
+
+    def _write_guesses(
+        self,
+        ids_name: str,
+        guesses_name: str,
+        sample_ids: NDArray[np.int64],
+        guesses: NDArray[np.int64],
+    ) -> None:
+        save_npy_atomic(self.path / ids_name, sample_ids)
+        save_npy_atomic(self.path / guesses_name, guesses)
+
+    def _read_guesses(
+        self, ids_name: str, guesses_name: str
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
         try:
-            ids = np.load(self.path / STOP_IDS_FILE)
-            guesses = np.load(self.path / STOP_GUESSES_FILE)
+            ids = np.load(self.path / ids_name)
+            guesses = np.load(self.path / guesses_name)
         except (OSError, ValueError):
             return None
         if ids.ndim != 1 or ids.shape != guesses.shape:

@@ -50,6 +50,7 @@ def get_status(project: Project, *, now: float | None = None) -> dict[str, Any]:
             "scoring_model": _get_scoring_model(reports[record.id]),
             "learner": _get_learner(reports[record.id]),
             "stop_set": _get_stop_set(reports[record.id]),
+            "accuracy_estimate": _get_accuracy_estimate(reports[record.id]),
         }
         for record in store.get_rounds()
     ]
@@ -103,6 +104,12 @@ def _read_report(project: Project, folder: str | None) -> dict[str, Any] | None:
     """A round's report, or None for a round without one (initial, failed or unreadable)."""
     round_folder = RoundFolder.of(project.path, folder)
     return None if round_folder is None else round_folder.read_report()
+
+
+def _get_accuracy_estimate(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The round's audit draw and cross-validated accuracy (``labeler.loop.accuracy_audit``),
+    None if it measured neither."""
+    return None if report is None else report.get("accuracy_estimate")
 
 
 def _get_stop_set(report: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -52,6 +52,25 @@
     line.classList.toggle("warn", !meter.should_stop);
   }
 
+  // The accuracy estimate's line, and a light per class from the last cross-validation: red
+  // when a class's recall is clearly below the model's accuracy (label more of it).
+  function showAccuracyEstimate(estimate) {
+    document.getElementById("accuracy-estimate").textContent =
+      "Accuracy estimate: " + estimate.message + ".";
+    const list = document.getElementById("class-lights");
+    const rows = estimate.cross_validation ? estimate.cross_validation.classes : [];
+    list.replaceChildren(...rows.map((row) => {
+      const item = document.createElement("li");
+      item.className = "light-" + row.light;
+      item.textContent = row.name + " " + (row.accuracy === null ? "-" : row.accuracy.toFixed(2)) +
+        " (" + row.n + ")";
+      item.title = row.light + ": recall " + (row.accuracy === null ? "not measured"
+        : row.accuracy.toFixed(3) + ", 95% " + row.low.toFixed(3) + "-" + row.high.toFixed(3)) +
+        " on " + row.n + " labels";
+      return item;
+    }));
+  }
+
   function describeSuspects(suspects) {
     if (suspects.n_labels === 0) return "No labels yet.";
     const source = suspects.round_id === null
@@ -139,6 +158,7 @@
     drawCurve(data.rounds);
     document.getElementById("learner-choice").textContent = describeLearner(data.last_learner);
     showStopMeter(data.stop_meter);
+    showAccuracyEstimate(data.accuracy_estimate);
     const quality = Object.fromEntries(data.quality.annotators.map((q) => [q.name, q]));
     fill("annotators", Object.entries(data.annotators).map(([name, s]) => {
       const q = quality[name] || {};

@@ -8,6 +8,7 @@ import time
 
 from labeler.selection.strategies import list_default_learner_strategies
 from labeler.store.project import open_project
+from labeler.store.project_files import RoundFolder
 from server.api import OPENAPI_FILE
 
 
@@ -50,6 +51,28 @@ def test_a_round_started_by_an_admin_runs_in_the_background(api_as, project) -> 
     dashboard = boss.get("/api/dashboard").json
     assert [r["id"] for r in dashboard["rounds"]] == [1, 2]
     assert dashboard["round_job"]["state"] == "done"
+    # One of the six (a tenth, rounded up) is the audit slice: its label scores the round.
+    estimate = dashboard["accuracy_estimate"]
+    assert estimate["audit"]["by_round"] == [{"round": 2, "n_drawn": 1, "n": 0, "correct": 0}]
+    assert "no audit image labeled yet" in estimate["message"]
+    audit_id = read_audit_ids(project)[0]
+    assert audit_id in {task["sample_id"] for task in tasks}
+    truth = dict(zip(ids.tolist(), known.tolist(), strict=True))[audit_id]
+    body = {"sample_id": audit_id, "label": f"class_{truth}", "request_id": "audit-1"}
+    assert ann.post("/api/labels", body).status_code == 200
+    audit = boss.get("/api/dashboard").json["accuracy_estimate"]["audit"]
+    assert (audit["n"], audit["rounds"], audit["n_waiting"]) == (1, [2], 0)
+
+
+def read_audit_ids(project) -> list[int]:
+    """The audit slice the project's last round drew."""
+    with open_project(project) as opened:
+        last = opened.store.get_last_done_round()
+        assert last is not None
+        folder = RoundFolder.of(project, last.folder)
+        drawn = None if folder is None else folder.read_audit()
+    assert drawn is not None
+    return drawn[0].tolist()
 
 
 def test_a_failed_round_shows_its_error(make_app, project) -> None:

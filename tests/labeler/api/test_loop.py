@@ -66,7 +66,7 @@ def test_a_loop_from_python_creates_labels_rounds_and_exports(
 
 def test_bad_options_and_labels_are_refused(project: Path) -> None:
     with pytest.raises(
-        ValueError, match=r"unknown round option\(s\) querysize; valid ones: augment"
+        ValueError, match=r"unknown round option\(s\) querysize; valid ones: audit_share, augment"
     ):
         api.run_round(project, querysize=5)
     with pytest.raises(ValueError, match=r"unknown strategy 'smart'"):
@@ -85,7 +85,12 @@ def test_a_custom_strategy_is_used_and_recorded(project: Path) -> None:
     api.run_round(project, initial=10, progress=False, **FAST)
     label_queue_with_truth(project)
     summary = api.run_round(
-        project, strategy=farthest_from_half, model="linear@pixels", query_size=5, progress=False
+        project,
+        strategy=farthest_from_half,
+        model="linear@pixels",
+        query_size=5,
+        audit_share=0.0,  # the whole batch by the strategy: no random audit slice
+        progress=False,
     )
     assert summary.strategy == "custom:farthest_from_half"
     report = read_last_report(project)

@@ -166,3 +166,56 @@ def test_a_small_pool_has_no_stop_set_and_says_so(project: Path, run_cli) -> Non
     assert status["stop_meter"]["n_stop_set"] == 0
     assert status["stop_meter"]["message"].startswith("off: the pool is too small")
     assert status["n_queued"] == 5
+
+
+def test_the_audit_slice_measures_the_model_on_random_pool_images(tmp_path: Path, run_cli) -> None:
+    project = make_project_of(tmp_path, run_cli, 600)
+    assert run_cli("round", project, "--initial", "20", "--initial-strategy", "random").code == 0
+    assert run_cli("oracle", project).code == 0
+    args = ("--model", "linear@pixels", "--strategy", "margin", "--query-size", "10")
+    args += ("--audit-share", "0.2")
+    result = run_cli("round", project, *args)
+    assert result.code == 0, result.err
+    with open_project(project) as opened:
+        last = opened.store.get_last_done_round()
+        assert last is not None
+        folder = RoundFolder.of(project, last.folder)
+        assert folder is not None
+        report = folder.read_report()
+        drawn = folder.read_audit()
+        predictions = folder.read_predictions()
+        queued = [item.sample_id for item in opened.store.get_queue()]
+        stop_set = json.loads(opened.store.get_meta("stop_set") or "{}")["ids"]
+    assert report is not None and drawn is not None and predictions is not None
+    audit, guesses = drawn
+    # Two random images in place of the two last picks, spread through the batch, never from
+    # the stop set; their guesses are the round's.
+    assert report["accuracy_estimate"]["audit"] == {"share": 0.2, "n": 2}
+    assert len(queued) == 10 and set(audit.tolist()) <= set(queued)
+    assert queued[0] not in audit and not set(audit.tolist()) & set(stop_set)
+    guess_of = dict(zip(predictions.scored_ids.tolist(), predictions.guesses.tolist(), strict=True))
+    assert guesses.tolist() == [guess_of[sample] for sample in audit.tolist()]
+    best = predictions.scored_ids[np.argsort(-predictions.scores, kind="stable")][:8]
+    assert [sample for sample in queued if sample not in audit] == best.tolist()
+    cross_validation = report["accuracy_estimate"]["cross_validation"]
+    assert cross_validation["n"] == 20 and cross_validation["source"].startswith("linear@pixels")
+    assert [row["name"] for row in cross_validation["classes"]] == ["class_0", "class_1"]
+
+    before = json.loads(run_cli("status", project, "--json").out)["accuracy_estimate"]
+    assert before["audit"]["n"] == 0 and before["audit"]["n_waiting"] == 2
+    assert before["message"].startswith("accuracy on the pool: no audit image labeled yet")
+    assert run_cli("oracle", project).code == 0
+    estimate = json.loads(run_cli("status", project, "--json").out)["accuracy_estimate"]
+    with open_project(project) as opened:
+        known_ids, known_labels = opened.store.get_known_labels("pool")
+    known = dict(zip(known_ids.tolist(), known_labels.tolist(), strict=True))
+    right = sum(known[sample] == guess for sample, guess in zip(audit, guesses, strict=True))
+    assert estimate["audit"]["n"] == 2 and estimate["audit"]["correct"] == right
+    assert estimate["audit"]["rounds"] == [last.id] and estimate["audit"]["n_waiting"] == 0
+    assert estimate["cross_validation"]["round"] == last.id
+    text = run_cli("status", project).out
+    assert f"accuracy estimate: accuracy on the pool {right / 2:.3f}" in text
+    assert "audit of 2 random images" in text and "class recall, cross-validated:" in text
+
+    bad = run_cli("round", project, "--audit-share", "0.6")
+    assert bad.code == 2 and "audit share must be a finite number in [0, 0.5], got 0.6" in bad.err

@@ -91,13 +91,16 @@ def test_a_head_on_one_embedding_reports_its_cross_validated_accuracy(
     assert 0.0 <= report["val_accuracy"] <= 1.0
     assert report["test_accuracy"] is not None
     assert "auto_strategy" not in report
-    # Queued by margin: the scores of the queue are the highest.
+    # Queued by margin: the scores of the queue are the highest, but for the audit slice (by
+    # default a tenth of the batch, rounded up: 1 of 4) drawn at random.
     folder, _ = read_last_report(project)
     predictions = project_files.RoundFolder(folder).read_predictions()
-    assert predictions is not None
+    drawn = project_files.RoundFolder(folder).read_audit()
+    assert predictions is not None and drawn is not None and drawn[0].shape == (1,)
     by_id = dict(zip(predictions.scored_ids.tolist(), predictions.scores.tolist(), strict=True))
-    queued = [by_id[sample] for sample in report["selected_ids"]]
-    assert min(queued) >= max(v for s, v in by_id.items() if s not in report["selected_ids"])
+    chosen = [sample for sample in report["selected_ids"] if sample not in drawn[0]]
+    assert len(chosen) == 3
+    assert min(by_id[s] for s in chosen) >= max(v for s, v in by_id.items() if s not in chosen)
 
 
 def test_one_label_per_class_trains_a_head_and_margin_picks_the_batch(

@@ -83,11 +83,15 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
     assert guesses.shape == confidences.shape == (24,)
     assert set(guesses.tolist()) <= {0, 1}
     assert np.all((confidences >= 0.5) & (confidences <= 1.0))  # the top class of two
-    # The queue is the best-scored unlabeled samples, best first.
+    # The queue is the best-scored unlabeled samples, best first, with an audit slice (a
+    # tenth, rounded up: 1 of 8) drawn at random from the others in the middle.
+    audit = np.load(folder / project_files.AUDIT_IDS_FILE).tolist()
+    assert len(audit) == 1 and audit[0] in queue[1:-1]
+    chosen = [sample for sample in queue if sample not in audit]
     by_id = dict(zip(scored.tolist(), scores.tolist(), strict=True))
-    queued_scores = [by_id[sample] for sample in queue]
+    queued_scores = [by_id[sample] for sample in chosen]
     assert queued_scores == sorted(queued_scores, reverse=True)
-    assert min(queued_scores) >= max(v for s, v in by_id.items() if s not in queue)
+    assert min(queued_scores) >= max(v for s, v in by_id.items() if s not in chosen)
     _, info = load_checkpoint(folder / project_files.CHECKPOINT_FILE)
     assert info.n_classes == 2
 
@@ -122,6 +126,9 @@ def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_
         ),
         (["--initial", "4", "--embedding", "clip"], "unknown embedding kind 'clip'; valid ones:"),
         (["--initial", "41"], "--initial 41 asks for more images than the pool's 40 unlabeled"),
+        (["--score-subsample", "0"], "score subset (0) must be at least the query size (50)"),
+        (["--score-subset", "-5"], "score subset (-5) must be at least the query size (50)"),
+        (["--audit-share", "-0.1"], "audit share must be a finite number in [0, 0.5], got -0.1"),
     ],
 )
 def test_bad_rounds_get_clear_errors(project: Path, run_cli, flags, message) -> None:
@@ -136,6 +143,18 @@ def test_a_query_larger_than_the_pool_is_refused(project: Path, run_cli) -> None
     result = run_cli("round", project, "--query-size", "31", *FAST_FLAGS)
     assert result.code == 2
     assert "query size 31 is larger than the pool of 30 unlabeled images" in result.err
+
+
+def test_a_score_subset_larger_than_the_pool_scores_it_all_and_says_so(
+    project: Path, run_cli
+) -> None:
+    with open_project(project) as opened:
+        _add_labels(opened, range(10))
+    flags = ["--query-size", "4", "--score-subsample", "1000", "--model", "linear@pixels"]
+    result = run_cli("round", project, *flags, *FAST_FLAGS)
+    assert result.code == 0, result.err
+    assert "--score-subset 1000 is more than the 30 images there were to score" in result.out
+    assert "scored 30 unlabeled images" in result.out
 
 
 def test_labels_of_one_class_only_are_refused(project: Path, run_cli) -> None:
