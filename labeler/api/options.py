@@ -40,6 +40,7 @@ MODEL_DEFAULTS: dict[str, Any] = {
     "train_seed": _TRAIN_DEFAULTS.seed,
     "augment": "auto",
     "threads": _TRAIN_DEFAULTS.n_threads,
+    "warm_start": False,
 }
 # Batch selection and the cold start, shared by rounds and simulations.
 SELECTION_DEFAULTS: dict[str, Any] = {

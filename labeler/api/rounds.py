@@ -67,6 +67,7 @@ def run_round(
             embedding=args.embedding,
             score_subset=args.score_subset,
             audit_share=args.audit_share,
+            warm_start=args.warm_start,
             seed=args.seed,
             scoring_model=args.scoring_model,
             backbone=get_backbone_config(args),

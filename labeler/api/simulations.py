@@ -103,6 +103,7 @@ def simulate(
         learner=get_learner(args),
         label_noise=args.label_noise,
         label_noise_kind=args.label_noise_kind,
+        warm_start=args.warm_start,
     )
     image_size = choose_image_size(dataset, args.image_size)
     train_config = get_train_config(args, augment=choose_augmentation(dataset, args.augment))

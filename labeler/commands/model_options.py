@@ -82,6 +82,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     group.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="train a network from the last round's weights, shrunk and perturbed, for a "
+        "third of the steps (default: from scratch every round)",
+    )
+    group.add_argument(
         "--threads",
         type=int,
         default=_TRAIN_DEFAULTS.n_threads,
@@ -117,7 +123,8 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
         "--diversity",
         default="none",
         choices=DIVERSITY_MODES,
-        help="kcenter: spread the batch over the best candidates' features (default none)",
+        help="kcenter: spread the batch over the best candidates' features; power: draw it "
+        "with probability proportional to the score (default none)",
     )
     group.add_argument(
         "--max-class-fraction",

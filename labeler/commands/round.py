@@ -95,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         for candidate in summary.candidates:
             measured = "-" if candidate["accuracy"] is None else f"{candidate['accuracy']:.3f}"
             print(f"    {candidate['name']}: {measured} ({candidate['method']})")
+    if summary.warm_start:
+        print(f"network trained {summary.warm_start}")
     if args.score_subset is not None and args.score_subset > summary.n_scored:
         print(
             f"note: --score-subset {args.score_subset} is more than the {summary.n_scored} "

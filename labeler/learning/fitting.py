@@ -64,7 +64,9 @@ class TrainResult:
     ``val_accuracy``: of the restored weights on the validation split (NaN without one);
     ``history``: one record per epoch; ``n_epochs``/``n_steps``: run before stopping;
     ``seconds``: wall time; ``images_per_second``: training images processed per second;
-    ``validation``: one sentence saying how validation was done (or why it was not).
+    ``validation``: one sentence saying how validation was done (or why it was not);
+    ``start``: how its weights started, when a warm start was asked for
+    (``labeler.learning.warm_start``; empty otherwise).
     """
 
     model: Classifier
@@ -80,6 +82,7 @@ class TrainResult:
     device: str
     class_weights: list[float] | None = field(default=None)
     validation: str = ""
+    start: str = ""
 
     @property
     def images_per_second(self) -> float:

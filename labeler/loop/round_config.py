@@ -38,7 +38,9 @@ class RoundConfig:
     ``--model auto`` would use). ``score_subset``: score
     only this many random unlabeled samples (None: all). ``audit_share``: that share of each
     batch is drawn at random from the scored images instead, for the accuracy estimate
-    (``labeler.selection.accuracy_estimate``; 0: none). ``seed``: selection randomness.
+    (``labeler.selection.accuracy_estimate``; 0: none). ``warm_start``: a network starts from
+    the last round's, shrunk and perturbed (``labeler.learning.warm_start``). ``seed``:
+    selection randomness.
     ``scoring_model``: "full" scores with the trained model; "pruned" cuts the blocks that
     ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that
     (``labeler.pruning.trimmed_model``). ``backbone``: how a ``<backbone>-pretrained`` model
@@ -55,6 +57,7 @@ class RoundConfig:
     embedding: str = "pixels"
     score_subset: int | None = None
     audit_share: float = 0.0
+    warm_start: bool = False
     seed: int = 0
     scoring_model: str = "full"
     backbone: BackboneConfig | None = None

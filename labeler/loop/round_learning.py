@@ -12,6 +12,7 @@ its predictor, which scores the pool whatever the learner is:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from numpy.typing import NDArray
 
 from labeler.learning.auto_embeddings import choose_auto_embeddings, get_auto_preference
 from labeler.learning.backbones import get_weights_digest
+from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.devices import resolve_device
 from labeler.learning.embeddings import get_embedding_vectors, is_embedding_cached
 from labeler.learning.feature_cache import CachedFeatures, get_project_features
@@ -39,9 +41,11 @@ from labeler.learning.models import Classifier, make_pretrained_model
 from labeler.learning.out_of_fold import get_out_of_fold_probs
 from labeler.learning.predictors import FeaturePredictor, HeadPredictor, ImagePredictor, Predictor
 from labeler.learning.training import train_model
+from labeler.learning.warm_start import train_warm
 from labeler.loop.round_config import RoundConfig
 from labeler.pruning.trimmed_model import PruningPlan
 from labeler.store.project import Project
+from labeler.store.project_files import RoundFolder
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class RoundInputs:
     plan: PruningPlan | None
     weights_path: Path | None
 
+
+logger = logging.getLogger(__name__)
 
 # Why a round has no out-of-fold probabilities when its learner is a network.
 NO_HEAD_NOTE = (
@@ -248,14 +254,44 @@ def _learn_network(
 def _train_network(
     project: Project, inputs: RoundInputs, *, config: RoundConfig, progress: bool
 ) -> TrainResult:
+    images = np.asarray(project.load_images()[inputs.labeled_ids])
+    if config.warm_start:
+        previous, source = _load_last_network(project)
+        return train_warm(
+            previous,
+            images,
+            inputs.labels,
+            n_classes=len(project.class_names),
+            model_config=config.model,
+            train_config=config.train,
+            progress=progress,
+            previous_source=source,
+        )
     return train_model(
-        np.asarray(project.load_images()[inputs.labeled_ids]),
+        images,
         inputs.labels,
         n_classes=len(project.class_names),
         model_config=config.model,
         train_config=config.train,
         progress=progress,
     )
+
+
+def _load_last_network(project: Project) -> tuple[Classifier | None, str]:
+    """The network of the last done round (None when it learned a head, or has no round
+    folder), and how to name it in the report."""
+    last = project.store.get_last_done_round()
+    folder = None if last is None else RoundFolder.of(project.path, last.folder)
+    if last is None or folder is None:
+        return None, "the project"
+    source = f"round {last.id}"
+    if not folder.checkpoint.is_file():
+        return None, source
+    try:
+        return load_checkpoint(folder.checkpoint)[0], source
+    except ValueError as error:
+        logger.warning("cannot warm-start from %s: %s", folder.checkpoint, error)
+        return None, f"{source} (its checkpoint is unreadable)"
 
 
 def _train_pretrained(

@@ -80,6 +80,7 @@ class RoundSummary:
     candidates: tuple[dict[str, Any], ...] = ()
     validation: str = ""
     batch_by: str = ""
+    warm_start: str = ""
 
 
 def run_round(
@@ -191,6 +192,7 @@ def run_round(
         candidates=tuple(report["learner"]["candidates"]),
         validation=report["validation"],
         batch_by=report.get("auto_strategy", {}).get("reason", config.selection.strategy),
+        warm_start=report["warm_start"] or "",
     )
 
 
@@ -280,6 +282,7 @@ def _train_score_select(
         "test_accuracy": _get_test_accuracy(project, learned.predictor),
         "train_seconds": trained.seconds if trained is not None else None,
         "n_epochs": trained.n_epochs if trained is not None else None,
+        "warm_start": None if trained is None else (trained.start or None),
         "seconds": None,  # the whole round's, set when it is known
         "scoring_model": scoring,
         "suspects": _describe_suspects(learned, inputs.labels),

@@ -18,10 +18,11 @@ from numpy.typing import NDArray
 
 from labeler.learning.fitting import TrainResult
 from labeler.learning.learner_choice import AUTO, CNN, get_head_embedding
-from labeler.learning.models import ModelConfig
+from labeler.learning.models import Classifier, ModelConfig
 from labeler.learning.predictors import ImagePredictor, Predictor
 from labeler.learning.train_config import TrainConfig
 from labeler.learning.training import check_labels, evaluate_accuracy, train_model
+from labeler.learning.warm_start import train_warm
 from labeler.loop.auto_step import plan_auto_step
 from labeler.selection.auto_strategy import (
     get_uncertainty_selection,
@@ -72,6 +73,19 @@ class Fitted:
     test_accuracy: float
     embedding: str | None = None
 
+    @property
+    def network(self) -> Classifier | None:
+        """The trained network, None for a head (or no learner)."""
+        return self.predictor.model if isinstance(self.predictor, ImagePredictor) else None
+
+
+@dataclass(frozen=True)
+class Start:
+    """How a round's network starts: from scratch, or (``warm``) from ``previous``."""
+
+    warm: bool = False
+    previous: Classifier | None = None
+
 
 def fit_learner(
     arrays: SimulationArrays,
@@ -81,16 +95,22 @@ def fit_learner(
     model_config: ModelConfig,
     train_config: TrainConfig,
     seed: int,
+    warm: bool = False,
+    previous: Classifier | None = None,
 ) -> Fitted:
-    """Train ``learner`` on the labeled pool rows and test it (module docstring)."""
+    """Train ``learner`` on the labeled pool rows and test it (module docstring). ``warm``: a
+    network starts from ``previous`` (the last round's), shrunk and perturbed, when it fits."""
     labels = arrays.pool_labels[labeled]
+    start = Start(warm, previous)
     if learner == CNN:
-        return _fit_network(arrays, labeled, model_config=model_config, train_config=train_config)
+        return _fit_network(
+            arrays, labeled, model_config=model_config, train_config=train_config, start=start
+        )
     if np.unique(labels).shape[0] < 2:
         return _majority(arrays, labels)
 
     def train_cnn() -> TrainResult:
-        return _train_network(arrays, labeled, model_config, train_config)
+        return _train_network(arrays, labeled, model_config, train_config, start)
 
     fixed = get_head_embedding(learner)
     kinds = (fixed,) if fixed else arrays.head_kinds
@@ -160,6 +180,7 @@ def _fit_network(
     *,
     model_config: ModelConfig,
     train_config: TrainConfig,
+    start: Start,
 ) -> Fitted:
     labels = arrays.pool_labels[labeled]
     try:
@@ -169,7 +190,7 @@ def _fit_network(
     except ValueError:
         # Too few labels per class to train: the best guess is the commonest labeled class.
         return _majority(arrays, labels)
-    trained = _train_network(arrays, labeled, model_config, train_config)
+    trained = _train_network(arrays, labeled, model_config, train_config, start)
     return _network_fitted(arrays, trained, train_config)
 
 
@@ -178,7 +199,18 @@ def _train_network(
     labeled: Rows,
     model_config: ModelConfig,
     train_config: TrainConfig,
+    start: Start,
 ) -> TrainResult:
+    if start.warm:
+        return train_warm(
+            start.previous,
+            arrays.pool_images[labeled],
+            arrays.pool_labels[labeled],
+            n_classes=arrays.n_classes,
+            model_config=model_config,
+            train_config=train_config,
+            progress=False,
+        )
     return train_model(
         arrays.pool_images[labeled],
         arrays.pool_labels[labeled],

@@ -82,7 +82,8 @@ class SimulationConfig:
     labels are picked, as ``round --initial`` picks them (``labeler.selection.cold_start``; the
     same picks for every strategy of a seed), on the pool's ``embedding`` (``auto``: the first
     embedding ``--model auto`` would use). ``learner``: ``cnn``, ``linear@<embedding>`` or
-    ``auto``, as a round's (``labeler.loop.simulated_learner``).
+    ``auto``, as a round's (``labeler.loop.simulated_learner``). ``warm_start``: each round's
+    network starts from the last one's, shrunk and perturbed (``labeler.learning.warm_start``).
     """
 
     strategies: tuple[str, ...] = ("margin", "bald", "random")
@@ -98,6 +99,7 @@ class SimulationConfig:
     learner: str = CNN
     label_noise: float = 0.0
     label_noise_kind: str = "uniform"
+    warm_start: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -171,6 +173,8 @@ class SimulationConfig:
             "initial_strategy": self.initial_strategy,
             "embedding": self.embedding,
             "learner": self.learner,
+            # Only when asked for, as the label noise below.
+            **({"warm_start": True} if self.warm_start else {}),
             # Only when asked for, so that a simulation without noise continues one recorded
             # before noise existed.
             **(
@@ -479,6 +483,8 @@ def _run_one(
             model_config=inputs.model_config,
             train_config=dataclasses.replace(inputs.train_config, seed=training_seed),
             seed=training_seed,
+            warm=config.warm_start,
+            previous=None if fitted is None else fitted.network,
         )
         n_labels.append(int(labeled.shape[0]))
         accuracies.append(fitted.test_accuracy)

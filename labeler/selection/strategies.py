@@ -15,14 +15,18 @@ from numpy.typing import NDArray
 
 from labeler.learning.learner_choice import CNN
 from labeler.selection.acquisition import get_acquisition, list_acquisitions
+from labeler.selection.batch_methods import badge, power_sample
 from labeler.selection.selectors import balance_classes, diverse_top_k, k_center_greedy, top_k
 
 # A diversity-only strategy: k-center greedy on the features, ignoring the probabilities.
 CORESET = "coreset"
+# Uncertainty and diversity at once: k-means++ seeding over gradient embeddings
+# (``labeler.selection.batch_methods``).
+BADGE = "badge"
 # Chosen for each batch from the labels so far (``labeler.selection.auto_strategy``), then
 # resolved into one of the others before ``choose_batch`` sees it.
 AUTO = "auto"
-DIVERSITY_MODES = ("none", "kcenter")
+DIVERSITY_MODES = ("none", "kcenter", "power")
 # Strategies whose scores need several stochastic passes to mean anything (with one draw BALD
 # and the variation ratio are 0 everywhere).
 STRATEGIES_NEEDING_DRAWS = ("bald", "variation_ratio")
@@ -32,7 +36,7 @@ DEFAULT_N_DRAWS = 10
 def list_strategies() -> list[str]:
     """Every strategy name a round or a simulation accepts, sorted (``auto`` is resolved into
     one of the others before ``choose_batch``)."""
-    return sorted([*list_acquisitions(), CORESET, AUTO])
+    return sorted([*list_acquisitions(), CORESET, BADGE, AUTO])
 
 
 def list_default_learner_strategies() -> list[str]:
@@ -65,7 +69,8 @@ class SelectionConfig:
 
     ``diversity``: "none" takes the best scores as they are; "kcenter" takes the
     ``pool_factor * query_size`` best and spreads the batch over them with k-center greedy on
-    penultimate features, so a batch is not full of near-duplicates.
+    penultimate features, so a batch is not full of near-duplicates; "power" draws the batch
+    with probability proportional to the score (``labeler.selection.batch_methods``).
     ``max_class_fraction``: no predicted class takes more than this share of the batch (None:
     no guard). Neither applies to "random", which stays the plain baseline.
     ``n_draws``: MC-dropout passes; 0 means ``DEFAULT_N_DRAWS`` for strategies that need draws
@@ -110,8 +115,8 @@ class SelectionConfig:
 @dataclass(frozen=True)
 class BatchChoice:
     """A chosen batch: ``indices`` int64 ``[query_size]`` into the scored rows, best first, and
-    ``scores`` float64 ``[n_scored]`` (higher = more informative; for "coreset", the distance
-    rank is not a score, so all zeros)."""
+    ``scores`` float64 ``[n_scored]`` (higher = more informative; "coreset" and "badge" pick
+    by distances, not scores, so all zeros)."""
 
     indices: NDArray[np.int64]
     scores: NDArray[np.float64]
@@ -144,6 +149,9 @@ def choose_batch(
     rng = np.random.default_rng(seed)
     if config.strategy == CORESET:
         return _choose_coreset(features, labeled_features, config.query_size, rng)
+    if config.strategy == BADGE:
+        picks = badge(probs_array.mean(axis=2), features, config.query_size, rng=rng)
+        return BatchChoice(picks, np.zeros(n_scored))
 
     scores = get_acquisition(config.strategy)(probs_array, seed=rng)
     if config.strategy == "random":
@@ -155,6 +163,8 @@ def choose_batch(
         n_wanted = min(n_scored, config.pool_factor * config.query_size)
     if config.diversity == "kcenter":
         ranked = diverse_top_k(scores, features, n_wanted, pool_factor=config.pool_factor)
+    elif config.diversity == "power":
+        ranked = power_sample(scores, n_wanted, rng=rng)
     else:
         ranked = top_k(scores, n_wanted)
     if config.max_class_fraction is not None:

@@ -151,10 +151,38 @@ def test_a_score_subset_larger_than_the_pool_scores_it_all_and_says_so(
     with open_project(project) as opened:
         _add_labels(opened, range(10))
     flags = ["--query-size", "4", "--score-subsample", "1000", "--model", "linear@pixels"]
-    result = run_cli("round", project, *flags, *FAST_FLAGS)
+    result = run_cli("round", project, *flags, "--strategy", "badge", *FAST_FLAGS)
     assert result.code == 0, result.err
+    assert "queued 4 by badge" in result.out
     assert "--score-subset 1000 is more than the 30 images there were to score" in result.out
     assert "scored 30 unlabeled images" in result.out
+
+
+def test_a_warm_started_round_starts_from_the_last_rounds_network(project: Path, run_cli) -> None:
+    assert run_cli("round", project, "--initial", "12", *CNN_FLAGS, *FAST_FLAGS).code == 0
+    assert run_cli("oracle", project).code == 0
+    notes = []
+    for _ in range(2):
+        result = run_cli("round", project, "--query-size", "4", "--warm-start", *CNN_FLAGS,
+                         *FAST_FLAGS)  # fmt: skip
+        assert result.code == 0, result.err
+        with open_project(project) as opened:
+            last = opened.store.get_last_done_round()
+            assert last is not None
+            report = json.loads((opened.path / str(last.folder) / "report.json").read_text())
+        notes.append(report["warm_start"])
+        assert f"network trained {report['warm_start']}" in result.out
+        assert run_cli("oracle", project).code == 0
+    assert notes[0] == "from scratch: the project has no network to start from"
+    assert notes[1].startswith("warm: round 2's weights shrunk by 0.4")
+    assert report["config"]["warm_start"] is True
+    # Without the flag the report says nothing of a warm start.
+    assert run_cli("round", project, "--query-size", "4", *CNN_FLAGS, *FAST_FLAGS).code == 0
+    with open_project(project) as opened:
+        last = opened.store.get_last_done_round()
+        assert last is not None
+        report = json.loads((opened.path / str(last.folder) / "report.json").read_text())
+    assert report["warm_start"] is None
 
 
 def test_labels_of_one_class_only_are_refused(project: Path, run_cli) -> None:

@@ -163,7 +163,7 @@ def test_three_classes_through_init_round_and_simulate(
         "--out",
         out,
         "--strategies",
-        "margin,coreset,random",
+        "margin,coreset,badge,random",
         "--seeds",
         "1",
         "--initial",
@@ -178,7 +178,12 @@ def test_three_classes_through_init_round_and_simulate(
     assert result.code == 0, result.err
     results = json.loads((out / "results.json").read_text())
     assert results["dataset"]["class_names"] == ["hbar", "square", "vbar"]
-    assert sorted(run["strategy"] for run in results["runs"]) == ["coreset", "margin", "random"]
+    assert sorted(run["strategy"] for run in results["runs"]) == [
+        "badge",
+        "coreset",
+        "margin",
+        "random",
+    ]
     assert results["full_data_accuracy"]["0"] > 0.9
     assert results["chance_accuracy"] == pytest.approx(1 / 3)  # 8 test images per class
     table = (out / "table.md").read_text()

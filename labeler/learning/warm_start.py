@@ -1,0 +1,148 @@
+"""Warm-started rounds: a network trained from the last round's weights, shrunk and perturbed
+(Ash & Adams 2020), for a fraction of a fresh model's steps.
+
+Training a network again from the weights that fit the last labels is quicker than from
+scratch, but the plain warm start generalizes worse: the old optimum is hard to leave. Ash &
+Adams's "shrink and perturb" keeps the old weights' direction while giving back the gradient
+signal of a fresh start: every parameter becomes ``SHRINK * previous + PERTURB * fresh``, with
+``fresh`` a new random initialization (batch-norm statistics are kept as they were). The
+warm model then trains for ``WARM_STEP_SHARE`` of the planned steps and epochs.
+
+A previous model that does not fit the one asked for (another architecture, width, input
+size or number of classes) is not used: the round trains from scratch and says why.
+"""
+
+from __future__ import annotations
+
+import math
+from copy import deepcopy
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from labeler.learning.fitting import TrainResult
+from labeler.learning.models import Classifier, ModelConfig, make_model
+from labeler.learning.train_config import TrainConfig
+from labeler.learning.training import train_model
+
+SHRINK = 0.4
+PERTURB = 0.1
+# A warm model trains for this share of a fresh one's planned steps and epochs.
+WARM_STEP_SHARE = 1 / 3
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """The model a round starts from (None: a fresh one) and one sentence saying why."""
+
+    model: Classifier | None
+    note: str
+
+    @property
+    def used(self) -> bool:
+        return self.model is not None
+
+
+def shrink_perturb(
+    previous: Classifier, fresh: Classifier, *, shrink: float = SHRINK, perturb: float = PERTURB
+) -> Classifier:
+    """A copy of ``fresh`` whose parameters are ``shrink * previous + perturb * fresh`` and
+    whose buffers (batch-norm statistics) are ``previous``'s; neither input is changed."""
+    warm = deepcopy(fresh)
+    old = previous.state_dict()
+    new = fresh.state_dict()
+    parameter_names = {name for name, _ in fresh.named_parameters()}
+    state = {}
+    for name, value in new.items():
+        if name in parameter_names:
+            state[name] = shrink * old[name].to(value.dtype) + perturb * value
+        else:
+            state[name] = old[name].clone()
+    warm.load_state_dict(state)
+    return warm
+
+
+def plan_warm_start(
+    previous: Classifier | None,
+    model_config: ModelConfig,
+    *,
+    n_classes: int,
+    seed: int,
+    previous_source: str = "the last round",
+) -> WarmStart:
+    """The shrunk and perturbed ``previous`` model for a round of ``model_config`` with
+    ``n_classes`` (the fresh part seeded by ``seed``), or none, with the reason."""
+    if previous is None:
+        return WarmStart(None, f"from scratch: {previous_source} has no network to start from")
+    if previous.config != model_config or previous.n_classes != n_classes:
+        return WarmStart(
+            None,
+            f"from scratch: {previous_source}'s network ({_describe(previous.config)}, "
+            f"{previous.n_classes} classes) does not fit the one asked for "
+            f"({_describe(model_config)}, {n_classes} classes)",
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = make_model(model_config, n_classes=n_classes)
+    warm = shrink_perturb(previous.cpu(), fresh)
+    return WarmStart(
+        warm,
+        f"warm: {previous_source}'s weights shrunk by {SHRINK:g} and perturbed by {PERTURB:g} "
+        f"of a fresh initialization, trained for {WARM_STEP_SHARE:.0%} of the steps",
+    )
+
+
+def _describe(config: ModelConfig) -> str:
+    """ "resnet, depth 2, width 8, 64 px, 1 channel(s)"; a pruned one lists its stages."""
+    depth = config.get_stage_depths() if config.stage_depths is not None else config.depth
+    return (
+        f"{config.name}, depth {depth}, width {config.width}, {config.image_size} px, "
+        f"{config.in_channels} channel(s)"
+    )
+
+
+def get_warm_train_config(config: TrainConfig) -> TrainConfig:
+    """``config`` with its planned steps and epochs cut to ``WARM_STEP_SHARE``."""
+    return replace(
+        config,
+        max_epochs=max(1, math.ceil(config.max_epochs * WARM_STEP_SHARE)),
+        min_steps=max(1, math.ceil(config.min_steps * WARM_STEP_SHARE)),
+        max_steps=None
+        if config.max_steps is None
+        else max(1, math.ceil(config.max_steps * WARM_STEP_SHARE)),
+    )
+
+
+def train_warm(
+    previous: Classifier | None,
+    images: NDArray[np.uint8],
+    labels: NDArray[np.integer[Any]],
+    *,
+    n_classes: int,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    progress: bool,
+    previous_source: str = "the last round",
+) -> TrainResult:
+    """``train_model`` from ``previous`` shrunk and perturbed, for a share of the steps, when
+    it fits; else from scratch. The result's ``start`` says which, and why."""
+    start = plan_warm_start(
+        previous,
+        model_config,
+        n_classes=n_classes,
+        seed=train_config.seed,
+        previous_source=previous_source,
+    )
+    trained = train_model(
+        images,
+        labels,
+        n_classes=n_classes,
+        model_config=model_config,
+        train_config=get_warm_train_config(train_config) if start.used else train_config,
+        progress=progress,
+        initial_model=start.model,
+    )
+    return replace(trained, start=start.note)
