@@ -299,16 +299,21 @@ class RoundFolder:
         )
 
     def read_guesses(self) -> dict[int, tuple[int, float]]:
-        """The model's guess for each scored sample, ``{sample_id: (class, confidence)}``;
-        empty when the round kept none."""
+        """The model's guess for each scored sample that annotators may see, ``{sample_id:
+        (class, confidence)}``; empty when the round kept none. The batch's audit slice is
+        left out: its labels measure the model, so nobody labeling it is shown the guess (the
+        page, grids and Label Studio's predictions all read this)."""
         predictions = self.read_predictions()
         if predictions is None:
             return {}
+        audit = self.read_audit()
+        hidden = set() if audit is None else set(audit[0].tolist())
         return {
             int(sample): (int(guess), float(confidence))
             for sample, guess, confidence in zip(
                 predictions.scored_ids, predictions.guesses, predictions.confidences, strict=True
             )
+            if int(sample) not in hidden
         }
 
     def write_out_of_fold(self, sample_ids: NDArray[np.int64], probs: NDArray[np.float32]) -> None:
