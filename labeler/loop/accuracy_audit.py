@@ -112,7 +112,8 @@ def describe_accuracy_estimate(
             **audit.to_dict(),
             "rounds": [entry["round"] for entry in pooled],
             "by_round": per_round,
-            "n_waiting": sum(entry["n_drawn"] - entry["n"] for entry in per_round),
+            # Drawn but not labeled: still queued, or dropped from the queue by a later round.
+            "n_unlabeled": sum(entry["n_drawn"] - entry["n"] for entry in per_round),
         },
         "cross_validation": cross_validation,
         "message": _describe(audit, [e["round"] for e in pooled], cross_validation),

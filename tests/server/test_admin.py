@@ -64,7 +64,7 @@ def test_a_round_started_by_an_admin_runs_in_the_background(api_as, project) -> 
     body = {"sample_id": audit_id, "label": f"class_{truth}", "request_id": "audit-1"}
     assert ann.post("/api/labels", body).status_code == 200
     audit = boss.get("/api/dashboard").json["accuracy_estimate"]["audit"]
-    assert (audit["n"], audit["rounds"], audit["n_waiting"]) == (1, [2], 0)
+    assert (audit["n"], audit["rounds"], audit["n_unlabeled"]) == (1, [2], 0)
 
 
 def read_audit_ids(project) -> list[int]:

@@ -202,7 +202,7 @@ def test_the_audit_slice_measures_the_model_on_random_pool_images(tmp_path: Path
     assert [row["name"] for row in cross_validation["classes"]] == ["class_0", "class_1"]
 
     before = json.loads(run_cli("status", project, "--json").out)["accuracy_estimate"]
-    assert before["audit"]["n"] == 0 and before["audit"]["n_waiting"] == 2
+    assert before["audit"]["n"] == 0 and before["audit"]["n_unlabeled"] == 2
     assert before["message"].startswith("accuracy on the pool: no audit image labeled yet")
     assert run_cli("oracle", project).code == 0
     estimate = json.loads(run_cli("status", project, "--json").out)["accuracy_estimate"]
@@ -211,7 +211,7 @@ def test_the_audit_slice_measures_the_model_on_random_pool_images(tmp_path: Path
     known = dict(zip(known_ids.tolist(), known_labels.tolist(), strict=True))
     right = sum(known[sample] == guess for sample, guess in zip(audit, guesses, strict=True))
     assert estimate["audit"]["n"] == 2 and estimate["audit"]["correct"] == right
-    assert estimate["audit"]["rounds"] == [last.id] and estimate["audit"]["n_waiting"] == 0
+    assert estimate["audit"]["rounds"] == [last.id] and estimate["audit"]["n_unlabeled"] == 0
     assert estimate["cross_validation"]["round"] == last.id
     text = run_cli("status", project).out
     assert f"accuracy estimate: accuracy on the pool {right / 2:.3f}" in text

@@ -114,7 +114,7 @@ def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--strategy", "smart"], "unknown strategy 'smart'; valid ones: auto, bald, coreset"),
+        (["--strategy", "smart"], "unknown strategy 'smart'; valid ones: auto, badge, bald"),
         (["--model", "vgg"], "unknown model 'vgg'; valid ones: auto, linear@efficientnet_lite0"),
         (["--model", "linear@clip"], "unknown model 'linear@clip'; valid ones: auto"),
         (["--strategy", "bald"], "strategy 'bald' needs MC-dropout draws of a network"),

@@ -196,7 +196,7 @@ def test_three_classes_through_init_round_and_simulate(
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--strategies", "margin,smart"], "unknown strategy 'smart'; valid ones: auto, bald"),
+        (["--strategies", "margin,smart"], "unknown strategy 'smart'; valid ones: auto, badge"),
         (["--strategies", "bald"], "strategy 'bald' needs MC-dropout draws of a network"),
         (["--budget", "100"], "budget 100 is larger than the pool of 72 images"),
         (["--initial", "20", "--budget", "10"], "budget (10) must be at least initial (20)"),

@@ -89,7 +89,7 @@ def test_bald_gets_draws_by_default() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"strategy": "smart"}, "unknown strategy 'smart'; valid ones: auto, bald, coreset"),
+        ({"strategy": "smart"}, "unknown strategy 'smart'; valid ones: auto, badge, bald, coreset"),
         ({"query_size": 0}, "query size must be positive"),
         ({"diversity": "cluster"}, "unknown diversity 'cluster'; valid ones: none, kcenter"),
         ({"max_class_fraction": 1.5}, "max class fraction must be in (0, 1]"),

@@ -57,6 +57,18 @@ def test_a_round_folder_reads_back_what_it_wrote(tmp_path: Path) -> None:
                                      13: (1, 0.875), 14: (0, 1.0)}  # fmt: skip
 
 
+def test_the_audit_slice_is_kept_with_its_guesses_and_hidden_from_annotators(
+    tmp_path: Path,
+) -> None:
+    folder = RoundFolder(tmp_path)
+    folder.write_predictions(make_predictions())
+    folder.write_audit(np.array([12, 14], np.int64), np.array([0, 0], np.int64))
+    audit = folder.read_audit()
+    assert audit is not None and audit[0].tolist() == [12, 14] and audit[1].tolist() == [0, 0]
+    # The page, grids and Label Studio read guesses here: none for the audit images.
+    assert folder.read_guesses() == {10: (0, 0.5), 11: (1, 0.625), 13: (1, 0.875)}
+
+
 def test_a_round_folder_without_files_reads_as_empty(tmp_path: Path) -> None:
     folder = RoundFolder(tmp_path / "round-0002")
     folder.path.mkdir()
