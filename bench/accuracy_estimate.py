@@ -19,7 +19,6 @@ minus truth) and the mean width of the interval.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -31,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.machine import describe_machine
-from bench.saved_results import add_markdown_only_flag, save_report
+from bench.saved_results import add_markdown_only_flag, rewrite_saved_report, save_report
 from bench.stop_meter import LEARNER, get_dataset
 from labeler import api
 from labeler.selection.accuracy_estimate import DEFAULT_AUDIT_SHARE
@@ -52,8 +51,7 @@ def main() -> None:
     add_markdown_only_flag(parser)
     args = parser.parse_args()
     if args.markdown_only:
-        saved = json.loads(args.out.with_suffix(".json").read_text())
-        args.out.with_suffix(".md").write_text(format_report(saved))
+        rewrite_saved_report(args.out, format_report)
         return
     started = time.perf_counter()
     runs = []

@@ -31,3 +31,9 @@ def save_report(out: Path, report: dict[str, Any], make_markdown: Callable[[Any]
     markdown = make_markdown(report)
     out.with_suffix(".md").write_text(markdown)
     print(markdown)
+
+
+def rewrite_saved_report(out: Path, make_markdown: Callable[[Any], str]) -> None:
+    """Write ``out.md`` from the ``out.json`` that ``save_report`` wrote, with ``make_markdown``."""
+    report = json.loads(out.with_suffix(".json").read_text())
+    out.with_suffix(".md").write_text(make_markdown(report))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from bench.first_labels import GENERATED
 from bench.generated_folder import write_generated
 from bench.machine import describe_machine
-from bench.saved_results import save_report
+from bench.saved_results import rewrite_saved_report, save_report
 from labeler.api.simulations import simulate
 from labeler.loop.stop_report import (
     StopPoint,
@@ -58,8 +57,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args()
     if args.report_only:
-        saved = json.loads(args.out.with_suffix(".json").read_text())
-        args.out.with_suffix(".md").write_text(format_report(saved))
+        rewrite_saved_report(args.out, format_report)
         return
     started = time.perf_counter()
     by_dataset: dict[str, list[StopPoint]] = {}

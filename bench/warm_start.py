@@ -18,7 +18,6 @@ least 3x faster.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -30,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.machine import describe_machine
-from bench.saved_results import add_markdown_only_flag, save_report
+from bench.saved_results import add_markdown_only_flag, rewrite_saved_report, save_report
 from bench.stop_meter import get_dataset
 from labeler.api.simulations import simulate
 
@@ -51,8 +50,7 @@ def main() -> None:
     add_markdown_only_flag(parser)
     args = parser.parse_args()
     if args.markdown_only:
-        saved = json.loads(args.out.with_suffix(".json").read_text())
-        args.out.with_suffix(".md").write_text(format_report(saved))
+        rewrite_saved_report(args.out, format_report)
         return
     started = time.perf_counter()
     datasets: dict[str, dict[str, Any]] = {}
