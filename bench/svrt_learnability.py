@@ -1,23 +1,29 @@
-"""SVRT learnability: full-data test accuracy on every SVRT problem, next to published ranges.
+"""SVRT learnability per problem, beside the published per-problem figures at the same sizes.
 
-For each problem (``--problems``, default all 23) it generates ``--n-train`` labeled images and
-``--n-test`` test images at the native 128 px, trains the model ``--model`` at input size
-``--size`` once with ``labeler.learning.training.train_model`` (80% to fit, 20% for early
-stopping), and measures test accuracy; ``--compare`` (another configuration, e.g. today's
-default) is trained the same way on ``--compare-problems``. Each accuracy sits next to the
-published range of its problem's group (``docs/svrt.md``: small CNNs trained from
-scratch on large generated sets score 0.56-0.76 on same/different (SD) problems and 0.865-1.00 on
-spatial-relation (SR) ones; problem 8 mixes both and is held to the SD range), and problems below
-their range are flagged. Each result is saved as it completes (``--out``/svrt_learnability.json
-and .md); a rerun skips those already saved.
+For each problem (``--problems``, default all 23) and each training-set size (``--n-train``,
+default 1,000, 4,000 and 28,000 labeled images, the sizes of Funke et al. 2021), it generates
+the labeled images and ``--n-test`` test images at the native 128 px, trains ``--model``
+(default the ``research-resnet`` preset; or ``name:width:depth:stem`` at ``--size``) once with
+``labeler.learning.training.train_model`` (80% to fit, 20% for early stopping) and the
+problem's label-preserving transforms (flips and quarter turns as the family declares them;
+``--augment none`` for none), and measures test accuracy.
 
-    OMP_NUM_THREADS=1 python bench/svrt_learnability.py
-    OMP_NUM_THREADS=1 python bench/svrt_learnability.py --problems 23,1 --n-train 4000 --size 64
+Each accuracy sits beside the published figures of its problem (``bench/data/svrt_published.csv``,
+a copy of the shared table with its source in its header): ResNet-50 trained from scratch at
+1,000 and 28,000 images, ResNet-50 fine-tuned from ImageNet, and Kim et al.'s small CNNs on about
+a million images. The deficit is the published figure minus ours, in points. Target (issue 24):
+every spatial-relation (SR) problem within 5 points of ResNet-50 from scratch at 1,000 and
+28,000 images. Each result is saved as it completes; a rerun skips those already saved.
+
+    OMP_NUM_THREADS=1 python bench/svrt_learnability.py --n-train 1000
+    OMP_NUM_THREADS=1 python bench/svrt_learnability.py --problems 4,9 --n-train 1000,28000
+    python bench/svrt_learnability.py --device cuda --threads 4     # the whole table on a GPU
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
@@ -29,98 +35,107 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
-from bench.input_size import Candidate, describe, parse_candidates, run_full_data
+from bench.input_size import describe, parse_candidates, run_full_data
 from bench.machine import describe_machine
 from bench.training import make_data
+from generators.registry import get_family
+from labeler.learning.model_presets import get_preset
+from labeler.learning.models import ModelConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PUBLISHED = Path(__file__).resolve().parent / "data" / "svrt_published.csv"
 N_PROBLEMS = 23
-SAME_DIFFERENT = frozenset({1, 5, 7, 8, 15, 16, 19, 20, 21, 22})
-# Published small-CNN test accuracy per group (low, high), from docs/svrt.md.
-PUBLISHED_RANGES = {"SR": (0.865, 1.00), "SD": (0.56, 0.76)}
-TODAY_DEFAULT = "resnet:8:1:1@24"
+DEFAULT_SIZES = "1000,4000,28000"
+# Published columns beside ours: at the sizes they were measured at, then at any size.
+SCRATCH_COLUMN = "resnet50_scratch_{n}"
+OTHER_COLUMNS = {
+    "resnet50_finetune_1000": "ResNet-50 fine-tuned, 1,000",
+    "kim_small_cnn_1M": "small CNNs, ~1M (Kim et al.)",
+}
+TARGET_POINTS = 5.0
+# Training for a study, not a labeling round: longer, and patient with slow starters.
+STUDY_TRAINING = {"max_epochs": 60, "max_steps": 20_000, "patience": 10}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default=",".join(str(p) for p in range(1, N_PROBLEMS + 1)))
-    parser.add_argument("--n-train", type=int, default=4000, help="labeled images per problem")
+    parser.add_argument("--n-train", default=DEFAULT_SIZES, help="labeled images, comma-separated")
     parser.add_argument("--n-test", type=int, default=1000)
-    parser.add_argument("--model", default="resnet:8:2:2", help="name:width:depth:stem")
-    parser.add_argument("--size", type=int, default=64, help="input size of --model (px)")
     parser.add_argument(
-        "--compare", default=TODAY_DEFAULT, help="name:width:depth:stem@size, or 'none'"
+        "--model", default="research-resnet", help="a preset, or name:width:depth:stem"
     )
-    parser.add_argument("--compare-problems", default="", help="default: --problems")
+    parser.add_argument("--size", type=int, default=None, help="input px (a preset's own)")
+    parser.add_argument("--augment", choices=("auto", "none"), default="auto")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--reuse",
-        type=Path,
-        default=RESULTS / "input_size.json",
-        help="take results of the same runs from this bench/input_size.py output (if present)",
-    )
     parser.add_argument(
         "--markdown-only", action="store_true", help="rewrite the .md from the saved .json"
     )
     args = parser.parse_args(argv)
     json_path, md_path = args.out / "svrt_learnability.json", args.out / "svrt_learnability.md"
+    published = read_published(PUBLISHED)
     if args.markdown_only:
-        md_path.write_text(make_markdown(json.loads(json_path.read_text())))
+        md_path.write_text(make_markdown(read_results(json_path), published))
         return 0
 
     torch.set_num_threads(args.threads)
     problems = [check_problem(p) for p in args.problems.split(",")]
-    compare_problems = (
-        [check_problem(p) for p in args.compare_problems.split(",")]
-        if args.compare_problems
-        else problems
-    )
-    chosen = parse_candidates(f"{args.model}@{args.size}")[0]
-    compare = [] if args.compare == "none" else parse_candidates(args.compare)[:1]
-    results = load_results(json_path, n_train=args.n_train, n_test=args.n_test, seed=args.seed)
-    results["chosen"] = describe(*chosen)
-    results["compare"] = describe(*compare[0]) if compare else None
-    reusable = load_reusable(args.reuse, args)
+    sizes = [int(size) for size in args.n_train.split(",")]
+    model_config, label = parse_model(args.model, args.size)
+    results = load_results(json_path, n_test=args.n_test, seed=args.seed)
     started = time.perf_counter()
-    # The chosen model on every problem first, then the comparison: a cut-short run keeps the
-    # figures that matter most.
-    passes: list[tuple[Candidate, list[str]]] = [(chosen, problems)]
-    passes += [(candidate, compare_problems) for candidate in compare]
-    for (model_config, overrides), wanted in passes:
-        label = describe(model_config, overrides)
-        for index, problem in enumerate(wanted, start=1):
-            if any(r["label"] == label and r["problem"] == problem for r in results["rows"]):
+    # Size by size, smallest first: a cut-short run keeps whole tables of the cheap sizes.
+    for n_images in sizes:
+        for index, problem in enumerate(problems, start=1):
+            key = (label, problem, n_images)
+            if any((r["label"], r["problem"], r["n_images"]) == key for r in results["rows"]):
                 continue
-            row = reusable.get((label, problem))
-            if row is None:
-                train, test = make_data(problem, args.n_train, args.n_test)
-                row = run_full_data(
-                    problem,
-                    train,
-                    test,
-                    model_config,
-                    overrides,
-                    seed=args.seed,
-                    n_threads=args.threads,
-                )
-            group = get_group(problem)
-            low, high = PUBLISHED_RANGES[group]
-            row |= {"group": group, "published_low": low, "published_high": high}
+            train, test = make_data(problem, n_images, args.n_test)
+            augment = get_family("svrt").get_label_preserving_transforms(problem)
+            overrides = {
+                **STUDY_TRAINING,
+                "augment": augment if args.augment == "auto" else (),
+                "device": args.device,
+            }
+            row = run_full_data(
+                problem,
+                train,
+                test,
+                model_config,
+                overrides,
+                seed=args.seed,
+                n_threads=args.threads,
+            )
+            row |= {"label": label, "n_images": n_images, "group": published[problem]["group"]}
             results["rows"].append(row)
-            save(results, json_path, md_path)
-            flag = "BELOW range" if row["test_accuracy"] < low else "in range"
+            save(results, json_path, md_path, published)
+            figure = published[problem].get(SCRATCH_COLUMN.format(n=n_images))
+            versus = f" vs ResNet-50 {figure:.3f}" if figure is not None else ""
             print(
-                f"[{index}/{len(wanted)}] svrt {problem} ({group}) {label}: test "
-                f"{row['test_accuracy']:.3f} vs {low:g}-{high:.2f} {flag}; "
+                f"[{n_images}: {index}/{len(problems)}] svrt {problem} ({row['group']}) {label}: "
+                f"test {row['test_accuracy']:.3f}{versus}; "
                 f"{time.perf_counter() - started:.0f} s so far",
                 flush=True,
             )
     results["machine"] = describe_machine()
-    save(results, json_path, md_path)
+    save(results, json_path, md_path, published)
     print(f"wrote {json_path} and {md_path}")
     return 0
+
+
+def parse_model(text: str, size: int | None) -> tuple[ModelConfig, str]:
+    """The network ``--model`` names and its label in the tables."""
+    preset = get_preset(text)
+    if preset is not None:
+        config = preset.make_config(
+            text, image_size=size or preset.image_sizes[0], dropout=0.2, in_channels=1
+        )
+        return config, f"{text} {config.image_size}px"
+    config = parse_candidates(f"{text}@{size or 64}")[0][0]
+    return config, describe(config)
 
 
 def check_problem(text: str) -> str:
@@ -129,104 +144,130 @@ def check_problem(text: str) -> str:
     return str(int(text))
 
 
-def get_group(problem: str) -> str:
-    """ "SD" (same/different, including problem 8) or "SR" (spatial relation)."""
-    return "SD" if int(problem) in SAME_DIFFERENT else "SR"
+def read_published(path: Path) -> dict[str, dict[str, Any]]:
+    """Problem -> its row of the published table (figures as floats, ``group`` SR or SD)."""
+    with path.open() as file:
+        rows = csv.DictReader(line for line in file if not line.startswith("#"))
+        return {
+            row["problem"]: {
+                key: value if key in ("problem", "group") else float(value)
+                for key, value in row.items()
+            }
+            for row in rows
+        }
 
 
-def load_results(path: Path, *, n_train: int, n_test: int, seed: int) -> dict[str, Any]:
-    """The saved results to resume, if made with the same data sizes; else a fresh record."""
-    settings = {"n_train": n_train, "n_test": n_test, "seed": seed}
-    if path.exists():
-        saved: dict[str, Any] = json.loads(path.read_text())
-        if saved["settings"] != settings:
-            raise SystemExit(f"{path} was made with {saved['settings']}, not {settings}: move it")
-        saved["commands"].append(" ".join(sys.argv))
-        return saved
-    return {
-        "settings": settings,
-        "commands": [" ".join(sys.argv)],
-        "machine": describe_machine(),
-        "rows": [],
-    }
-
-
-def load_reusable(path: Path, args: argparse.Namespace) -> dict[tuple[str, str], dict[str, Any]]:
-    """Rows of a bench/input_size.py run with the same data, seed and threads, by (label,
-    problem): the same training, so it is not run twice. Each is marked with its source."""
+def load_results(path: Path, *, n_test: int, seed: int) -> dict[str, Any]:
+    """The saved results to resume, if made with the same test size and seed; else a fresh
+    record."""
+    settings = {"n_test": n_test, "seed": seed}
     if not path.exists():
-        return {}
-    saved = json.loads(path.read_text())
-    settings = saved["settings"]
-    same = (settings["n_train"], settings["n_test"], settings["seed"], settings["threads"]) == (
-        args.n_train,
-        args.n_test,
-        args.seed,
-        args.threads,
-    )
-    if not same:
-        return {}
-    return {(row["label"], row["problem"]): dict(row, source=path.name) for row in saved["rows"]}
+        return {"settings": settings, "commands": [" ".join(sys.argv)], "rows": []}
+    saved = read_results(path)
+    if saved["settings"] != settings:
+        raise SystemExit(f"{path} was made with {saved['settings']}, not {settings}: move it")
+    saved["commands"].append(" ".join(sys.argv))
+    return saved
 
 
-def save(results: dict[str, Any], json_path: Path, md_path: Path) -> None:
+def read_results(path: Path) -> dict[str, Any]:
+    """The saved results; rows of the earlier one-size format get that size as ``n_images``."""
+    saved: dict[str, Any] = json.loads(path.read_text())
+    one_size = saved["settings"].pop("n_train", None)
+    for row in saved["rows"]:
+        row.setdefault("n_images", one_size)
+    return saved
+
+
+def save(
+    results: dict[str, Any], json_path: Path, md_path: Path, published: dict[str, Any]
+) -> None:
     json_path.parent.mkdir(parents=True, exist_ok=True)
+    if json_path.exists():
+        # Rows another run beside this one saved meanwhile (one problem list per process on
+        # a shared machine) are kept.
+        key = ("label", "problem", "n_images")
+        mine = {tuple(row[k] for k in key) for row in results["rows"]}
+        theirs = [
+            r for r in read_results(json_path)["rows"] if tuple(r[k] for k in key) not in mine
+        ]
+        results["rows"] = theirs + results["rows"]
     json_path.write_text(json.dumps(results, indent=2) + "\n")
-    md_path.write_text(make_markdown(results))
+    md_path.write_text(make_markdown(results, published))
 
 
-def make_markdown(results: dict[str, Any]) -> str:
-    settings, machine, rows = results["settings"], results["machine"], results["rows"]
-    labels = list(dict.fromkeys(row["label"] for row in rows))
-    problems = sorted({row["problem"] for row in rows}, key=int)
-    by_key = {(row["label"], row["problem"]): row for row in rows}
-    n_fit = rows[0]["n_train"] if rows else 0
-    threads = rows[0]["train_config"]["n_threads"] if rows else "?"
+def make_markdown(results: dict[str, Any], published: dict[str, dict[str, Any]]) -> str:
+    rows = results["rows"]
+    machine = results.get("machine") or describe_machine()
     lines = [
-        f"# SVRT learnability at full data ({machine['date']}, {machine['cpu_count']} CPUs, "
+        f"# SVRT learnability per problem ({machine['date']}, {machine['cpu_count']} CPUs, "
         f"torch {machine.get('torch', '?')})",
         "",
-        f"Per problem: {settings['n_train']} generated training images ({n_fit} to fit, the "
-        f"rest for early stopping), test accuracy on {settings['n_test']} test images; generated "
-        f"at 128 px and shrunk by area averaging; one training run (seed {settings['seed']}), "
-        f"default TrainConfig, {threads} torch thread(s). Published ranges (small CNNs from "
-        "scratch, large generated sets): SR 0.865-1.00, SD 0.56-0.76 (problem 8, SD+SR, held "
-        "to SD). **below** = under the low end of the range. Rows marked * were trained by "
-        "bench/input_size.py with the same data, seed and threads (see input_size.md).",
+        "Per problem and size: that many generated labeled images (80% to fit, 20% for early "
+        f"stopping), test accuracy on {results['settings']['n_test']} test images, one "
+        f"training run (seed {results['settings']['seed']}). Published figures from "
+        "`bench/data/svrt_published.csv` (Funke et al. 2021, ResNet-50; Kim et al. 2018). "
+        "**Deficit** = ResNet-50 from scratch at the same size minus ours, in points; "
+        f"target: every SR problem within {TARGET_POINTS:g} points at 1,000 and 28,000.",
         "",
-        "| problem | group | published | "
-        + " | ".join(f"{label} | steps | s" for label in labels)
-        + " |",
-        "|---:|---|---|" + "---:|---:|---:|" * len(labels),
     ]
-    for problem in problems:
-        group = next(row["group"] for row in rows if row["problem"] == problem)
-        low, high = PUBLISHED_RANGES[group]
-        cells = []
+    for n_images in sorted({row["n_images"] for row in rows}):
+        lines += _size_table(n_images, [r for r in rows if r["n_images"] == n_images], published)
+    lines += ["Commands (a rerun resumes):", ""]
+    lines += [f"    python {command}" for command in results["commands"]]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _size_table(
+    n_images: int, rows: list[dict[str, Any]], published: dict[str, dict[str, Any]]
+) -> list[str]:
+    column = SCRATCH_COLUMN.format(n=n_images)
+    has_figure = column in next(iter(published.values()))
+    labels = list(dict.fromkeys(row["label"] for row in rows))
+    by_key = {(row["label"], row["problem"]): row for row in rows}
+    header = "| problem | group | "
+    header += f"ResNet-50 scratch, {n_images:,} | " if has_figure else ""
+    header += " | ".join(OTHER_COLUMNS.values()) + " | "
+    header += " | ".join(f"{label} | deficit | s" for label in labels) + " |"
+    lines = [f"## {n_images:,} labeled images", "", header]
+    lines.append("|---:|---|" + "---:|" * (header.count("|") - 3))
+    deficits: dict[str, list[tuple[str, float]]] = {label: [] for label in labels}
+    for problem in sorted({row["problem"] for row in rows}, key=int):
+        figures = published[problem]
+        cells = [problem, figures["group"]]
+        cells += [f"{figures[column]:.3f}"] if has_figure else []
+        cells += [f"{figures[name]:.3f}" for name in OTHER_COLUMNS]
         for label in labels:
             row = by_key.get((label, problem))
             if row is None:
-                cells.append(" | | ")
+                cells += ["", "", ""]
                 continue
-            mark = " **below**" if row["test_accuracy"] < low else ""
-            mark += " *" if "source" in row else ""
-            cells.append(
-                f"{row['test_accuracy']:.3f}{mark} | {row['n_steps']} | {row['train_seconds']:.0f}"
-            )
-        lines.append(f"| {problem} | {group} | {low:g}-{high:.2f} | " + " | ".join(cells) + " |")
+            deficit = (figures[column] - row["test_accuracy"]) * 100 if has_figure else None
+            if deficit is not None:
+                deficits[label].append((problem, deficit))
+            cells += [
+                f"{row['test_accuracy']:.3f}",
+                "-" if deficit is None else f"{deficit:+.1f}",
+                f"{row['train_seconds']:.0f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for label in labels:
-        mine = [row for row in rows if row["label"] == label]
-        below = [row["problem"] for row in mine if row["test_accuracy"] < row["published_low"]]
+        if not has_figure:
+            continue
+        sr = [(p, d) for p, d in deficits[label] if published[p]["group"] == "SR"]
+        close = [p for p, d in sr if d <= TARGET_POINTS]
+        far = [f"{p} ({d:+.1f})" for p, d in sr if d > TARGET_POINTS]
+        ahead = [f"{p} ({-d:.1f})" for p, d in deficits[label] if d < 0]
         lines.append(
-            f"- {label}: {len(mine)} problem(s), {len(below)} below their range"
-            + (f" ({', '.join(below)})" if below else "")
-            + f"; {sum(row['train_seconds'] for row in mine) / 60:.0f} min of training."
+            f"- {label}: {len(close)} of {len(sr)} SR problems within {TARGET_POINTS:g} points"
+            + (f"; short: {', '.join(far)}" if far else "")
+            + (f"; ahead of ResNet-50 on {', '.join(ahead)} (points)" if ahead else "")
+            + "."
         )
-    lines += ["", "Commands (a rerun resumes):", ""]
-    lines += [f"    OMP_NUM_THREADS={threads} python {command}" for command in results["commands"]]
     lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from labeler.data.input_size import check_image_size
 from labeler.learning.backbones import BackboneConfig, get_backbone_name
 from labeler.learning.embedding_kinds import list_embedding_kinds
 from labeler.learning.learner_choice import AUTO, CNN, check_learner, get_head_name
+from labeler.learning.model_presets import get_preset, list_presets
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig, list_models
 from labeler.learning.training import TrainConfig
 from labeler.loop.initial_round import DEFAULT_COLD_START
@@ -129,15 +130,24 @@ def get_selection_config(args: Any, *, strategy: str) -> SelectionConfig:
 def get_learner(args: Any) -> str:
     """The learner ``--model`` names: ``auto``, ``linear@<embedding>``, or ``cnn`` for a
     network (ValueError listing every valid name otherwise)."""
-    if args.model in list_models():
+    if args.model in list_models() or get_preset(args.model) is not None:
         return CNN
     try:
         return check_learner(args.model)
     except ValueError:
         heads = ", ".join(get_head_name(kind) for kind in list_embedding_kinds())
+        networks = ", ".join([*list_models(), *list_presets()])
         raise ValueError(
-            f"unknown model {args.model!r}; valid ones: {AUTO}, {heads}, {', '.join(list_models())}"
+            f"unknown model {args.model!r}; valid ones: {AUTO}, {heads}, {networks}"
         ) from None
+
+
+def get_requested_image_size(args: Any) -> int | None:
+    """``--image-size``, else the size a preset ``--model`` takes (None: the data's own)."""
+    preset = get_preset(args.model)
+    if args.image_size is None and preset is not None:
+        return preset.image_sizes[0]
+    return args.image_size
 
 
 def get_model_config(
@@ -149,10 +159,31 @@ def get_model_config(
 ) -> ModelConfig:
     """The network the flags ask for (with ``--model auto`` or a linear head: the CNN
     ``auto`` considers, ``DEFAULT_MODEL_CONFIG.name``), seeing ``in_channels`` channels (1 or
-    3) of ``image_size`` (``--image-size`` when given, checked against the supported range).
-    ``allow_pretrained``: the command reads pretrained weights (``labeler round``); elsewhere a
-    ``-pretrained`` model is refused rather than trained from random weights."""
+    3) of ``image_size`` (``--image-size`` when given, checked against the supported range; a
+    preset (``labeler.learning.model_presets``) also checks it against the sizes it takes, and
+    takes no ``--width`` or ``--depth``). ``allow_pretrained``: the command reads pretrained
+    weights (``labeler round``); elsewhere a ``-pretrained`` model is refused rather than
+    trained from random weights."""
     name = args.model if get_learner(args) == CNN else DEFAULT_MODEL_CONFIG.name
+    preset = get_preset(name)
+    if preset is not None:
+        config = preset.make_config(
+            name,
+            image_size=check_image_size(args.image_size or image_size),
+            dropout=args.dropout,
+            in_channels=in_channels,
+        )
+        shaped = [
+            f"--{flag} {getattr(args, flag)}"
+            for flag in ("width", "depth")
+            if getattr(args, flag) != getattr(DEFAULT_MODEL_CONFIG, flag)
+        ]
+        if shaped:
+            raise ValueError(
+                f"--model {name} is a preset of fixed shape (width {preset.width}, depth "
+                f"{preset.depth}): {' and '.join(shaped)} do not apply to it"
+            )
+        return config
     if not allow_pretrained and get_backbone_name(args.model) is not None:
         raise ValueError(
             f"--model {args.model}: pretrained backbones are only supported by `labeler round` "

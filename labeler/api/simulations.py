@@ -15,6 +15,7 @@ from labeler.api.options import (
     SIMULATION_DEFAULTS,
     get_learner,
     get_model_config,
+    get_requested_image_size,
     get_selection_config,
     get_train_config,
     resolve_options,
@@ -105,7 +106,7 @@ def simulate(
         label_noise_kind=args.label_noise_kind,
         warm_start=args.warm_start,
     )
-    image_size = choose_image_size(dataset, args.image_size)
+    image_size = choose_image_size(dataset, get_requested_image_size(args))
     train_config = get_train_config(args, augment=choose_augmentation(dataset, args.augment))
     data = load_labeled_data(
         dataset,

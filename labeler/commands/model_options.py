@@ -12,6 +12,7 @@ from labeler.learning.backbones import BACKBONE_MODES
 from labeler.learning.devices import DEVICES
 from labeler.learning.embedding_kinds import list_embedding_kinds
 from labeler.learning.learner_choice import AUTO, HEAD_PREFIX
+from labeler.learning.model_presets import PRESETS, list_presets
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, list_models
 from labeler.learning.training import TrainConfig
 from labeler.loop.initial_round import DEFAULT_COLD_START
@@ -31,8 +32,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"what learns from the labels: {AUTO} (each round, linear heads on the "
         "embeddings and the CNN cross-validated on the labels so far, the best one used; "
         f"default), {HEAD_PREFIX}<embedding> (a linear head on one of "
-        f"{', '.join(list_embedding_kinds())}), or a network: {', '.join(list_models())} "
-        f"({DEFAULT_MODEL_CONFIG.name} is the CNN {AUTO} considers)",
+        f"{', '.join(list_embedding_kinds())}), a network: {', '.join(list_models())} "
+        f"({DEFAULT_MODEL_CONFIG.name} is the CNN {AUTO} considers), or a preset network of "
+        "fixed shape: " + ", ".join(f"{name} ({PRESETS[name].summary})" for name in list_presets()),
     )
     group.add_argument(
         "--depth", type=int, default=DEFAULT_MODEL_CONFIG.depth, help="blocks per stage"

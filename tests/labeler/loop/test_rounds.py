@@ -96,6 +96,25 @@ def test_first_round_queues_random_picks_then_rounds_train_and_queue(
     assert info.n_classes == 2
 
 
+def test_a_preset_round_trains_the_presets_network_at_its_size(
+    tiny_dataset: Path, tmp_path: Path, run_cli: Callable
+) -> None:
+    path = tmp_path / "at128"
+    assert run_cli("init", path, "--images", tiny_dataset, "--image-size", "128").code == 0
+    assert run_cli("round", path, "--initial", "8", *CNN_FLAGS).code == 0
+    assert run_cli("oracle", path).code == 0
+    flags = ["--min-steps", "4", "--max-epochs", "1", "--batch-size", "8", "--device", "cpu"]
+    cnn_flags = [*CNN_FLAGS[2:], "--model", "research-resnet"]
+    result = run_cli("round", path, "--query-size", "4", *cnn_flags, *flags, "--threads", "1")
+    assert result.code == 0, result.err
+    with open_project(path) as opened:
+        last = opened.store.get_last_done_round()
+        assert last is not None
+        folder = opened.path / str(last.folder)
+    config = load_checkpoint(folder / project_files.CHECKPOINT_FILE)[1].model_config
+    assert (config.name, config.width, config.depth, config.image_size) == ("resnet", 16, 2, 128)
+
+
 def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_cli) -> None:
     assert run_cli("round", project, "--initial", "12", *CNN_FLAGS, *FAST_FLAGS).code == 0
     assert run_cli("oracle", project).code == 0
@@ -129,6 +148,11 @@ def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_
         (["--score-subsample", "0"], "score subset (0) must be at least the query size (50)"),
         (["--score-subset", "-5"], "score subset (-5) must be at least the query size (50)"),
         (["--audit-share", "-0.1"], "audit share must be a finite number in [0, 0.5], got -0.1"),
+        (["--model", "research-resnet"], "--model research-resnet takes images of 128 px only"),
+        (
+            ["--model", "research-resnet", "--image-size", "128"],
+            "--model research-resnet is a preset of fixed shape (width 16, depth 2): --width 4",
+        ),
     ],
 )
 def test_bad_rounds_get_clear_errors(project: Path, run_cli, flags, message) -> None:
