@@ -11,6 +11,7 @@ import pytest
 from labeler.learning.linear_head import LinearHead
 from labeler.store import project_files
 from labeler.store.project import open_project
+from tests.last_round import get_last_round_folder, read_last_report
 
 FAST_FLAGS = ["--width", "4", "--min-steps", "20", "--max-epochs", "3", "--batch-size", "16"]
 FAST_FLAGS += ["--device", "cpu", "--threads", "1"]
@@ -22,14 +23,6 @@ def project(tiny_dataset: Path, tmp_path: Path, run_cli: Callable) -> Path:
     path = tmp_path / "proj"
     assert run_cli("init", path, "--images", tiny_dataset, "--image-size", "16").code == 0
     return path
-
-
-def read_last_report(project: Path) -> tuple[Path, dict]:
-    with open_project(project) as opened:
-        last = opened.store.get_last_done_round()
-        assert last is not None and last.folder
-        folder = project / last.folder
-    return folder, json.loads((folder / project_files.REPORT_FILE).read_text())
 
 
 def test_the_default_round_covers_the_pool_then_chooses_a_head_on_the_labels(
@@ -45,7 +38,7 @@ def test_the_default_round_covers_the_pool_then_chooses_a_head_on_the_labels(
     assert "learned from 8 labels" in result.out
     for name in (f"linear@{JOINT}", "linear@efficientnet_lite0", "linear@pixels", "cnn"):
         assert f"    {name}: " in result.out
-    folder, report = read_last_report(project)
+    folder, report = get_last_round_folder(project), read_last_report(project)
     learner = report["learner"]
     assert learner["chosen"].startswith("linear@")
     names = [candidate["name"] for candidate in learner["candidates"]]
@@ -85,7 +78,7 @@ def test_a_head_on_one_embedding_reports_its_cross_validated_accuracy(
     assert run_cli("oracle", project).code == 0
     result = run_cli("round", project, "--query-size", "4", "--strategy", "margin", *flags)
     assert result.code == 0, result.err
-    _, report = read_last_report(project)
+    report = read_last_report(project)
     assert report["learner"]["chosen"] == "linear@pixels"
     assert report["validation"].startswith(("3-fold", "4-fold", "5-fold"))
     assert 0.0 <= report["val_accuracy"] <= 1.0
@@ -93,7 +86,7 @@ def test_a_head_on_one_embedding_reports_its_cross_validated_accuracy(
     assert "auto_strategy" not in report
     # Queued by margin: the scores of the queue are the highest, but for the audit slice (by
     # default a tenth of the batch, rounded up: 1 of 4) drawn at random.
-    folder, _ = read_last_report(project)
+    folder = get_last_round_folder(project)
     predictions = project_files.RoundFolder(folder).read_predictions()
     drawn = project_files.RoundFolder(folder).read_audit()
     assert predictions is not None and drawn is not None and drawn[0].shape == (1,)
@@ -111,7 +104,7 @@ def test_one_label_per_class_trains_a_head_and_margin_picks_the_batch(
     flags = ["--model", "linear@pixels", "--embedding", "pixels", *FAST_FLAGS]
     result = run_cli("round", project, "--query-size", "4", *flags)
     assert result.code == 0, result.err
-    _, report = read_last_report(project)
+    report = read_last_report(project)
     # One label per class: nothing to cross-validate; every class has a label, so margin.
     assert report["val_accuracy"] is None
     assert report["auto_strategy"]["strategy"] == "margin"
@@ -135,12 +128,12 @@ def test_a_class_without_labels_is_searched_for_by_coverage(
     flags = ["--model", "linear@pixels", "--embedding", "pixels", *FAST_FLAGS]
     result = run_cli("round", project, "--query-size", "6", *flags)
     assert result.code == 0, result.err
-    _, report = read_last_report(project)
+    report = read_last_report(project)
     assert report["auto_strategy"]["strategy"] == "max_herding"
     assert report["auto_strategy"]["embedding"] == "pixels"
     assert "fewest labels of a class (0)" in report["auto_strategy"]["reason"]
     # The head never predicts the class it has not seen, yet coverage queues some of it.
-    folder, _ = read_last_report(project)
+    folder = get_last_round_folder(project)
     predictions = project_files.RoundFolder(folder).read_predictions()
     assert predictions is not None and missing not in set(predictions.guesses.tolist())
     with open_project(project) as opened:

@@ -18,6 +18,7 @@ from labeler.store import project_files
 from labeler.store.project import open_project
 from labeler.store.project_files import FEATURES_FOLDER
 from tests.backbone_weights import get_cache_file, write_random_weights
+from tests.last_round import get_last_round_folder, read_last_report
 
 BACKBONE = "mobilenet_v3_small"
 MODEL = f"{BACKBONE}-pretrained"
@@ -44,13 +45,6 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def get_last_folder(project: Path) -> Path:
-    with open_project(project) as opened:
-        last = opened.store.get_last_done_round()
-        assert last is not None and last.folder
-        return opened.path / last.folder
-
-
 def test_a_frozen_round_caches_features_and_saves_a_full_model(
     labeled_project: Path, torch_home: Path, run_cli: Callable
 ) -> None:
@@ -60,7 +54,7 @@ def test_a_frozen_round_caches_features_and_saves_a_full_model(
     assert "cnn learned from 16 labels" in result.out
     cached = sorted((labeled_project / FEATURES_FOLDER).glob("*.npy"))
     assert len(cached) == 1
-    folder = get_last_folder(labeled_project)
+    folder = get_last_round_folder(labeled_project)
     report = json.loads((folder / project_files.REPORT_FILE).read_text())
     assert report["config"]["backbone"] == {"mode": "frozen", "weights": None}
     assert report["backbone"]["features"] == str(cached[0])
@@ -96,7 +90,7 @@ def test_a_frozen_round_caches_features_and_saves_a_full_model(
     assert run_cli("oracle", labeled_project).code == 0
     result = run_cli("round", labeled_project, *FLAGS)
     assert result.code == 0, result.err
-    report = json.loads((get_last_folder(labeled_project) / project_files.REPORT_FILE).read_text())
+    report = read_last_report(labeled_project)
     assert report["n_labels"] == 22
     assert report["backbone"]["feature_seconds"] == 0.0
     assert cached[0].stat().st_mtime_ns == written
@@ -112,7 +106,7 @@ def test_a_finetuned_round_reads_a_named_weights_file(
     )
     assert result.code == 0, result.err
     assert not (labeled_project / FEATURES_FOLDER).exists()  # nothing frozen to cache
-    folder = get_last_folder(labeled_project)
+    folder = get_last_round_folder(labeled_project)
     report = json.loads((folder / project_files.REPORT_FILE).read_text())
     assert report["config"]["backbone"] == {"mode": "finetune", "weights": str(weights)}
     model, _ = load_checkpoint(folder / project_files.CHECKPOINT_FILE)

@@ -23,6 +23,7 @@ from labeler.selection.strategies import SelectionConfig
 from labeler.store import project_files
 from labeler.store.project import Project, open_project
 from server.images import ImageCache
+from tests.last_round import get_last_round_folder, read_last_report
 
 # A model and schedule small enough for a round to take about a second on a CPU.
 FAST_FLAGS = ["--width", "4", "--min-steps", "20", "--max-epochs", "3", "--batch-size", "16"]
@@ -107,10 +108,7 @@ def test_a_preset_round_trains_the_presets_network_at_its_size(
     cnn_flags = [*CNN_FLAGS[2:], "--model", "research-resnet"]
     result = run_cli("round", path, "--query-size", "4", *cnn_flags, *flags, "--threads", "1")
     assert result.code == 0, result.err
-    with open_project(path) as opened:
-        last = opened.store.get_last_done_round()
-        assert last is not None
-        folder = opened.path / str(last.folder)
+    folder = get_last_round_folder(path)
     config = load_checkpoint(folder / project_files.CHECKPOINT_FILE)[1].model_config
     assert (config.name, config.width, config.depth, config.image_size) == ("resnet", 16, 2, 128)
 
@@ -190,10 +188,7 @@ def test_a_warm_started_round_starts_from_the_last_rounds_network(project: Path,
         result = run_cli("round", project, "--query-size", "4", "--warm-start", *CNN_FLAGS,
                          *FAST_FLAGS)  # fmt: skip
         assert result.code == 0, result.err
-        with open_project(project) as opened:
-            last = opened.store.get_last_done_round()
-            assert last is not None
-            report = json.loads((opened.path / str(last.folder) / "report.json").read_text())
+        report = read_last_report(project)
         notes.append(report["warm_start"])
         assert f"network trained {report['warm_start']}" in result.out
         assert run_cli("oracle", project).code == 0
@@ -202,11 +197,7 @@ def test_a_warm_started_round_starts_from_the_last_rounds_network(project: Path,
     assert report["config"]["warm_start"] is True
     # Without the flag the report says nothing of a warm start.
     assert run_cli("round", project, "--query-size", "4", *CNN_FLAGS, *FAST_FLAGS).code == 0
-    with open_project(project) as opened:
-        last = opened.store.get_last_done_round()
-        assert last is not None
-        report = json.loads((opened.path / str(last.folder) / "report.json").read_text())
-    assert report["warm_start"] is None
+    assert read_last_report(project)["warm_start"] is None
 
 
 def test_labels_of_one_class_only_are_refused(project: Path, run_cli) -> None:
@@ -325,10 +316,8 @@ def test_a_round_scored_on_ray_equals_the_local_round(
     assert result.code == 0, result.err
     folders = []
     for path in (project, other):
+        folders.append(get_last_round_folder(path))
         with open_project(path) as opened:
-            last = opened.store.get_last_done_round()
-            assert last is not None
-            folders.append(path / str(last.folder))
             queue = [item.sample_id for item in opened.store.get_queue()]
         folders[-1] = (folders[-1], queue)
     (local, local_queue), (remote, remote_queue) = folders
