@@ -55,13 +55,18 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/pool-scale"))
     parser.add_argument("--out", type=Path, default=RESULTS / "pool_scale")
     args = parser.parse_args()
-    sizes = []
+    saved = args.out.with_suffix(".json")
+    # Sizes measured by an earlier run and not asked for now are kept (the largest pools take
+    # a while: they can be run on their own).
+    sizes = json.loads(saved.read_text())["sizes"] if saved.exists() else []
     for n_pool in (int(size) for size in args.sizes.split(",")):
-        sizes.append(measure_size(n_pool, args))
-        print(json.dumps(sizes[-1]), flush=True)
-    report = {"machine": describe_machine(), "config": {**vars(args), "work": str(args.work),
-              "out": str(args.out)}, "sizes": sizes}  # fmt: skip
-    save_report(args.out, report, format_report)
+        measured = measure_size(n_pool, args)
+        print(json.dumps(measured), flush=True)
+        sizes = [size for size in sizes if size["n_pool"] != n_pool] + [measured]
+        sizes.sort(key=lambda size: size["n_pool"])
+        report = {"machine": describe_machine(), "config": {**vars(args), "work": str(args.work),
+                  "out": str(args.out)}, "sizes": sizes}  # fmt: skip
+        save_report(args.out, report, format_report)
 
 
 def measure_size(n_pool: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -160,10 +165,12 @@ def format_report(report: dict[str, Any]) -> str:
         "# How the cost grows with the pool",
         "",
         f"Machine: {report['machine']['cpu_count']} cores, {report['machine']['date']}. "
-        f"Command: `python bench/pool_scale.py --sizes {config['sizes']}`: counting (6 classes, "
+        f"Command: `python bench/pool_scale.py --sizes "
+        f"{','.join(str(size['n_pool']) for size in report['sizes'])}`: counting (6 classes, "
         f"64 px), {config['n_labels']:,} labels, `labeler round --query-size {QUERY_SIZE}` "
         f"with the defaults; the server under {config['annotators']} annotators (think 1 s). "
-        f"Target: rounds under {TARGET_ROUND_SECONDS:.0f} s.",
+        f"Target: rounds under {TARGET_ROUND_SECONDS:.0f} s. Each size's rows come from the "
+        "latest run that measured it (the date above is the latest run's).",
         "",
         "| pool | init s | disk MiB | round | round s | peak MiB (any child so far) | learner "
         "| train s | scored "
