@@ -188,10 +188,10 @@ def save(
         # a shared machine) are kept.
         key = ("label", "problem", "n_images")
         mine = {tuple(row[k] for k in key) for row in results["rows"]}
-        theirs = [
-            r for r in read_results(json_path)["rows"] if tuple(r[k] for k in key) not in mine
-        ]
+        saved = read_results(json_path)
+        theirs = [row for row in saved["rows"] if tuple(row[k] for k in key) not in mine]
         results["rows"] = theirs + results["rows"]
+        results["commands"] = list(dict.fromkeys([*saved["commands"], *results["commands"]]))
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     md_path.write_text(make_markdown(results, published))
 
@@ -214,6 +214,12 @@ def make_markdown(results: dict[str, Any], published: dict[str, dict[str, Any]])
     for n_images in sorted({row["n_images"] for row in rows}):
         lines += _size_table(n_images, [r for r in rows if r["n_images"] == n_images], published)
     lines += ["Commands (a rerun resumes):", ""]
+    if any("--compare" in command for command in results["commands"]):
+        lines += [
+            "(`--compare` is a flag of this script's earlier, one-size version, which made the "
+            "4,000-image rows.)",
+            "",
+        ]
     lines += [f"    python {command}" for command in results["commands"]]
     lines.append("")
     return "\n".join(lines)
@@ -259,7 +265,7 @@ def _size_table(
         sr = [(p, d) for p, d in deficits[label] if published[p]["group"] == "SR"]
         close = [p for p, d in sr if d <= TARGET_POINTS]
         far = [f"{p} ({d:+.1f})" for p, d in sr if d > TARGET_POINTS]
-        ahead = [f"{p} ({-d:.1f})" for p, d in deficits[label] if d < 0]
+        ahead = [f"{p} ({-d:.1f})" for p, d in deficits[label] if round(d, 1) < 0]
         lines.append(
             f"- {label}: {len(close)} of {len(sr)} SR problems within {TARGET_POINTS:g} points"
             + (f"; short: {', '.join(far)}" if far else "")
