@@ -1,11 +1,15 @@
 """A generated dataset folder for a benchmark, written once (seed 0) with the same recipe code
-that ``labeler generate`` runs."""
+that ``labeler generate`` runs; or the font glyph folder, by name."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from labeler.data.recipes import make_job, plan_datasets, write_planned
+
+FONTS = Path(__file__).resolve().parents[1] / "datasets" / "font-glyphs"
+# A bench's table of generated datasets: name -> (family, problem, pool images, test images).
+Generated = dict[str, tuple[str, str, int, int]]
 
 
 def write_generated(out: Path, family: str, problem: str, *, n_train: int, n_test: int) -> Path:
@@ -25,3 +29,16 @@ def write_generated(out: Path, family: str, problem: str, *, n_train: int, n_tes
         for plan in plan_datasets([job]):
             write_planned(plan)
     return out
+
+
+def get_named_dataset(name: str, work: Path, generated: Generated) -> Path:
+    """The folder of dataset ``name``: ``fonts`` (the font glyph set in the repository), or one
+    of ``generated``, written under ``work`` on first use."""
+    if name == "fonts":
+        if not FONTS.is_dir():
+            raise SystemExit(f"{FONTS} is missing: build it with bench/font_glyphs.py")
+        return FONTS
+    if name not in generated:
+        raise SystemExit(f"unknown dataset {name!r}; valid: fonts, {', '.join(generated)}")
+    family, problem, n_pool, n_test = generated[name]
+    return write_generated(work / name, family, problem, n_train=n_pool, n_test=n_test)

@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
-from bench.generated_folder import write_generated
+from bench.generated_folder import get_named_dataset
 from bench.machine import describe_machine
 from bench.saved_results import add_markdown_only_flag, save_report
 from labeler.api.simulations import simulate
@@ -45,7 +45,6 @@ from labeler.loop.simulation_report import THRESHOLDS, summarize
 RESULTS = Path(__file__).resolve().parent / "results"
 CURVES_FILE = "learning_curves.png"  # what simulate draws; copied as savings_at_scale/<name>.png
 PUBLISHED = Path(__file__).resolve().parent / "data" / "svrt_published.csv"
-FONTS = Path(__file__).resolve().parents[1] / "datasets" / "font-glyphs"
 LEARNER = "linear@efficientnet_lite0+pixels"
 STRATEGIES = ("random", "margin", "badge", "auto")
 TARGET_THRESHOLD = 0.99
@@ -178,14 +177,7 @@ def save_merged(out: Path, section: str, name: str, found: dict[str, Any]) -> No
 
 
 def get_dataset(name: str, work: Path) -> Path:
-    if name == "fonts":
-        if not FONTS.is_dir():
-            raise SystemExit(f"{FONTS} is missing: build it with bench/font_glyphs.py")
-        return FONTS
-    if name not in GENERATED:
-        raise SystemExit(f"unknown dataset {name!r}; valid: fonts, {', '.join(GENERATED)}")
-    family, problem, n_pool, n_test = GENERATED[name]
-    return write_generated(work / name, family, problem, n_train=n_pool, n_test=n_test)
+    return get_named_dataset(name, work, GENERATED)
 
 
 def read_published(path: Path) -> dict[str, float]:

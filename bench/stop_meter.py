@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.first_labels import GENERATED
-from bench.generated_folder import write_generated
+from bench.generated_folder import get_named_dataset
 from bench.machine import describe_machine
 from bench.saved_results import rewrite_saved_report, save_report
 from labeler.api.simulations import simulate
@@ -40,7 +40,6 @@ from labeler.loop.stop_report import (
 from labeler.selection.stop_meter import DEFAULT_STOP_THRESHOLD, DEFAULT_STOP_WINDOW
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FONTS = Path(__file__).resolve().parents[1] / "datasets" / "font-glyphs"
 LEARNER = "linear@efficientnet_lite0+pixels"
 TARGET_ON_TIME = 0.80
 
@@ -126,14 +125,7 @@ def score_rules(results_by_dataset: dict[str, dict[str, Any]]) -> list[dict[str,
 
 
 def get_dataset(name: str, work: Path) -> Path:
-    if name == "fonts":
-        if not FONTS.is_dir():
-            raise SystemExit(f"{FONTS} is missing: build it with bench/font_glyphs.py")
-        return FONTS
-    if name not in GENERATED:
-        raise SystemExit(f"unknown dataset {name!r}; valid: fonts, {', '.join(GENERATED)}")
-    family, problem, n_pool, n_test = GENERATED[name]
-    return write_generated(work / name, family, problem, n_train=n_pool, n_test=n_test)
+    return get_named_dataset(name, work, GENERATED)
 
 
 def format_report(report: dict[str, Any]) -> str:
