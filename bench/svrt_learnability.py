@@ -67,6 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--size", type=int, default=None, help="input px (a preset's own)")
     parser.add_argument("--augment", choices=("auto", "none"), default="auto")
+    parser.add_argument("--max-epochs", type=int, default=STUDY_TRAINING["max_epochs"])
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=STUDY_TRAINING["patience"],
+        help="epochs without a better validation accuracy before stopping",
+    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
@@ -85,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = [check_problem(p) for p in args.problems.split(",")]
     sizes = [int(size) for size in args.n_train.split(",")]
     model_config, label = parse_model(args.model, args.size)
+    training = {**STUDY_TRAINING, "max_epochs": args.max_epochs, "patience": args.patience}
+    if training != STUDY_TRAINING:  # rows of other training are rows of their own
+        label += f" ({args.max_epochs} epochs, patience {args.patience})"
     results = load_results(json_path, n_test=args.n_test, seed=args.seed)
     started = time.perf_counter()
     # Size by size, smallest first: a cut-short run keeps whole tables of the cheap sizes.
@@ -96,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             train, test = make_data(problem, n_images, args.n_test)
             augment = get_family("svrt").get_label_preserving_transforms(problem)
             overrides = {
-                **STUDY_TRAINING,
+                **training,
                 "augment": augment if args.augment == "auto" else (),
                 "device": args.device,
             }
