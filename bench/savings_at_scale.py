@@ -32,15 +32,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout as is
 
 from bench.generated_folder import get_named_dataset
 from bench.machine import describe_machine
 from bench.saved_results import add_markdown_only_flag, save_report
 from labeler.api.simulations import simulate
-from labeler.loop.simulation_report import THRESHOLDS, summarize
+from labeler.loop.simulation_report import THRESHOLDS, get_labels_to_reach, summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CURVES_FILE = "learning_curves.png"  # what simulate draws; copied as savings_at_scale/<name>.png
@@ -149,7 +147,8 @@ def run_literature(args: argparse.Namespace, published: dict[str, float]) -> Non
             threads=args.threads,
             progress=False,
         )
-        counts, accuracy = _mean_curve(outcome.results, "margin")
+        curve = summarize(outcome.results).strategies[0]
+        counts, accuracy = curve.n_labels, curve.mean_accuracy
         found = {
             "model": LITERATURE_MODEL,
             "schedule": [initial, query_size, budget],
@@ -158,7 +157,7 @@ def run_literature(args: argparse.Namespace, published: dict[str, float]) -> Non
             "accuracy": accuracy,
             "full_data_accuracy": summarize(outcome.results).full_data_accuracy_mean,
             "published_1000": published[name],
-            "labels_to_published": _first_reaching(counts, accuracy, published[name]),
+            "labels_to_published": get_labels_to_reach(counts, accuracy, published[name]),
             "seconds": time.perf_counter() - started,
         }
         print(f"{name}: {found}", flush=True)
@@ -197,12 +196,13 @@ def describe_dataset(
     summary = summarize(results)
     strategies = {}
     for item in summary.strategies:
-        counts, accuracy = _mean_curve(results, item.strategy)
         strategies[item.strategy] = {
             "labels_to_reach": {str(t): item.labels_to_reach[t] for t in THRESHOLDS},
-            "labels_to_published": _first_reaching(counts, accuracy, published),
-            "n_labels": counts,
-            "accuracy": accuracy,
+            "labels_to_published": None
+            if published is None
+            else get_labels_to_reach(item.n_labels, item.mean_accuracy, published),
+            "n_labels": item.n_labels,
+            "accuracy": item.mean_accuracy,
         }
     config = results["config"]
     return {
@@ -217,18 +217,6 @@ def describe_dataset(
         "verdict": judge_target(name, strategies),
         "seconds": seconds,
     }
-
-
-def _mean_curve(results: dict[str, Any], strategy: str) -> tuple[list[int], list[float]]:
-    runs = [run for run in results["runs"] if run["strategy"] == strategy]
-    accuracy = np.mean([run["test_accuracy"] for run in runs], axis=0)
-    return list(runs[0]["n_labels"]), [float(value) for value in accuracy]
-
-
-def _first_reaching(counts: list[int], accuracy: list[float], target: float | None) -> int | None:
-    if target is None:
-        return None
-    return next((n for n, value in zip(counts, accuracy, strict=True) if value >= target), None)
 
 
 def judge_target(name: str, strategies: dict[str, Any]) -> dict[str, Any]:

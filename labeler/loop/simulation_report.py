@@ -72,7 +72,7 @@ def summarize(results: dict[str, Any]) -> SimulationSummary:
     names = [name for name in results["config"]["strategies"] if _get_runs(results, name)]
     curves = {name: _get_mean_curve(_get_runs(results, name)) for name in names}
     reach = {
-        name: {t: _get_labels_to_reach(curve[0], curve[1], t * full_mean) for t in THRESHOLDS}
+        name: {t: get_labels_to_reach(curve[0], curve[1], t * full_mean) for t in THRESHOLDS}
         for name, curve in curves.items()
     }
     summaries = []
@@ -216,7 +216,8 @@ def _get_mean_curve(
     return list(counts), accuracy.mean(axis=0).tolist(), accuracy.std(axis=0).tolist(), len(runs)
 
 
-def _get_labels_to_reach(counts: list[int], accuracy: list[float], target: float) -> int | None:
+def get_labels_to_reach(counts: list[int], accuracy: list[float], target: float) -> int | None:
+    """The first label count whose accuracy is at least ``target`` (None: never)."""
     for n, value in zip(counts, accuracy, strict=True):
         if value >= target:
             return int(n)
