@@ -40,6 +40,7 @@ from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig
 from labeler.learning.predictors import ImagePredictor
 from labeler.learning.scoring import score_pool
 from labeler.learning.training import TrainConfig, evaluate_accuracy, train_model
+from labeler.loop.simulation_report import get_labels_to_reach
 from labeler.selection.pool_query import query_pool
 from labeler.selection.strategies import SelectionConfig
 
@@ -284,7 +285,7 @@ def summarize(
     labels = [budget * n_classes for budget in budgets]
     means = {name: np.mean(runs, axis=0).tolist() for name, runs in curves.items()}
     reach = {
-        name: {f"{t:.2f}": _first_reaching(labels, mean, t) for t in THRESHOLDS}
+        name: {f"{t:.2f}": get_labels_to_reach(labels, mean, t) for t in THRESHOLDS}
         for name, mean in means.items()
     }
     return {
@@ -306,10 +307,6 @@ def summarize(
             o >= p - 1e-9 for o, p in zip(means["ours"], means["peer"], strict=True)
         ),
     }
-
-
-def _first_reaching(labels: list[int], mean: list[float], threshold: float) -> int | None:
-    return next((n for n, value in zip(labels, mean, strict=True) if value >= threshold), None)
 
 
 def format_report(report: dict[str, Any]) -> str:
