@@ -40,7 +40,7 @@ from bench.machine import describe_machine
 from bench.training import make_data
 from generators.registry import get_family
 from labeler.learning.model_presets import get_preset
-from labeler.learning.models import ModelConfig
+from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PUBLISHED = Path(__file__).resolve().parent / "data" / "svrt_published.csv"
@@ -141,7 +141,10 @@ def parse_model(text: str, size: int | None) -> tuple[ModelConfig, str]:
     preset = get_preset(text)
     if preset is not None:
         config = preset.make_config(
-            text, image_size=size or preset.image_sizes[0], dropout=0.2, in_channels=1
+            text,
+            image_size=size or preset.image_sizes[0],
+            dropout=DEFAULT_MODEL_CONFIG.dropout,
+            in_channels=1,
         )
         return config, f"{text} {config.image_size}px"
     config = parse_candidates(f"{text}@{size or 64}")[0][0]
