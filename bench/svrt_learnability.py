@@ -4,7 +4,7 @@ For each problem (``--problems``, default all 23) and each training-set size (``
 default 1,000, 4,000 and 28,000 labeled images, the sizes of Funke et al. 2021), it generates
 the labeled images and ``--n-test`` test images at the native 128 px, trains ``--model``
 (default the ``research-resnet`` preset; or ``name:width:depth:stem`` at ``--size``) once with
-``labeler.learning.training.train_model`` (100 epochs; 80% to fit, 20% to keep the best epoch by)
+``labeler.learning.training.train_model`` (100 epochs; 80% to fit, 20% to pick the best epoch)
 and the problem's label-preserving transforms (flips and quarter turns as the family declares them;
 ``--augment none`` for none), and measures test accuracy.
 

@@ -121,6 +121,19 @@ def rasterize(points: np.ndarray, line_width: int) -> np.ndarray:
     Each point lands on its nearest pixel, so consecutive pixels are 8-connected and the contour
     is closed; ``line_width`` > 1 thickens it with a square brush.
     """
+    mask = draw_outline(points, line_width)
+    complete_sprite(mask)
+    return mask
+
+
+@cached_njit
+def draw_outline(points: np.ndarray, line_width: int) -> np.ndarray:
+    """``rasterize`` up to the contour: a mask with only ``CONTOUR`` set.
+
+    Its ink (``count_ink``) and box (``get_extent``: the filled shape's box is the contour's)
+    are already the sprite's, so a caller choosing among many draws by those can complete only
+    the one it keeps (``complete_sprite``).
+    """
     extent = 0.0
     for i in range(points.shape[0]):
         extent = max(extent, abs(points[i, 0]), abs(points[i, 1]))
@@ -135,8 +148,13 @@ def rasterize(points: np.ndarray, line_width: int) -> np.ndarray:
         for dy in range(lo, hi + 1):
             for dx in range(lo, hi + 1):
                 mask[py + dy, px + dx] = CONTOUR
-    _fill_and_dilate(mask)
     return mask
+
+
+@cached_njit
+def complete_sprite(mask: np.ndarray) -> None:
+    """Turn an outline (``draw_outline``) into the sprite ``rasterize`` makes, in place."""
+    _fill_and_dilate(mask)
 
 
 @cached_njit
@@ -207,6 +225,14 @@ def make_sprite(
 ) -> np.ndarray:
     """Rasterise a base contour after ``transform``."""
     return rasterize(transform(base, scale, rotation, mirror), line_width)
+
+
+@cached_njit
+def make_outline(
+    base: np.ndarray, scale: float, rotation: float, mirror: bool, line_width: int
+) -> np.ndarray:
+    """``make_sprite`` up to the contour (``draw_outline``); ``complete_sprite`` finishes it."""
+    return draw_outline(transform(base, scale, rotation, mirror), line_width)
 
 
 @cached_njit

@@ -170,18 +170,34 @@ def get_clearance(
     Only contour pixels are compared: for two filled shapes apart, an interior pixel always
     has a 4-neighbour in its own shape that is no farther from the other shape, and strictly
     nearer unless that neighbour is on the contour, so the nearest pair lies on the contours.
+    A pair whose boxes are already farther apart than the best pair so far is skipped.
     """
     best = -1
     best_i = -1
     best_j = -1
-    contours = [np.argwhere(sprite & CONTOUR) for sprite in sprites]
-    for i in range(len(sprites)):
-        for j in range(i + 1, len(sprites)):
-            ci = sprites[i].shape[0] // 2
-            cj = sprites[j].shape[0] // 2
-            d = _get_chebyshev_distance(
-                contours[i], xs[i] - ci, ys[i] - ci, contours[j], xs[j] - cj, ys[j] - cj
-            )
+    n = len(sprites)
+    # Each contour as int32 image coordinates, x and y apart: the pixel loop then vectorises.
+    contour_xs = []
+    contour_ys = []
+    boxes = np.empty((n, 4), dtype=np.int64)  # x_lo, x_hi, y_lo, y_hi of the contour
+    for i in range(n):
+        offsets = np.argwhere(sprites[i] & CONTOUR)
+        c = sprites[i].shape[0] // 2
+        px = (offsets[:, 1] + (xs[i] - c)).astype(np.int32)
+        py = (offsets[:, 0] + (ys[i] - c)).astype(np.int32)
+        contour_xs.append(px)
+        contour_ys.append(py)
+        boxes[i, 0] = px.min()
+        boxes[i, 1] = px.max()
+        boxes[i, 2] = py.min()
+        boxes[i, 3] = py.max()
+    for i in range(n):
+        for j in range(i + 1, n):
+            apart_x = max(boxes[j, 0] - boxes[i, 1], boxes[i, 0] - boxes[j, 1], 0)
+            apart_y = max(boxes[j, 2] - boxes[i, 3], boxes[i, 2] - boxes[j, 3], 0)
+            if best >= 0 and max(apart_x, apart_y) - 1 >= best:
+                continue  # the boxes bound the distance from below: no closer pair here
+            d = _get_chebyshev_distance(contour_xs[i], contour_ys[i], contour_xs[j], contour_ys[j])
             if best < 0 or d - 1 < best:
                 best = d - 1
                 best_i = i
@@ -191,16 +207,14 @@ def get_clearance(
 
 @cached_njit
 def _get_chebyshev_distance(
-    a: np.ndarray, ax: int, ay: int, b: np.ndarray, bx: int, by: int
+    xs_a: np.ndarray, ys_a: np.ndarray, xs_b: np.ndarray, ys_b: np.ndarray
 ) -> int:
-    """Smallest Chebyshev distance (px) between pixels ``a`` + (ax, ay) and ``b`` + (bx, by),
-    each given as ``[n, 2]`` (row, column) offsets."""
-    best = 1 << 30
-    for i in range(a.shape[0]):
-        ya = a[i, 0] + ay
-        xa = a[i, 1] + ax
-        for j in range(b.shape[0]):
-            d = max(abs(xa - b[j, 1] - bx), abs(ya - b[j, 0] - by))
-            if d < best:
-                best = d
-    return best
+    """Smallest Chebyshev distance (px) between pixels (``xs_a``, ``ys_a``) and
+    (``xs_b``, ``ys_b``), int32 coordinates."""
+    best = np.int32(1 << 30)
+    for i in range(xs_a.shape[0]):
+        xa = xs_a[i]
+        ya = ys_a[i]
+        for j in range(xs_b.shape[0]):
+            best = min(best, max(abs(xa - xs_b[j]), abs(ya - ys_b[j])))
+    return int(best)

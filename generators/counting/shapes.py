@@ -12,7 +12,7 @@ from generators.counting.layout import get_span
 from generators.counting.params import INK_PER_RADIUS, INK_PER_RADIUS_SLOPE
 from generators.numba_cache import cached_njit
 from generators.rng import angle
-from generators.sprites import count_ink, make_contour, make_sprite
+from generators.sprites import complete_sprite, count_ink, make_contour, make_outline
 
 # New contours tried for one shape, and rescalings of each, before settling for the closest.
 _N_CONTOURS = 20
@@ -48,11 +48,12 @@ def draw_shape(
         rotation = angle(state)
         scale = 1.0
         for _ in range(_N_RESCALES):
-            sprite = make_sprite(base, scale, rotation, False, line_width)
-            ink = count_ink(sprite)
+            # Outlines only: ink and span are already known, and only the draw kept is filled.
+            outline = make_outline(base, scale, rotation, False, line_width)
+            ink = count_ink(outline)
             gap = abs(ink - target_ink)
-            if gap < best_gap and get_span(sprite) <= max_span:
-                best_sprite = sprite
+            if gap < best_gap and get_span(outline) <= max_span:
+                best_sprite = outline
                 best_gap = gap
                 best_radius = radius * scale
                 best_rotation = rotation
@@ -61,4 +62,7 @@ def draw_shape(
             scale = min(max(scale * target_ink / ink, _MIN_SCALE), _MAX_SCALE)
         if best_gap <= tolerance:
             break
-    return best_gap < np.inf, best_sprite, best_radius, best_rotation
+    found = best_gap < np.inf
+    if found:
+        complete_sprite(best_sprite)
+    return found, best_sprite, best_radius, best_rotation

@@ -9,7 +9,7 @@ import numpy as np
 from generators.canvas import MAX_SHAPES, N_FIELDS
 from generators.numba_cache import cached_njit
 from generators.rng import angle, make_state
-from generators.sprites import count_ink, make_contour, make_sprite
+from generators.sprites import complete_sprite, count_ink, make_contour, make_outline, make_sprite
 from generators.svrt.params import (
     P_BALANCED,
     P_INK_TOLERANCE,
@@ -107,16 +107,21 @@ def new_different_shape(
     if not is_balanced(prm):
         return best_base, best_sprite
     best_gap = abs(count_ink(best_sprite) - target_ink)
+    # Redraws are outlines (their ink is known without filling); only the one kept is filled.
+    best_is_outline = False
     for _ in range(_MAX_MATCH_TRIES):
         if best_gap <= tolerance:
             break
         base = make_contour(state, radius(prm, r), radius(prm, h))
-        sprite = draw(base, prm, scale, rotation, mirror)
-        gap = abs(count_ink(sprite) - target_ink)
+        outline = make_outline(base, scale, rotation, mirror, int(prm[P_LINE_WIDTH]))
+        gap = abs(count_ink(outline) - target_ink)
         if gap < best_gap:
             best_gap = gap
             best_base = base
-            best_sprite = sprite
+            best_sprite = outline
+            best_is_outline = True
+    if best_is_outline:
+        complete_sprite(best_sprite)
     return best_base, best_sprite
 
 

@@ -111,21 +111,25 @@ def problem_11(
             )
             if not ok:
                 continue
+            gap = get_contour_distance(small_pixels, sx, sy, big_pixels, bx, by)
         else:
             ok = False
             sx = 0
             sy = 0
+            gap = 0.0
             for _ in range(N_PLACE_TRIES):
                 ok, sx, sy = find_position(state, cv, small, -1)
-                if ok and get_contour_distance(small_pixels, sx, sy, big_pixels, bx, by) >= min_gap:
-                    break
+                if ok:
+                    gap = get_contour_distance(small_pixels, sx, sy, big_pixels, bx, by)
+                    if gap >= min_gap:
+                        break
                 ok = False
             if not ok:
                 continue
             stamp(cv, small, sx, sy, 1)
         record_shape(table, 0, big, bx, by, 1.0, rot_big, False, 0, -1)
         record_shape(table, 1, small, sx, sy, 1.0, rot_small, False, 1, -1)
-        witness[0] = get_contour_distance(small_pixels, sx, sy, big_pixels, bx, by)
+        witness[0] = gap
         finish_image(cv, image, table)
         return True
     return False

@@ -1,6 +1,7 @@
 """Placement: no contact unless asked, containment, sliding into contact, contact detection."""
 
 import numpy as np
+import pytest
 from scipy import ndimage
 
 from generators.canvas import (
@@ -106,11 +107,14 @@ def test_place_touching_and_contacts_in_the_table() -> None:
     assert (image == 0).sum() == (cv[1] > 0).sum()
 
 
-def test_contour_distance_matches_brute_force() -> None:
+@pytest.mark.parametrize("offset", [(40, 5), (12, -3), (0, 0), (-25, 31)])
+def test_contour_distance_matches_brute_force(offset: tuple[int, int]) -> None:
     a = _sprite(10)
-    b = _sprite(11)
-    pa = get_contour_pixels(a) + np.array([30, 40])
-    pb = get_contour_pixels(b) + np.array([70, 45])
+    b = _sprite(21)
+    ax, ay = 60, 60
+    bx, by = ax + offset[0], ay + offset[1]
+    pa = get_contour_pixels(a) + np.array([ax, ay])
+    pb = get_contour_pixels(b) + np.array([bx, by])
     expected = np.sqrt(((pa[:, None, :] - pb[None, :, :]) ** 2).sum(-1)).min()
-    got = get_contour_distance(get_contour_pixels(a), 30, 40, get_contour_pixels(b), 70, 45)
-    assert abs(got - expected) < 1e-9
+    got = get_contour_distance(get_contour_pixels(a), ax, ay, get_contour_pixels(b), bx, by)
+    assert got == expected  # squared distances of pixels are integers: exact

@@ -13,8 +13,11 @@ from generators.sprites import (
     HALO,
     INTERIOR,
     NEAR,
+    complete_sprite,
     count_ink,
+    draw_outline,
     get_contour_pixels,
+    get_extent,
     make_contour,
     make_sprite,
     mirror_sprite,
@@ -80,3 +83,20 @@ def test_mirror_sprite_is_the_pixel_mirror_about_the_centre_column() -> None:
     pixels = get_contour_pixels(mask)
     mirrored_pixels = get_contour_pixels(mirrored)
     assert sorted(map(tuple, mirrored_pixels)) == sorted((-x, y) for x, y in pixels)
+
+
+@pytest.mark.parametrize("line_width", [1, 2, 3])
+def test_an_outline_completed_is_the_sprite_and_already_has_its_ink_and_box(
+    line_width: int,
+) -> None:
+    state = make_state(np.uint64(5), np.uint64(line_width))
+    for _ in range(10):
+        points = transform(make_contour(state, 30.0, 8.0), 1.0, 0.4, False)
+        sprite = rasterize(points, line_width)
+        outline = draw_outline(points, line_width)
+        assert set(np.unique(outline)) == {0, CONTOUR}
+        # Shape choosers read these two off outlines before filling only the one they keep.
+        assert count_ink(outline) == count_ink(sprite)
+        assert get_extent(outline, FILL) == get_extent(sprite, FILL)
+        complete_sprite(outline)
+        np.testing.assert_array_equal(outline, sprite)
