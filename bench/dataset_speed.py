@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from bench.machine import describe_machine
 from generators.registry import get_family
 from labeler.data.dataset_writer import write_dataset
-from labeler.data.generated_dataset import GeneratedDataset, get_problem, to_image_tensor
+from labeler.data.generated_dataset import GeneratedDataset, get_problem
+from labeler.data.image_tensor import to_image_tensor
 from labeler.data.packed_dataset import PackedDataset
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -11,6 +11,7 @@ advance it in place.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 
@@ -31,6 +32,7 @@ _INV_2_53 = 1.0 / 9007199254740992.0
 _INV_2_31 = 1.0 / 2147483648.0
 
 
+@functools.lru_cache(maxsize=1024)  # on-the-fly datasets ask for it once per image
 def get_stream_key(*parts: object) -> int:
     """Return a 64-bit key naming one stream, e.g. ``("svrt", 4, "train", 0)``.
 

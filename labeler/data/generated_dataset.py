@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 from generators.family import Batch, Family
 from generators.registry import get_family
 from labeler.data.dataset_format import check_split_counts
+from labeler.data.image_tensor import to_image_tensor
 
 Transform = Callable[[Any], Any]
 
@@ -152,12 +153,6 @@ def get_problem(family: Family, problem: str | int | None) -> str:
             )
         return problems[0]
     return family.check_problem(str(problem))
-
-
-def to_image_tensor(pixels: np.ndarray) -> torch.Tensor:
-    """uint8 ``[height, width]`` (background 255) -> float32 ``[1, height, width]``, ink 1.0,
-    as ``PackedDataset`` gives."""
-    return torch.from_numpy((255 - pixels).astype(np.float32) / 255.0).unsqueeze(0)
 
 
 def to_json_ready(metadata: dict[str, Any]) -> dict[str, Any]:

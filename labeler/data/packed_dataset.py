@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from labeler.data.dataset_format import load_dataset_info, load_split
+from labeler.data.image_tensor import to_image_tensor
 
 
 class PackedDataset(Dataset[tuple[torch.Tensor, int]]):
@@ -40,8 +41,7 @@ class PackedDataset(Dataset[tuple[torch.Tensor, int]]):
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        pixels = np.asarray(self.images[index])
-        image = torch.from_numpy((255 - pixels).astype(np.float32) / 255.0).unsqueeze(0)
+        image = to_image_tensor(np.asarray(self.images[index]))
         if self.transform is not None:
             image = self.transform(image)
         return image, int(self.labels[index])
