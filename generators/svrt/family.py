@@ -29,6 +29,9 @@ from generators.svrt.common import make_buffers
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
 from generators.svrt.problems import KERNELS, LABEL_PRESERVING_TRANSFORMS, RULES, WITNESS_NAMES
 
+# Checked on every ``generate`` call (an on-the-fly dataset makes one call per image).
+PROBLEMS = tuple(str(p) for p in sorted(KERNELS))
+
 
 class SVRTFamily(Family):
     """The 23 two-class problems of the Synthetic Visual Reasoning Test (clean-room rules)."""
@@ -39,7 +42,7 @@ class SVRTFamily(Family):
     class_names = ("class_0", "class_1")
 
     def list_problems(self) -> list[str]:
-        return [str(p) for p in sorted(KERNELS)]
+        return list(PROBLEMS)
 
     def list_presets(self) -> dict[str, dict[str, Any]]:
         return copy_presets(PRESETS)
