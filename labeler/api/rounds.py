@@ -17,6 +17,7 @@ from labeler.api.options import (
 from labeler.api.projects import ProjectPath
 from labeler.engines.base import Engine
 from labeler.learning.custom_model import ModelFactory, register_custom_model
+from labeler.learning.model_presets import get_preset
 from labeler.loop.round_config import RoundConfig
 from labeler.loop.rounds import RoundSummary
 from labeler.loop.rounds import run_round as run_project_round
@@ -71,6 +72,7 @@ def run_round(
             seed=args.seed,
             scoring_model=args.scoring_model,
             backbone=get_backbone_config(args),
+            model_preset=args.model if get_preset(args.model) is not None else None,
         )
         return run_project_round(project, config=config, engine=engine, progress=progress)
 

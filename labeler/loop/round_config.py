@@ -9,6 +9,7 @@ from typing import Any
 from labeler.learning.backbones import BackboneConfig, get_backbone_name
 from labeler.learning.joint_embedding import check_embedding_name
 from labeler.learning.learner_choice import CNN, check_learner
+from labeler.learning.model_presets import get_preset, list_presets
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.pruning.trimmed_model import SCORING_MODELS
@@ -45,7 +46,9 @@ class RoundConfig:
     ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that
     (``labeler.pruning.trimmed_model``). ``backbone``: how a ``<backbone>-pretrained`` model
     is trained (frozen or fine-tuned) and where its weights are; set for those models (default
-    ``BackboneConfig()``) and only for them.
+    ``BackboneConfig()``) and only for them. ``model_preset``: the preset ``--model`` named
+    (``labeler.learning.model_presets``), for the record; ``model`` is the network it resolves
+    to. None when ``--model`` named no preset.
     """
 
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -61,8 +64,26 @@ class RoundConfig:
     seed: int = 0
     scoring_model: str = "full"
     backbone: BackboneConfig | None = None
+    model_preset: str | None = None
 
     def __post_init__(self) -> None:
+        if self.model_preset is not None:
+            preset = get_preset(self.model_preset)
+            if preset is None:
+                raise ValueError(
+                    f"unknown model preset {self.model_preset!r}; valid ones: "
+                    f"{', '.join(list_presets())}"
+                )
+            resolved = preset.make_config(
+                self.model_preset,
+                image_size=self.model.image_size,
+                dropout=self.model.dropout,
+                in_channels=self.model.in_channels,
+            )
+            if resolved != self.model:
+                raise ValueError(
+                    f"model preset {self.model_preset} stands for {resolved}, not {self.model}"
+                )
         if get_backbone_name(self.model.name) is None:
             if self.backbone is not None:
                 raise ValueError(

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 from labeler.api.options import MODEL_DEFAULTS, get_model_config, get_requested_image_size
 from labeler.learning.model_presets import PRESETS, get_preset, list_presets
 from labeler.learning.models import count_parameters, make_model
+from labeler.loop.round_config import RoundConfig
 
 
 def _args(**given):
@@ -50,3 +52,14 @@ def test_every_preset_is_listed_and_builds_a_registered_network() -> None:
             name, image_size=preset.image_sizes[0], dropout=0.0, in_channels=1
         )
         assert make_model(config, n_classes=3) is not None
+
+
+def test_a_round_config_names_only_a_preset_that_stands_for_its_network() -> None:
+    config = get_model_config(_args(model="research-resnet"), image_size=128)
+    assert RoundConfig(model=config, model_preset="research-resnet").model_preset == (
+        "research-resnet"
+    )
+    with pytest.raises(ValueError, match="unknown model preset 'big-resnet'; valid ones: research"):
+        RoundConfig(model=config, model_preset="big-resnet")
+    with pytest.raises(ValueError, match="model preset research-resnet stands for"):
+        RoundConfig(model=replace(config, width=8), model_preset="research-resnet")

@@ -111,6 +111,8 @@ def test_a_preset_round_trains_the_presets_network_at_its_size(
     folder = get_last_round_folder(path)
     config = load_checkpoint(folder / project_files.CHECKPOINT_FILE)[1].model_config
     assert (config.name, config.width, config.depth, config.image_size) == ("resnet", 16, 2, 128)
+    # The report names the preset as well as the network it stands for.
+    assert read_last_report(path)["config"]["model_preset"] == "research-resnet"
 
 
 def test_next_round_replaces_the_unlabeled_part_of_the_queue(project: Path, run_cli) -> None:
