@@ -34,7 +34,7 @@ from load_clients import Client, Endpoint, LabelerApi, run_phase, summarize
 
 from bench.generated_folder import write_generated
 from bench.machine import describe_machine
-from bench.saved_results import save_report
+from bench.saved_results import merge_rows, read_saved, save_report
 from labeler.store.project import open_project
 from labeler.store.tokens import hash_token
 from server.live_server import start_server
@@ -58,11 +58,11 @@ def main() -> None:
     saved = args.out.with_suffix(".json")
     # Sizes measured by an earlier run and not asked for now are kept (the largest pools take
     # a while: they can be run on their own).
-    sizes = json.loads(saved.read_text())["sizes"] if saved.exists() else []
+    sizes = read_saved(saved, {"sizes": []})["sizes"]
     for n_pool in (int(size) for size in args.sizes.split(",")):
         measured = measure_size(n_pool, args)
         print(json.dumps(measured), flush=True)
-        sizes = [size for size in sizes if size["n_pool"] != n_pool] + [measured]
+        sizes = merge_rows(sizes, [measured], key=lambda size: size["n_pool"])
         sizes.sort(key=lambda size: size["n_pool"])
         report = {"machine": describe_machine(), "config": {**vars(args), "work": str(args.work),
                   "out": str(args.out)}, "sizes": sizes}  # fmt: skip

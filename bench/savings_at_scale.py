@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.generated_folder import get_named_dataset
 from bench.machine import describe_machine
-from bench.saved_results import add_markdown_only_flag, save_report
+from bench.saved_results import add_markdown_only_flag, read_saved, save_report
 from labeler.api.simulations import simulate
 from labeler.loop.simulation_report import THRESHOLDS, get_labels_to_reach, summarize
 
@@ -168,8 +168,7 @@ def save_merged(out: Path, section: str, name: str, found: dict[str, Any]) -> No
     """Save ``found`` as ``name`` of ``section`` in the report, reading the saved one just
     before writing: datasets of earlier runs, or of a run beside this one (one dataset list
     per process on a shared machine), are kept."""
-    saved = out.with_suffix(".json")
-    report = json.loads(saved.read_text()) if saved.exists() else {"datasets": {}}
+    report = read_saved(out.with_suffix(".json"), {"datasets": {}})
     report.update(machine=describe_machine(), learner=LEARNER)
     report.setdefault(section, {})[name] = found
     save_report(out, report, format_report)

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.input_size import describe, parse_candidates, run_full_data
 from bench.machine import describe_machine
+from bench.saved_results import merge_rows
 from bench.training import make_data
 from generators.registry import get_family
 from labeler.learning.model_presets import get_preset
@@ -200,13 +201,12 @@ def save(
 ) -> None:
     json_path.parent.mkdir(parents=True, exist_ok=True)
     if json_path.exists():
-        # Rows another run beside this one saved meanwhile (one problem list per process on
-        # a shared machine) are kept.
-        key = ("label", "problem", "n_images")
-        mine = {tuple(row[k] for k in key) for row in results["rows"]}
         saved = read_results(json_path)
-        theirs = [row for row in saved["rows"] if tuple(row[k] for k in key) not in mine]
-        results["rows"] = theirs + results["rows"]
+        results["rows"] = merge_rows(
+            saved["rows"],
+            results["rows"],
+            key=lambda row: (row["label"], row["problem"], row["n_images"]),
+        )
         results["commands"] = list(dict.fromkeys([*saved["commands"], *results["commands"]]))
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     md_path.write_text(make_markdown(results, published))
