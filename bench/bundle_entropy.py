@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     results: dict[str, Any] = {"machine": describe_machine(), "n_samples": n, "cases": {}}
     for name, activations in (("distinct", distinct), ("collapsed", collapsed)):
-        ours = best_of(args.repeats, lambda a=activations: entropy(a, labels))
-        exact = best_of(args.repeats, lambda a=activations: sort_rows(a))
+        ours = best_of(args.repeats, partial(entropy, activations, labels))
+        exact = best_of(args.repeats, partial(sort_rows, activations))
         small = activations[: args.n_pairwise]
         small_labels = labels[: args.n_pairwise]
-        loop = best_of(1, lambda a=small: pairwise_loop(a))
-        ours_small = best_of(args.repeats, lambda a=small, y=small_labels: entropy(a, y))
+        loop = best_of(1, partial(pairwise_loop, small))
+        ours_small = best_of(args.repeats, partial(entropy, small, small_labels))
         results["cases"][name] = {
             "n_bundles": compute_bundle_entropy(
                 activations, labels, lr=LR, batch_size=BATCH, w_max=W_MAX

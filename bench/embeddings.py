@@ -117,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
     digest = time_digest(20_000)
-    results = {"machine": describe_machine(), "args": {**vars(args), "out": str(args.out)}}
+    results: dict[str, Any] = {
+        "machine": describe_machine(),
+        "args": {**vars(args), "out": str(args.out)},
+    }
     results |= {"rows": rows, "digest": digest}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "embeddings.json").write_text(json.dumps(results, indent=2) + "\n")

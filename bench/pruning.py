@@ -95,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.markdown_only:
         name = "pruning-smoke" if args.smoke else "pruning"
-        results = json.loads((args.out / f"{name}.json").read_text())
-        (args.out / f"{name}.md").write_text(make_markdown(results))
+        saved = json.loads((args.out / f"{name}.json").read_text())
+        (args.out / f"{name}.md").write_text(make_markdown(saved))
         return 0
     if args.smoke:
         args.n_train, args.n_test, args.depth, args.n_draws = 300, 200, 2, 2
@@ -252,7 +252,7 @@ def run_problem(
     k = len(greedy.removed)
     n_steps = args.fine_tune_steps * max(k, 1)
     started = time.perf_counter()
-    comparison = [
+    comparison: list[dict[str, Any]] = [
         {"rule": "greedy", "removed": greedy.removed, "test_accuracy": test_accuracy(greedy.model)}
     ]
     if k:
@@ -274,7 +274,7 @@ def run_problem(
     comparison_seconds = time.perf_counter() - started
     speed = measure_scoring_speed({"full": model, "pruned": greedy.model}, train_x, repeats=3)
     n_blocks = len(list_blocks(model))
-    pruned_accuracy = comparison[0]["test_accuracy"]
+    pruned_accuracy = float(comparison[0]["test_accuracy"])
     report = {
         "model_config": config.to_dict(),
         "n_blocks": n_blocks,

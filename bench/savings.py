@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import numpy as np
 
+from bench.savings_target import TARGET_THRESHOLD, judge_savings
 from generators.registry import get_family
-from labeler.commands.simulate import write_report
+from labeler.api.simulations import write_report
 from labeler.data.image_folder import resize_images
 from labeler.data.labeled_data import LabeledData
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, ModelConfig
@@ -48,8 +49,6 @@ PROBLEMS = {
 # must be small for the curves to differ at all.
 DEFAULT_SCHEDULE = (50, 50, 800)
 PROBLEM_SCHEDULES = {"orientation": (10, 10, 200)}
-TARGET_THRESHOLD = 0.99
-TARGET_RATIO = 0.5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,24 +143,9 @@ def _make_data(name: str, *, n_pool: int, n_test: int, size: int) -> LabeledData
 
 def _check_target(name: str, results: dict[str, Any], seconds: float) -> dict[str, Any]:
     summary = summarize(results)
-    by_name = {item.strategy: item for item in summary.strategies}
-    random_labels = by_name["random"].labels_to_reach[TARGET_THRESHOLD]
-    guided = [item for item in summary.strategies if item.strategy != "random"]
-    reached = [
-        (item.labels_to_reach[TARGET_THRESHOLD], item.strategy)
-        for item in guided
-        if item.labels_to_reach[TARGET_THRESHOLD] is not None
-    ]
-    best_labels, best = min(reached) if reached else (None, None)
-    if random_labels is None:
-        verdict = "random did not reach 99% within the budget"
-        holds = None
-    elif best_labels is None:
-        verdict = "no guided strategy reached 99% within the budget"
-        holds = False
-    else:
-        holds = best_labels <= TARGET_RATIO * random_labels
-        verdict = f"{best} needs {best_labels / random_labels:.0%} of random's labels"
+    verdict = judge_savings(
+        {item.strategy: item.labels_to_reach[TARGET_THRESHOLD] for item in summary.strategies}
+    )
     config = results["config"]
     return {
         "problem": name,
@@ -170,11 +154,11 @@ def _check_target(name: str, results: dict[str, Any], seconds: float) -> dict[st
             f"of {results['n_pool']}, {config['n_seeds']} seeds"
         ),
         "full_data_accuracy": summary.full_data_accuracy_mean,
-        "random_labels_to_99": random_labels,
-        "best_strategy": best,
-        "best_labels_to_99": best_labels,
-        "target_holds": holds,
-        "verdict": verdict,
+        "random_labels_to_99": verdict.random_labels,
+        "best_strategy": verdict.best,
+        "best_labels_to_99": verdict.best_labels,
+        "target_holds": verdict.holds,
+        "verdict": verdict.why,
         "seconds": seconds,
     }
 

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from bench.generated_folder import get_named_dataset
 from bench.machine import describe_machine
 from bench.saved_results import add_markdown_only_flag, read_saved, save_report
+from bench.savings_target import TARGET_THRESHOLD, judge_savings
 from labeler.api.simulations import simulate
 from labeler.loop.simulation_report import THRESHOLDS, get_labels_to_reach, summarize
 
@@ -45,8 +46,6 @@ CURVES_FILE = "learning_curves.png"  # what simulate draws; copied as savings_at
 PUBLISHED = Path(__file__).resolve().parent / "data" / "svrt_published.csv"
 LEARNER = "linear@efficientnet_lite0+pixels"
 STRATEGIES = ("random", "margin", "badge", "auto")
-TARGET_THRESHOLD = 0.99
-TARGET_RATIO = 0.5
 # name -> (family, problem, pool, test); the pools are multiples of the class count, which a
 # generated set balances. SVRT 9 is the third spatial-relation problem: ResNet-50 learns it
 # from 1,000 images (0.998), as it does 4 and 11.
@@ -222,29 +221,16 @@ def judge_target(name: str, strategies: dict[str, Any]) -> dict[str, Any]:
     """Whether the best guided strategy needs at most ``TARGET_RATIO`` of random's labels to
     reach ``TARGET_THRESHOLD`` of full data, and why not where it does not."""
     key = str(TARGET_THRESHOLD)
-    random_labels = strategies["random"]["labels_to_reach"][key]
-    reached = sorted(
-        (found["labels_to_reach"][key], strategy)
-        for strategy, found in strategies.items()
-        if strategy != "random" and found["labels_to_reach"][key] is not None
+    verdict = judge_savings(
+        {strategy: found["labels_to_reach"][key] for strategy, found in strategies.items()}
     )
-    best_labels = reached[0][0] if reached else None
-    # Ties are named together: the budgets are steps of a batch, so several often meet.
-    best = ", ".join(strategy for labels, strategy in reached if labels == best_labels) or None
-    if random_labels is None:
-        holds, why = None, "random did not reach 99% within the budget"
-    elif best_labels is None:
-        holds, why = False, "no guided strategy reached 99% within the budget"
-    else:
-        holds = best_labels <= TARGET_RATIO * random_labels
-        why = f"{best} need(s) {best_labels / random_labels:.0%} of random's labels"
     return {
         "held_to_target": name in HELD_TO_TARGET,
-        "holds": holds,
-        "best": best,
-        "best_labels": best_labels,
-        "random_labels": random_labels,
-        "why": why,
+        "holds": verdict.holds,
+        "best": verdict.best,
+        "best_labels": verdict.best_labels,
+        "random_labels": verdict.random_labels,
+        "why": verdict.why,
     }
 
 

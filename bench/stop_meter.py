@@ -94,7 +94,7 @@ def main() -> None:
     save_report(args.out, report, format_report)
 
 
-RULE = {"threshold": DEFAULT_STOP_THRESHOLD, "window": DEFAULT_STOP_WINDOW}
+RULE: dict[str, Any] = {"threshold": DEFAULT_STOP_THRESHOLD, "window": DEFAULT_STOP_WINDOW}
 # Other rules, scored on the same runs (the kappas are kept): how the default compares.
 OTHER_THRESHOLDS = (0.95, 0.98, 0.99)
 OTHER_WINDOWS = (1, 2, 3)
