@@ -57,6 +57,8 @@ _MODELS: NamedRegistry[ModelBuilder] = NamedRegistry("model")
 DEFAULT_IMAGE_SIZE = 64
 # Stages of the small residual and plain networks (widths w, 2w, 4w).
 N_STAGES = 3
+# How much the stem may shrink the input (see ``ModelConfig.stem_stride``).
+STEM_STRIDES = (1, 2, 4)
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,10 @@ class ModelConfig:
     channels of the first stage (doubled in each later stage); ``image_size``: side S of the
     square input in pixels (images of another size are resized to it); ``dropout``: drop
     probability of the head (also used for MC-dropout draws when scoring); ``stem_stride``:
-    stride of the first conv (2 halves the resolution at once, about 4x less compute);
+    how much the stem shrinks the input: 1 or 2 (the first conv's stride; 2 halves the
+    resolution at once, about 4x less compute), or 4 (a stride-2 conv, then a 3 x 3 max-pool of
+    stride 2, as ResNet's stem: the first stage sees a quarter of the side, so that the last
+    one's receptive field spans a 128 px image);
     ``stage_depths``: blocks in each of the three stages when they differ (a pruned network;
     0 empties a stage); None: ``depth`` in each; ``in_channels``: 1 (grayscale) or 3 (RGB).
     """
@@ -94,8 +99,11 @@ class ModelConfig:
                 f"ModelConfig.in_channels must be 1 (grayscale) or 3 (RGB), got {in_channels!r}"
             )
         object.__setattr__(self, "in_channels", in_channels)
-        if self.stem_stride not in (1, 2):
-            raise ValueError(f"ModelConfig.stem_stride must be 1 or 2, got {self.stem_stride!r}")
+        if self.stem_stride not in STEM_STRIDES:
+            raise ValueError(
+                f"ModelConfig.stem_stride must be one of {', '.join(map(str, STEM_STRIDES))}, "
+                f"got {self.stem_stride!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"ModelConfig.dropout must be in [0, 1), got {self.dropout!r}")
         if self.stage_depths is not None:
@@ -280,9 +288,14 @@ class SmallResNet(Classifier):
     def __init__(self, config: ModelConfig, n_classes: int, *, residual: bool) -> None:
         super().__init__()
         width = config.width
+        conv_stride = min(config.stem_stride, 2)
+        # Pooling by the maximum keeps the strongest response to a thin outline, which a second
+        # strided conv could step over.
+        pool = [nn.MaxPool2d(3, stride=2, padding=1)] if config.stem_stride == 4 else []
         self.stem = nn.Sequential(
-            *_conv_bn(config.in_channels, width, stride=config.stem_stride),
+            *_conv_bn(config.in_channels, width, stride=conv_stride),
             nn.ReLU(inplace=True),
+            *pool,
         )
         stages = []
         n_in = width

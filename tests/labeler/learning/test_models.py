@@ -15,6 +15,7 @@ from labeler.learning.models import (
     DEFAULT_MODEL_CONFIG,
     BasicBlock,
     ModelConfig,
+    count_parameters,
     get_model,
     list_models,
     make_inference_copy,
@@ -98,6 +99,16 @@ def test_resnet_widths_and_stem_stride() -> None:
     assert model.stem(x).shape == (2, 8, 16, 16)
     stride_1 = make_model(ModelConfig(width=8, image_size=32, stem_stride=1), n_classes=2)
     assert stride_1.stem(x).shape == (2, 8, 32, 32)
+    torch.manual_seed(0)
+    stride_4 = make_model(ModelConfig(width=8, image_size=32, stem_stride=4), n_classes=2)
+    assert stride_4.stem(x).shape == (2, 8, 8, 8)
+    # The pooling adds no weights: the same network as with stride 2, on a quarter of the map.
+    assert count_parameters(stride_4) == count_parameters(model)
+    # A one-pixel line survives the stem's pooling (a second strided conv could skip it).
+    line = torch.zeros(1, 1, 32, 32)
+    line[..., 13, :] = 1.0
+    blank = stride_4.eval().stem(torch.zeros(1, 1, 32, 32))
+    assert (stride_4.stem(line) != blank).any(dim=1)[0, 3].all()
 
 
 def test_plain_has_no_skip_connections_and_resnet_does() -> None:
