@@ -150,7 +150,9 @@ def parse_model(text: str, size: int | None) -> tuple[ModelConfig, str]:
             dropout=DEFAULT_MODEL_CONFIG.dropout,
             in_channels=1,
         )
-        return config, f"{text} {config.image_size}px"
+        # The network it stands for is part of the label: a preset that changes its network
+        # starts rows of its own.
+        return config, f"{text}: {describe(config)}"
     config = parse_candidates(f"{text}@{size or 64}")[0][0]
     return config, describe(config)
 
