@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -230,7 +231,12 @@ def make_markdown(results: dict[str, Any], published: dict[str, dict[str, Any]])
         "",
     ]
     for n_images in sorted({row["n_images"] for row in rows}):
-        lines += _size_table(n_images, [r for r in rows if r["n_images"] == n_images], published)
+        lines += _size_table(
+            n_images,
+            [r for r in rows if r["n_images"] == n_images],
+            published,
+            results["settings"]["n_test"],
+        )
     lines += ["Commands (a rerun resumes):", ""]
     if any("--compare" in command for command in results["commands"]):
         lines += [
@@ -243,8 +249,17 @@ def make_markdown(results: dict[str, Any], published: dict[str, dict[str, Any]])
     return "\n".join(lines)
 
 
+def is_above_chance(accuracy: float, n_test: int) -> bool:
+    """Whether a two-class test accuracy on ``n_test`` images is above chance (one-sided 97.5%,
+    normal approximation of the binomial)."""
+    return accuracy - 0.5 > 1.96 * math.sqrt(0.25 / n_test)
+
+
 def _size_table(
-    n_images: int, rows: list[dict[str, Any]], published: dict[str, dict[str, Any]]
+    n_images: int,
+    rows: list[dict[str, Any]],
+    published: dict[str, dict[str, Any]],
+    n_test: int,
 ) -> list[str]:
     column = SCRATCH_COLUMN.format(n=n_images)
     has_figure = column in next(iter(published.values()))
@@ -256,7 +271,8 @@ def _size_table(
     header += " | ".join(f"{label} | deficit | s" for label in labels) + " |"
     lines = [f"## {n_images:,} labeled images", "", header]
     lines.append("|---:|---|" + "---:|" * (header.count("|") - 3))
-    deficits: dict[str, list[tuple[str, float]]] = {label: [] for label in labels}
+    # (problem, deficit in points, our accuracy) per label.
+    deficits: dict[str, list[tuple[str, float, float]]] = {label: [] for label in labels}
     for problem in sorted({row["problem"] for row in rows}, key=int):
         figures = published[problem]
         cells = [problem, figures["group"]]
@@ -269,7 +285,7 @@ def _size_table(
                 continue
             deficit = (figures[column] - row["test_accuracy"]) * 100 if has_figure else None
             if deficit is not None:
-                deficits[label].append((problem, deficit))
+                deficits[label].append((problem, deficit, row["test_accuracy"]))
             cells += [
                 f"{row['test_accuracy']:.3f}",
                 "-" if deficit is None else f"{deficit:+.1f}",
@@ -280,13 +296,27 @@ def _size_table(
     for label in labels:
         if not has_figure:
             continue
-        sr = [(p, d) for p, d in deficits[label] if published[p]["group"] == "SR"]
+        sr = [(p, d) for p, d, _ in deficits[label] if published[p]["group"] == "SR"]
         close = [p for p, d in sr if d <= TARGET_POINTS]
         far = [f"{p} ({d:+.1f})" for p, d in sr if d > TARGET_POINTS]
-        ahead = [f"{p} ({-d:.1f})" for p, d in deficits[label] if round(d, 1) < 0]
+        # Ahead only where we learned something: two answers at chance differ by noise.
+        ahead = [
+            f"{p} ({-d:.1f})"
+            for p, d, accuracy in deficits[label]
+            if round(d, 1) < 0 and is_above_chance(accuracy, n_test)
+        ]
+        sd = [(p, accuracy) for p, _, accuracy in deficits[label] if published[p]["group"] == "SD"]
+        learned = [
+            f"{p} ({accuracy:.3f})" for p, accuracy in sd if is_above_chance(accuracy, n_test)
+        ]
         lines.append(
             f"- {label}: {len(close)} of {len(sr)} SR problems within {TARGET_POINTS:g} points"
             + (f"; short: {', '.join(far)}" if far else "")
+            + (
+                f"; SD problems above chance: {', '.join(learned) or 'none'} of {len(sd)}"
+                if sd
+                else ""
+            )
             + (f"; ahead of ResNet-50 on {', '.join(ahead)} (points)" if ahead else "")
             + "."
         )
