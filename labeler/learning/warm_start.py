@@ -96,11 +96,12 @@ def plan_warm_start(
 
 
 def _describe(config: ModelConfig) -> str:
-    """ "resnet, depth 2, width 8, 64 px, 1 channel(s)"; a pruned one lists its stages."""
+    """ "resnet, depth 2, width 8, stem 2, 64 px, 1 channel(s)"; a pruned one lists its
+    stages."""
     depth = config.get_stage_depths() if config.stage_depths is not None else config.depth
     return (
-        f"{config.name}, depth {depth}, width {config.width}, {config.image_size} px, "
-        f"{config.in_channels} channel(s)"
+        f"{config.name}, depth {depth}, width {config.width}, stem {config.stem_stride}, "
+        f"{config.image_size} px, {config.in_channels} channel(s)"
     )
 
 

@@ -53,10 +53,14 @@ def test_a_previous_network_that_does_not_fit_is_not_used() -> None:
     refused = plan_warm_start(previous, wider, n_classes=3, seed=1, previous_source="round 4")
     assert not refused.used
     assert refused.note == (
-        "from scratch: round 4's network (resnet, depth 2, width 4, 16 px, 1 channel(s), 3 "
-        "classes) does not fit the one asked for (resnet, depth 2, width 8, 16 px, 1 "
-        "channel(s), 3 classes)"
+        "from scratch: round 4's network (resnet, depth 2, width 4, stem 2, 16 px, 1 "
+        "channel(s), 3 classes) does not fit the one asked for (resnet, depth 2, width 8, "
+        "stem 2, 16 px, 1 channel(s), 3 classes)"
     )
+    # A network that differs in its stem only (a preset that changed) says so too.
+    pooled = dataclasses.replace(CONFIG, stem_stride=4)
+    note = plan_warm_start(previous, pooled, n_classes=3, seed=1).note
+    assert "width 4, stem 2, 16 px" in note and "width 4, stem 4, 16 px" in note
     assert not plan_warm_start(previous, CONFIG, n_classes=4, seed=1).used
     none = plan_warm_start(None, CONFIG, n_classes=3, seed=1, previous_source="the project")
     assert none.note == "from scratch: the project has no network to start from"
