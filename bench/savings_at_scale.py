@@ -146,15 +146,15 @@ def run_literature(args: argparse.Namespace, published: dict[str, float]) -> Non
             threads=args.threads,
             progress=False,
         )
-        curve = summarize(outcome.results).strategies[0]
-        counts, accuracy = curve.n_labels, curve.mean_accuracy
+        summary = summarize(outcome.results)
+        counts, accuracy = summary.strategies[0].n_labels, summary.strategies[0].mean_accuracy
         found = {
             "model": LITERATURE_MODEL,
             "schedule": [initial, query_size, budget],
             "n_seeds": args.seeds,
             "n_labels": counts,
             "accuracy": accuracy,
-            "full_data_accuracy": summarize(outcome.results).full_data_accuracy_mean,
+            "full_data_accuracy": summary.full_data_accuracy_mean,
             "published_1000": published[name],
             "labels_to_published": get_labels_to_reach(counts, accuracy, published[name]),
             "seconds": time.perf_counter() - started,
