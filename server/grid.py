@@ -12,7 +12,7 @@ from server.api import LEASE_MESSAGES, get_int_arg, get_queue_counts, get_reques
 from server.auth import get_user, require_admin, require_user
 from server.errors import ApiError
 from server.request_body import get_json_object
-from server.state import ServerState, get_state
+from server.state import ModelGuesses, ServerState, get_state
 
 bp = Blueprint("grid", __name__, url_prefix="/api")
 
@@ -28,7 +28,8 @@ def _authenticate() -> None:
 @bp.get("/grid")
 def get_grid() -> Response:
     """Lease a grid: up to ``n`` images the model puts in class ``label`` (default: the class
-    of the next queued image), most confident first, and the blind slice set aside."""
+    whose next grid the model is surest of), most confident first, and the blind slice set
+    aside."""
     state = get_state()
     settings = state.store.get_grid_settings()
     if not settings.enabled:
@@ -48,13 +49,13 @@ def get_grid() -> Response:
     name = get_user().name
     chosen = _get_chosen_ids(state)
     if chosen is None:
-        class_index = _get_class(state, name, guesses.by_sample)
+        class_index = _get_class(state, name, guesses, n)
         ranked = guesses.rank_by_class().get(class_index, [])
     else:
         # A lasso's images, in the order given, labeled as the class most are guessed as.
         votes = [guesses.by_sample[s][0] for s in chosen if s in guesses.by_sample]
         majority = max(set(votes), key=votes.count) if votes else 0
-        class_index = _get_class(state, name, guesses.by_sample, default=majority)
+        class_index = _get_class(state, name, guesses, n, default=majority)
         ranked = chosen
     lease = state.store.lease_grid(name, ranked, n, lease_seconds=state.lease_seconds)
     return jsonify(
@@ -162,11 +163,13 @@ def _get_chosen_ids(state: ServerState) -> list[int] | None:
 def _get_class(
     state: ServerState,
     annotator: str,
-    guesses: dict[int, tuple[int, float]],
+    guesses: ModelGuesses,
+    n: int,
     default: int | None = None,
 ) -> int:
-    """The class asked for, else ``default``, else the model's guess for the next image in
-    the queue this annotator could take, else the class the model puts most images in."""
+    """The class asked for, else ``default``, else the class whose next grid of ``n`` images
+    the model is surest of (``choose_grid_class``), else the class it puts most images in
+    (every class has run dry: the grid will say so)."""
     names = state.project.class_names
     label = request.args.get("label")
     if label is not None:
@@ -175,11 +178,12 @@ def _get_class(
         return names.index(label)
     if default is not None:
         return default
-    for item in state.store.get_queue():
-        if item.leased_by in (None, annotator) and item.sample_id in guesses:
-            return guesses[item.sample_id][0]
+    ranked = guesses.rank_by_class()
+    surest = state.store.choose_grid_class(annotator, ranked, guesses.get_confidence, n)
+    if surest is not None:
+        return surest
     counts = [0] * len(names)
-    for guess, _ in guesses.values():
+    for guess, _ in guesses.by_sample.values():
         counts[guess] += 1
     return counts.index(max(counts))
 

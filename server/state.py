@@ -37,6 +37,10 @@ class ModelGuesses:
             self._ranked = {guess: [s for _, s in sorted(pairs)] for guess, pairs in ranked.items()}
         return self._ranked
 
+    def get_confidence(self, sample: int) -> float:
+        """The model's confidence in its guess for ``sample`` (a scored sample)."""
+        return self.by_sample[sample][1]
+
 
 @dataclass
 class ServerState:

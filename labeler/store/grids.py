@@ -1,13 +1,15 @@
 """Grid labeling: a page of images the model puts in one class, confirmed with one action.
 
-``lease_grid`` leases the images the model is most sure of for a class (queued ones first,
-then the rest of the pool, which joins the queue at its end) and sets a random slice of them
-aside to be labeled blind, one at a time, without the model's guess: the check against
-confirmation bias. ``submit_grid`` stores one label event per confirmed image (source
-``grid``; each classed against its own lease, as single labels are) and sends the images the
-annotator marked as not belonging back to the front of the queue, leased to them, for
-one-at-a-time labeling. ``grid_labels`` records which events one grid stored, so that undo
-(``AnnotationQueue.undo_last_label``) takes back the whole grid.
+``lease_grid`` leases the images the model is most sure of for a class (queued or not: the
+round queued the images it is least sure of, which make poor grids; pool images join the
+queue at its end) and sets a random slice of them aside to be labeled blind, one at a
+time, without the model's guess: the check against confirmation bias. ``choose_grid_class``
+picks the class whose next grid the model is surest of. ``submit_grid`` stores one label
+event per confirmed image (source ``grid``; each classed against its own lease, as single
+labels are) and sends the images the annotator marked as not belonging back to the front of
+the queue, leased to them, for one-at-a-time labeling. ``grid_labels`` records which events
+one grid stored, so that undo (``AnnotationQueue.undo_last_label``) takes back the whole
+grid.
 
 Settings, in ``meta``: whether grid labeling is on (an admin can turn it off) and the share of
 every grid labeled blind.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from generators.checks import check_int, check_number
@@ -120,8 +122,9 @@ class GridBatches(AnnotationQueue):
         """Lease up to ``n`` images of ``ranked`` (sample ids the model puts in one class, most
         confident first) to ``annotator`` for one grid.
 
-        Queued images come first, then pool images outside the queue (added at its end). An
-        image qualifies when it has no live label, is not under review, was not skipped by
+        The grid takes the first ``n`` images of ``ranked`` that qualify, queued or not; a
+        queued image keeps its place, a pool image joins the queue at its end. An image
+        qualifies when it has no live label, is not under review, was not skipped by
         ``annotator`` and is not leased to someone else. A random slice (the blind share, at
         least one image of a grid of two or more) is set aside as ``blind``.
         """
@@ -131,7 +134,8 @@ class GridBatches(AnnotationQueue):
         now = time.time() if now is None else float(now)
         share = self.get_grid_settings().blind_share
         with self._transaction() as db:
-            picks = _pick_grid(db, annotator, ranked, n, now, self._is_test.tolist())
+            candidates = _get_candidates(db, annotator, now, self._is_test.tolist())
+            picks = candidates.pick(ranked, n)
             if not picks:
                 return GridLease([], [])
             last_round = db.execute("SELECT MAX(id) FROM rounds").fetchone()[0]
@@ -155,6 +159,38 @@ class GridBatches(AnnotationQueue):
         return GridLease(
             tiles=[s for s in picks if s not in blind], blind=[s for s in picks if s in blind]
         )
+
+    def choose_grid_class(
+        self,
+        annotator: str,
+        ranked: Mapping[int, Sequence[int]],
+        confidence: Callable[[int], float],
+        n: int,
+        *,
+        now: float | None = None,
+    ) -> int | None:
+        """The class whose next grid for ``annotator`` the model is surest of: for each class,
+        the first ``n`` images of ``ranked[class]`` (most confident first) that qualify as in
+        ``lease_grid``, scored by their mean ``confidence(sample)``. The lowest class wins a tie;
+        None when no class has an image left.
+
+        Grids of the surest class hold the fewest wrong tiles, and so cost the fewest marks.
+        Following the queue's next image instead would keep one class until it ran dry, deep
+        into the images the model is unsure of.
+        """
+        annotator = check_name("annotator", annotator)
+        n = check_int("n", n, low=1, high=MAX_GRID_SIZE)
+        now = time.time() if now is None else float(now)
+        with self._lock:
+            candidates = _get_candidates(self._db, annotator, now, self._is_test.tolist())
+        best: tuple[float, int] | None = None
+        for label in sorted(ranked):
+            picks = candidates.pick(ranked[label], n)
+            if picks:
+                mean = sum(confidence(s) for s in picks) / len(picks)
+                if best is None or mean > best[0]:
+                    best = (mean, label)
+        return None if best is None else best[1]
 
     def submit_grid(
         self,
@@ -263,20 +299,36 @@ class GridBatches(AnnotationQueue):
 _REJECTED_LEASE = 300.0
 
 
-def _pick_grid(
-    db: sqlite3.Connection,
-    annotator: str,
-    ranked: Sequence[int],
-    n: int,
-    now: float,
-    is_test: list[bool],
-) -> list[int]:
-    """Up to ``n`` qualifying images of ``ranked``: queued ones first, then the others."""
-    queue = {
-        int(sample): (holder, expires)
+@dataclass(frozen=True)
+class _GridCandidates:
+    """Which images one annotator may take into a grid now: no live label, not under review,
+    not skipped by them, not leased live to someone else, and not a test sample."""
+
+    taken: set[int]
+    is_test: list[bool]
+
+    def pick(self, ranked: Sequence[int], n: int) -> list[int]:
+        """The first ``n`` images of ``ranked`` that qualify, queued or not."""
+        picks: list[int] = []
+        for value in ranked:
+            sample = int(value)
+            usable = 0 <= sample < len(self.is_test) and not self.is_test[sample]
+            if usable and sample not in self.taken:
+                picks.append(sample)
+                if len(picks) == n:
+                    break
+        return picks
+
+
+def _get_candidates(
+    db: sqlite3.Connection, annotator: str, now: float, is_test: list[bool]
+) -> _GridCandidates:
+    held = {
+        int(sample)
         for sample, holder, expires in db.execute(
             "SELECT sample_id, leased_by, lease_expires FROM queue"
         )
+        if holder not in (None, annotator) and expires is not None and expires > now
     }
     labeled = {int(s) for (s,) in db.execute("SELECT DISTINCT sample_id FROM live_label_events")}
     skipped = {
@@ -286,24 +338,7 @@ def _pick_grid(
     reviewing = {
         int(s) for (s,) in db.execute("SELECT sample_id FROM reviews WHERE state = 'open'")
     }
-    queued: list[int] = []
-    others: list[int] = []
-    for value in ranked:
-        sample = int(value)
-        if not 0 <= sample < len(is_test) or is_test[sample]:
-            continue
-        if sample in labeled or sample in skipped or sample in reviewing:
-            continue
-        if sample in queue:
-            holder, expires = queue[sample]
-            if holder not in (None, annotator) and expires is not None and expires > now:
-                continue
-            queued.append(sample)
-            if len(queued) == n:
-                break
-        elif len(others) < n:
-            others.append(sample)
-    return (queued + others)[:n]
+    return _GridCandidates(held | labeled | skipped | reviewing, is_test)
 
 
 def _get_grid_results(db: sqlite3.Connection, request_id: str) -> list[tuple[str, int, GridResult]]:

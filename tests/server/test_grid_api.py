@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from labeler.store.grids import MAX_GRID_SIZE
 from labeler.store.project import open_project
+from labeler.store.project_files import RoundFolder
 from tests.server.model_guesses import add_guessing_round
 
 
@@ -33,10 +36,21 @@ def test_a_grid_holds_images_the_model_puts_in_one_class(api_as, project: Path) 
     mine = {t["sample_id"] for t in grid["tiles"] + grid["blind"]}
     theirs = {t["sample_id"] for t in other["tiles"] + other["blind"]}
     assert theirs and not mine & theirs
-    # Without a class, the grid follows the next image in the queue.
+    # Without a class, the grid is of the class whose next two images the model is surest
+    # of (ann's and bob's leases are not boss's to take), not the class of the queue's next
+    # image (here the least confident image of another class).
+    held = mine | theirs
     with open_project(project) as opened:
-        first = opened.store.get_queue()[0].sample_id
-    assert _grid(api_as("boss"), "?n=2")["label"] == f"class_{guesses[first]}"
+        folder = RoundFolder.of(project, opened.store.get_last_done_round().folder)
+        confidences = {s: c for s, (_, c) in folder.read_guesses().items() if s not in held}
+        by_class: dict[int, list[float]] = {}
+        for sample, confidence in sorted(confidences.items(), key=lambda item: -item[1]):
+            by_class.setdefault(guesses[sample], []).append(confidence)
+        surest = max(sorted(by_class), key=lambda c: np.mean(by_class[c][:2]))
+        unsure = min(confidences, key=lambda s: confidences[s] if guesses[s] != surest else 2)
+        opened.store.queue_first([unsure])
+        assert guesses[opened.store.get_queue()[0].sample_id] != surest
+    assert _grid(api_as("boss"), "?n=2")["label"] == f"class_{surest}"
 
 
 def test_a_grid_submission_stores_each_image_and_undo_takes_it_back(api_as, project) -> None:

@@ -17,14 +17,14 @@ def _lease(store: ProjectStore, annotator: str, ranked: list[int], n: int, **kwa
     return store.lease_grid(annotator, ranked, n, lease_seconds=60, rng=random.Random(0), **kwargs)
 
 
-def test_a_grid_takes_queued_images_first_then_the_pool(store: ProjectStore) -> None:
+def test_a_grid_takes_the_most_confident_images_queued_or_not(store: ProjectStore) -> None:
     store.set_grid_settings(blind_share=0.0)
     queue_round(store, [5, 6, 7])
     store.add_label(0, "cat", annotator="ann", source="web")
     store.skip_sample(3, annotator="ann")
     # Ranked by the model: 0 is labeled and 3 was skipped by ann; 12 and up are test samples.
     lease = _lease(store, "ann", [0, 1, 3, 7, 12, 2, 6], 4)
-    assert lease.tiles == [7, 6, 1, 2] and lease.blind == []
+    assert lease.tiles == [1, 7, 2, 6] and lease.blind == []
     queue = {item.sample_id: item for item in store.get_queue()}
     assert {1, 2, 6, 7} <= set(queue) and all(queue[s].leased_by == "ann" for s in (1, 2, 6, 7))
     # Pool images join the queue behind the images queued by the round.
@@ -32,6 +32,29 @@ def test_a_grid_takes_queued_images_first_then_the_pool(store: ProjectStore) -> 
     # Bob never gets ann's images; ann gets her own back (a reloaded page).
     assert _lease(store, "bob", [1, 2, 5, 6, 7], 5).tiles == [5]
     assert _lease(store, "ann", [1, 2, 5, 6, 7], 5).tiles == [1, 2, 6, 7]
+
+
+def test_the_grid_class_is_the_one_whose_next_grid_the_model_is_surest_of(
+    store: ProjectStore,
+) -> None:
+    queue_round(store, [0])
+    confidence = {0: 0.99, 1: 0.98, 2: 0.6, 3: 0.95, 4: 0.9, 5: 0.9, 12: 1.0}.__getitem__
+    ranked = {0: [0, 1, 2], 1: [3, 4, 5]}
+    # Class 0's next three average 0.857, class 1's 0.917.
+    assert store.choose_grid_class("ann", ranked, confidence, 3) == 1
+    # With grids of two, class 0's (0.985) beats class 1's (0.925).
+    assert store.choose_grid_class("ann", ranked, confidence, 2) == 0
+    # Images ann may not take do not count: 0 is labeled, 1 leased to bob.
+    store.add_label(0, "cat", annotator="bob", source="web")
+    _lease(store, "bob", [1], 1)
+    assert store.choose_grid_class("ann", ranked, confidence, 2) == 1
+    # Bob's own lease counts for bob; a test sample (12) never does.
+    bobs = {0: [12, 1], 1: [3, 4, 5]}
+    assert store.choose_grid_class("bob", bobs, confidence, 2) == 0
+    assert store.choose_grid_class("ann", bobs, confidence, 2) == 1
+    assert store.choose_grid_class("ann", {0: [12, 0]}, confidence, 2) is None
+    with pytest.raises(ValueError, match="n"):
+        store.choose_grid_class("ann", ranked, confidence, MAX_GRID_SIZE + 1)
 
 
 def test_a_slice_of_every_grid_is_set_aside_to_label_blind(store: ProjectStore) -> None:
