@@ -90,6 +90,16 @@ def main() -> None:
         help="instead: margin rounds of the CNN to 500 labels on the SVRT datasets, against "
         "the published figure at 1,000 images",
     )
+    parser.add_argument(
+        "--max-epochs", type=int, default=None, help="with --literature: epochs each round plans"
+    )
+    parser.add_argument(
+        "--min-steps",
+        type=int,
+        default=None,
+        help="with --literature: steps before early stopping may act (at least the planned "
+        "steps: no early stopping)",
+    )
     add_markdown_only_flag(parser)
     args = parser.parse_args()
     if args.markdown_only:  # the verdicts too: they follow from the saved curves
@@ -130,13 +140,21 @@ def run_literature(args: argparse.Namespace, published: dict[str, float]) -> Non
     """Margin rounds of the CNN on each SVRT dataset to ``LITERATURE_SCHEDULE``'s budget: the
     labels they need to reach ResNet-50's published figure at 1,000 random images."""
     initial, query_size, budget = LITERATURE_SCHEDULE
+    training = {
+        key: value
+        for key, value in (("max_epochs", args.max_epochs), ("min_steps", args.min_steps))
+        if value is not None
+    }
+    # Rows of other training stay apart: "svrt-04 (max_epochs 100, min_steps 700)".
+    suffix = ", ".join(f"{key} {value}" for key, value in training.items())
     for name in args.datasets.split(","):
         if name not in published:
             continue
+        row = f"{name} ({suffix})" if suffix else name
         started = time.perf_counter()
         outcome = simulate(
             get_dataset(name, args.work),
-            args.work / "literature" / name,
+            args.work / "literature" / row.replace(" ", "_"),
             strategies=["margin"],
             model=LITERATURE_MODEL,
             seeds=args.seeds,
@@ -145,12 +163,14 @@ def run_literature(args: argparse.Namespace, published: dict[str, float]) -> Non
             budget=budget,
             threads=args.threads,
             progress=False,
+            **training,
         )
         summary = summarize(outcome.results)
         counts, accuracy = summary.strategies[0].n_labels, summary.strategies[0].mean_accuracy
         found = {
             "model": LITERATURE_MODEL,
             "schedule": [initial, query_size, budget],
+            "training": training,
             "n_seeds": args.seeds,
             "n_labels": counts,
             "accuracy": accuracy,
@@ -159,8 +179,8 @@ def run_literature(args: argparse.Namespace, published: dict[str, float]) -> Non
             "labels_to_published": get_labels_to_reach(counts, accuracy, published[name]),
             "seconds": time.perf_counter() - started,
         }
-        print(f"{name}: {found}", flush=True)
-        save_merged(args.out, "literature", name, found)
+        print(f"{row}: {found}", flush=True)
+        save_merged(args.out, "literature", row, found)
 
 
 def save_merged(out: Path, section: str, name: str, found: dict[str, Any]) -> None:
@@ -277,7 +297,10 @@ def format_literature(literature: dict[str, Any]) -> list[str]:
         "## SVRT against the literature: labels to reach ResNet-50's figure at 1,000 images",
         "",
         "Margin rounds of the CNN (`--model resnet`, the network `auto` considers, at 64 px), "
-        "same pools; mean over the seeds. Target: at most 500 labels.",
+        "same pools; mean over the seeds. Target: at most 500 labels. A row named with "
+        "`max_epochs` and `min_steps` trained every round that way (`--max-epochs N "
+        "--min-steps M`; a minimum of steps at least the planned ones turns early stopping "
+        "off), the others with the rounds' own training.",
         "",
         "| dataset | published (1,000 random) | CNN full data (pool) | labels to reach it "
         "| accuracy at each budget | seeds | min |",

@@ -44,6 +44,8 @@ def test_the_grid_class_is_the_one_whose_next_grid_the_model_is_surest_of(
     assert store.choose_grid_class("ann", ranked, confidence, 3) == 1
     # With grids of two, class 0's (0.985) beats class 1's (0.925).
     assert store.choose_grid_class("ann", ranked, confidence, 2) == 0
+    # A tie goes to the lower class, whatever the order given.
+    assert store.choose_grid_class("ann", {1: [4], 0: [5]}, confidence, 2) == 0
     # Images ann may not take do not count: 0 is labeled, 1 leased to bob.
     store.add_label(0, "cat", annotator="bob", source="web")
     _lease(store, "bob", [1], 1)
