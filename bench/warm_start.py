@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--initial", type=int, default=50)
     parser.add_argument("--query-size", type=int, default=50)
     parser.add_argument("--budget", type=int, default=500)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1: two runs share two cores)"
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/warm-start"))
     parser.add_argument("--out", type=Path, default=RESULTS / "warm_start")
     add_markdown_only_flag(parser)
@@ -70,6 +73,7 @@ def main() -> None:
                 query_size=args.query_size,
                 budget=args.budget,
                 warm_start=warm,
+                threads=args.threads,
                 progress=False,
             )
             runs = outcome.results["runs"]
