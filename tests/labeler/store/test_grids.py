@@ -55,7 +55,7 @@ def test_the_grid_class_is_the_one_whose_next_grid_the_model_is_surest_of(
     assert store.choose_grid_class("bob", bobs, confidence, 2) == 0
     assert store.choose_grid_class("ann", bobs, confidence, 2) == 1
     assert store.choose_grid_class("ann", {0: [12, 0]}, confidence, 2) is None
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ValueError, match=rf"n must be an integer in \[1, {MAX_GRID_SIZE}\]"):
         store.choose_grid_class("ann", ranked, confidence, MAX_GRID_SIZE + 1)
 
 
