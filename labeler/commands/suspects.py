@@ -22,7 +22,9 @@ def add_parser(subparsers: Any) -> None:
             "out-of-fold probabilities the latest round computed (each label predicted by a "
             "head that did not see it), and disagreements between annotators. Flagged: the "
             "model is confident of another class (above that class's average confidence). "
-            "Score: the best other class's probability minus the given one's."
+            "Score: 1 - p / t, where p is the model's probability of the given label and t its "
+            "average over the labels of that class (0: backed as much as the class's labels on "
+            "average; near 1: hardly backed). Disputed labels first, then by score."
         ),
     )
     parser.add_argument("project", help="project folder")

@@ -13,12 +13,21 @@ Following confident learning (Northcutt, Jiang and Chuang, 2021):
 - A sample whose confident class exists and differs from its given label sits off the
   diagonal of the confident joint: it is **flagged** as a likely label error.
 
-Every scored sample also gets a **score**, the normalized margin ``max_{j != y} p_j - p_y`` in
-[-1, 1]: higher means the model prefers another class more strongly. Suspects are ranked in
-tiers, then by score within a tier. Tier 2 holds samples both flagged and disputed by
-annotators (some annotator's latest label differs from the current one); tier 1 holds
-samples that are one of the two; tier 0 holds the rest. Ties of score go to the more
-disputed sample.
+Every scored sample also gets a **score**, its self-confidence measured against its class's
+threshold: ``1 - p_y / t_y``. It is 0 for a label the model backs as much as it backs its class
+on average, near 1 for one it hardly backs at all, and negative above the average. Suspects are
+ranked by it, most suspect first, after the samples annotators dispute (some annotator's latest
+label differs from the current one); ties go to the more disputed sample.
+
+Why self-confidence and not the margin to the best other class, and why flagged samples do not
+rank first: with the same out-of-fold probabilities and 10% of labels wrong, the top k held
+56-96% wrong labels on three multi-class sets ranked this way, against 40-83% ranked by the
+margin with flagged samples first (``bench/label_noise.py``). A model unsure of a sample spreads its
+probability over several classes: no other class clears its threshold, so the sample is not
+flagged, and the margin stays small, yet a low probability of the given label is already the
+evidence. On two classes the margin is ``1 - 2 p_y``, the same order but for the threshold.
+Dividing by the class's threshold keeps a
+class the model finds hard from filling the top of the list with right labels.
 """
 
 from __future__ import annotations
@@ -34,8 +43,8 @@ from numpy.typing import NDArray
 class SuspectRanking:
     """The labeled samples (rows) ranked by how likely their label is wrong.
 
-    ``order``: int64 ``[n]``, every row, most suspect first. ``scores``: float64 ``[n]``, the
-    normalized margin (NaN for a row without probabilities). ``flagged``: bool ``[n]``, off
+    ``order``: int64 ``[n]``, every row, most suspect first. ``scores``: float64 ``[n]``,
+    ``1 - p_y / t_y`` (NaN for a row without probabilities). ``flagged``: bool ``[n]``, off
     the diagonal of the confident joint. ``suggested``: int64 ``[n]``, the model's likeliest
     class (-1 without probabilities). ``disagreement``: float64 ``[n]``, the share of the
     sample's annotators whose latest label differs from the current one.
@@ -53,11 +62,6 @@ class SuspectRanking:
     @property
     def n_flagged(self) -> int:
         return int(self.flagged.sum())
-
-    def get_tiers(self) -> NDArray[np.int64]:
-        """int64 ``[n]``: 2 flagged and disputed, 1 either, 0 neither."""
-        disputed = self.disagreement > 0
-        return self.flagged.astype(np.int64) + disputed.astype(np.int64)
 
 
 def rank_suspects(labels: Any, probs: Any, *, disagreement: Any = None) -> SuspectRanking:
@@ -87,18 +91,21 @@ def rank_suspects(labels: Any, probs: Any, *, disagreement: Any = None) -> Suspe
     thresholds = get_class_thresholds(given[scored], p[scored], n_classes)
     rows = np.arange(n_rows)
     own = np.where(scored, p[rows, given.clip(0, n_classes - 1)], np.nan)
-    others = p.copy()
-    others[rows, given] = -np.inf
-    scores = np.where(scored, others.max(axis=1, initial=-np.inf) - own, np.nan)
+    own_threshold = thresholds[given.clip(0, n_classes - 1)]
+    # A class whose labels all got probability 0 has threshold 0: its labels are as suspect
+    # as a label can be.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        backed = np.where(own_threshold > 0, own / own_threshold, 0.0)
+    scores = np.where(scored, 1.0 - backed, np.nan)
     suggested = np.where(scored, np.nan_to_num(p, nan=-1.0).argmax(axis=1), -1).astype(np.int64)
     # Confident class: the likeliest class whose probability reaches its class's threshold.
     clears = p >= np.where(np.isfinite(thresholds), thresholds, np.inf)[None, :]
     confident = np.where(clears, p, -np.inf).argmax(axis=1)
     has_confident = clears.any(axis=1) & scored
     flagged = has_confident & (confident != given)
-    tiers = flagged.astype(np.int64) + (disputes > 0).astype(np.int64)
+    disputed = (disputes > 0).astype(np.int64)
     # lexsort: the last key sorts first. Unscored rows sort below every score in their tier.
-    order = np.lexsort((rows, -disputes, -np.nan_to_num(scores, nan=-np.inf), -tiers))
+    order = np.lexsort((rows, -disputes, -np.nan_to_num(scores, nan=-np.inf), -disputed))
     return SuspectRanking(
         order=order.astype(np.int64),
         scores=scores,
