@@ -27,6 +27,7 @@ from labeler.data.input_size import choose_image_size
 from labeler.data.labeled_data import load_labeled_data
 from labeler.engines.base import Engine
 from labeler.learning.custom_model import ModelFactory
+from labeler.learning.model_presets import get_preset
 from labeler.loop.simulation import SimulationConfig, run_simulation
 from labeler.loop.simulation_report import (
     SimulationSummary,
@@ -135,6 +136,7 @@ def simulate(
         train_config=train_config,
         engine=engine,
         progress=progress,
+        model_preset=args.model if get_preset(args.model) is not None else None,
     )
     summary, table = write_report(results, Path(out))
     return SimulationOutcome(results, summary, table, Path(out))

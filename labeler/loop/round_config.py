@@ -68,22 +68,7 @@ class RoundConfig:
 
     def __post_init__(self) -> None:
         if self.model_preset is not None:
-            preset = get_preset(self.model_preset)
-            if preset is None:
-                raise ValueError(
-                    f"unknown model preset {self.model_preset!r}; valid ones: "
-                    f"{', '.join(list_presets())}"
-                )
-            resolved = preset.make_config(
-                self.model_preset,
-                image_size=self.model.image_size,
-                dropout=self.model.dropout,
-                in_channels=self.model.in_channels,
-            )
-            if resolved != self.model:
-                raise ValueError(
-                    f"model preset {self.model_preset} stands for {resolved}, not {self.model}"
-                )
+            check_model_preset(self.model_preset, self.model)
         if get_backbone_name(self.model.name) is None:
             if self.backbone is not None:
                 raise ValueError(
@@ -129,3 +114,16 @@ class RoundConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def check_model_preset(name: str, model: ModelConfig) -> None:
+    """ValueError unless ``name`` is a model preset that stands for ``model`` (at its input
+    size, dropout and channels): a record never names a preset for another network."""
+    preset = get_preset(name)
+    if preset is None:
+        raise ValueError(f"unknown model preset {name!r}; valid ones: {', '.join(list_presets())}")
+    resolved = preset.make_config(
+        name, image_size=model.image_size, dropout=model.dropout, in_channels=model.in_channels
+    )
+    if resolved != model:
+        raise ValueError(f"model preset {name} stands for {resolved}, not {model}")

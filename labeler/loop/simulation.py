@@ -44,7 +44,7 @@ from labeler.learning.learner_choice import (
 )
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
-from labeler.loop.round_config import AUTO_EMBEDDING
+from labeler.loop.round_config import AUTO_EMBEDDING, check_model_preset
 from labeler.loop.simulated_learner import Fitted, SimulationArrays, fit_learner, select_next
 from labeler.loop.stop_set import predict_classes
 from labeler.selection.agreement import cohen_kappa
@@ -211,6 +211,7 @@ def run_simulation(
     progress: bool = True,
     on_point: Callable[[str, int, int, float], None] | None = None,
     engine: Engine | None = None,
+    model_preset: str | None = None,
 ) -> dict[str, Any]:
     """Run every (strategy, seed) of ``config`` on ``data``; return what ``results.json`` holds.
 
@@ -219,7 +220,11 @@ def run_simulation(
     each seed's full-data training and each (strategy, seed) run as a task (one CPU each, so
     one torch thread when ``train_config.n_threads`` is None); their results are merged in the
     local order, each saved as it arrives, and ``on_point`` hears a run's points when it ends.
+    ``model_preset``: the preset ``--model`` named (``labeler.learning.model_presets``), which
+    must stand for ``model_config``; recorded as ``model_preset`` (None: no preset).
     """
+    if model_preset is not None:
+        check_model_preset(model_preset, model_config)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     pool_indices = _get_pool_indices(data, config)
@@ -240,6 +245,7 @@ def run_simulation(
     results = _load_previous(out_dir / RESULTS_FILE, header)
     # Kept out of the header, so that a run started before it was recorded still continues.
     results["chance_accuracy"] = get_chance_accuracy(data.test_labels, n_classes=n_classes)
+    results["model_preset"] = model_preset
 
     schedule = config.get_label_schedule()
     n_trainings = len(config.seeds) * (1 + len(config.strategies) * len(schedule))

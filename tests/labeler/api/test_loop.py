@@ -13,6 +13,8 @@ from torch import nn
 from labeler import api
 from labeler.api.options import ROUND_DEFAULTS, SIMULATION_DEFAULTS
 from labeler.cli import make_parser
+from labeler.learning import model_presets
+from labeler.learning.model_presets import ModelPreset
 from labeler.store import project_files
 from labeler.store.project import open_project
 
@@ -171,6 +173,24 @@ def test_a_custom_model_is_trained_scored_and_recorded(project: Path) -> None:
     assert summary.learner == "cnn" and summary.n_queued == 4
     report = read_last_report(project)
     assert report["config"]["model"]["name"] == "custom:tiny_net"
+
+
+def test_a_simulation_records_the_model_preset_it_was_asked_for(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny = ModelPreset("resnet", 4, 1, 2, (16,), "a network small enough for a test")
+    monkeypatch.setitem(model_presets.PRESETS, "tiny-test", tiny)
+    options = {"seeds": 1, "initial": 4, "query_size": 4, "budget": 8, "max_epochs": 1}
+    named = api.simulate(
+        tiny_dataset, tmp_path / "preset", strategies=["random"], model="tiny-test", **options
+    )
+    saved = json.loads((named.out / "results.json").read_text())
+    assert saved["model_preset"] == "tiny-test"
+    assert (saved["model_config"]["width"], saved["model_config"]["depth"]) == (4, 1)
+    plain = api.simulate(
+        tiny_dataset, tmp_path / "plain", strategies=["random"], model="resnet", **options
+    )
+    assert plain.results["model_preset"] is None
 
 
 def test_a_simulation_runs_custom_strategies_beside_the_built_in_ones(

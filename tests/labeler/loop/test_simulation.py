@@ -71,6 +71,20 @@ def rare_vertical_bars() -> LabeledData:
     )
 
 
+def test_a_preset_is_refused_for_a_network_it_does_not_stand_for(
+    rare_vertical_bars: LabeledData, tmp_path: Path
+) -> None:
+    config = make_config(("random",), initial=10, query_size=10, budget=20)
+    arguments: dict[str, Any] = {"config": config, "train_config": TINY_TRAINING}
+    arguments["model_preset"] = "research-resnet"
+    with pytest.raises(ValueError, match="research-resnet takes images of 128 px only"):
+        run_simulation(rare_vertical_bars, tmp_path, model_config=TINY_MODEL, **arguments)
+    at_128 = dataclasses.replace(TINY_MODEL, image_size=128)
+    with pytest.raises(ValueError, match="model preset research-resnet stands for"):
+        run_simulation(rare_vertical_bars, tmp_path, model_config=at_128, **arguments)
+    assert not (tmp_path / simulation.RESULTS_FILE).exists()
+
+
 def test_guided_labeling_beats_random_over_seeds(
     rare_vertical_bars: LabeledData, tmp_path: Path
 ) -> None:
