@@ -46,18 +46,7 @@ def get_grid() -> Response:
             "the model has no guesses yet: grid labeling starts after the first round "
             "(start one on the dashboard or run `labeler round PROJECT`)",
         )
-    name = get_user().name
-    chosen = _get_chosen_ids(state)
-    if chosen is None:
-        class_index = _get_class(state, name, guesses, n)
-        ranked = guesses.rank_by_class().get(class_index, [])
-    else:
-        # A lasso's images, in the order given, labeled as the class most are guessed as.
-        votes = [guesses.by_sample[s][0] for s in chosen if s in guesses.by_sample]
-        majority = max(set(votes), key=votes.count) if votes else 0
-        class_index = _get_class(state, name, guesses, n, default=majority)
-        ranked = chosen
-    lease = state.store.lease_grid(name, ranked, n, lease_seconds=state.lease_seconds)
+    class_index, lease = _lease(state, get_user().name, guesses, n)
     return jsonify(
         {
             "label": state.project.class_names[class_index],
@@ -160,32 +149,42 @@ def _get_chosen_ids(state: ServerState) -> list[int] | None:
     return ids
 
 
-def _get_class(
-    state: ServerState,
-    annotator: str,
-    guesses: ModelGuesses,
-    n: int,
-    default: int | None = None,
-) -> int:
-    """The class asked for, else ``default``, else the class whose next grid of ``n`` images
-    the model is surest of (``choose_grid_class``), else the class it puts most images in
-    (every class has run dry: the grid will say so)."""
+def _lease(
+    state: ServerState, annotator: str, guesses: ModelGuesses, n: int
+) -> tuple[int, GridLease]:
+    """The grid's class and its lease: the class asked for (``label``), else a lasso's
+    majority class, else the class whose next grid of ``n`` images the model is surest of
+    (``lease_surest_grid``: chosen and leased in one transaction), else the class it puts most
+    images in, with an empty lease (every class has run dry: the grid will say so)."""
     names = state.project.class_names
     label = request.args.get("label")
-    if label is not None:
-        if label not in names:
-            raise ApiError(400, f"label must be a class name, one of: {', '.join(names)}")
-        return names.index(label)
-    if default is not None:
-        return default
+    if label is not None and label not in names:
+        raise ApiError(400, f"label must be a class name, one of: {', '.join(names)}")
+    chosen = _get_chosen_ids(state)
+    lease_seconds = state.lease_seconds
+    if chosen is not None:
+        # A lasso's images, in the order given, labeled as the class most are guessed as.
+        votes = [guesses.by_sample[s][0] for s in chosen if s in guesses.by_sample]
+        majority = max(set(votes), key=votes.count) if votes else 0
+        class_index = names.index(label) if label is not None else majority
+        return class_index, state.store.lease_grid(
+            annotator, chosen, n, lease_seconds=lease_seconds
+        )
     ranked = guesses.rank_by_class()
-    surest = state.store.choose_grid_class(annotator, ranked, guesses.get_confidence, n)
+    if label is not None:
+        class_index = names.index(label)
+        return class_index, state.store.lease_grid(
+            annotator, ranked.get(class_index, []), n, lease_seconds=lease_seconds
+        )
+    surest, lease = state.store.lease_surest_grid(
+        annotator, ranked, guesses.get_confidence, n, lease_seconds=lease_seconds
+    )
     if surest is not None:
-        return surest
+        return surest, lease
     counts = [0] * len(names)
     for guess, _ in guesses.by_sample.values():
         counts[guess] += 1
-    return counts.index(max(counts))
+    return counts.index(max(counts)), lease
 
 
 def _describe_lease(

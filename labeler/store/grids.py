@@ -4,7 +4,8 @@
 round queued the images it is least sure of, which make poor grids; pool images join the
 queue at its end) and sets a random slice of them aside to be labeled blind, one at a
 time, without the model's guess: the check against confirmation bias. ``choose_grid_class``
-picks the class whose next grid the model is surest of. ``submit_grid`` stores one label
+picks the class whose next grid the model is surest of; ``lease_surest_grid`` chooses and
+leases in one transaction. ``submit_grid`` stores one label
 event per confirmed image (source ``grid``; each classed against its own lease, as single
 labels are) and sends the images the annotator marked as not belonging back to the front of
 the queue, leased to them, for one-at-a-time labeling. ``grid_labels`` records which events
@@ -135,30 +136,37 @@ class GridBatches(AnnotationQueue):
         share = self.get_grid_settings().blind_share
         with self._transaction() as db:
             candidates = _get_candidates(db, annotator, now, self._is_test.tolist())
-            picks = candidates.pick(ranked, n)
-            if not picks:
-                return GridLease([], [])
-            last_round = db.execute("SELECT MAX(id) FROM rounds").fetchone()[0]
-            if last_round is None:
-                return GridLease([], [])
-            end = db.execute("SELECT COALESCE(MAX(position), -1) FROM queue").fetchone()[0]
-            for sample in picks:
-                end += 1
-                # A queued image keeps its place; a pool image joins the queue at the end.
-                db.execute(
-                    "INSERT INTO queue (sample_id, round_id, position, score, leased_by, "
-                    "lease_expires) VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (sample_id) DO "
-                    "UPDATE SET leased_by = excluded.leased_by, "
-                    "lease_expires = excluded.lease_expires",
-                    (sample, last_round, end, annotator, now + lease_seconds),
-                )
-        n_blind = 0
-        if share > 0 and len(picks) >= 2:
-            n_blind = max(1, round(share * len(picks)))
-        blind = set((rng or random.Random()).sample(picks, n_blind))
-        return GridLease(
-            tiles=[s for s in picks if s not in blind], blind=[s for s in picks if s in blind]
-        )
+            picks = _lease_picks(db, annotator, candidates.pick(ranked, n), now + lease_seconds)
+        return _set_blind_aside(picks, share, rng)
+
+    def lease_surest_grid(
+        self,
+        annotator: str,
+        ranked: Mapping[int, Sequence[int]],
+        confidence: Callable[[int], float],
+        n: int,
+        *,
+        lease_seconds: float,
+        rng: random.Random | None = None,
+        now: float | None = None,
+    ) -> tuple[int | None, GridLease]:
+        """``choose_grid_class`` and ``lease_grid`` of that class in one transaction:
+        ``(class, lease)``, or ``(None, empty lease)`` when no class has an image left. The
+        images the choice was made on are the ones leased: no other lease comes between."""
+        annotator = check_name("annotator", annotator)
+        n = check_int("n", n, low=1, high=MAX_GRID_SIZE)
+        lease_seconds = check_number("lease_seconds", lease_seconds, low=0, low_open=True)
+        now = time.time() if now is None else float(now)
+        share = self.get_grid_settings().blind_share
+        with self._transaction() as db:
+            candidates = _get_candidates(db, annotator, now, self._is_test.tolist())
+            label = _choose_class(candidates, ranked, confidence, n)
+            if label is None:
+                return None, GridLease([], [])
+            picks = _lease_picks(
+                db, annotator, candidates.pick(ranked[label], n), now + lease_seconds
+            )
+        return label, _set_blind_aside(picks, share, rng)
 
     def choose_grid_class(
         self,
@@ -183,14 +191,7 @@ class GridBatches(AnnotationQueue):
         now = time.time() if now is None else float(now)
         with self._lock:
             candidates = _get_candidates(self._db, annotator, now, self._is_test.tolist())
-        best: tuple[float, int] | None = None
-        for label in sorted(ranked):
-            picks = candidates.pick(ranked[label], n)
-            if picks:
-                mean = sum(confidence(s) for s in picks) / len(picks)
-                if best is None or mean > best[0]:
-                    best = (mean, label)
-        return None if best is None else best[1]
+        return _choose_class(candidates, ranked, confidence, n)
 
     def submit_grid(
         self,
@@ -318,6 +319,60 @@ class _GridCandidates:
                 if len(picks) == n:
                     break
         return picks
+
+
+def _choose_class(
+    candidates: _GridCandidates,
+    ranked: Mapping[int, Sequence[int]],
+    confidence: Callable[[int], float],
+    n: int,
+) -> int | None:
+    """The class of ``ranked`` whose first ``n`` qualifying images have the highest mean
+    ``confidence`` (the lowest class on a tie); None when no class has one."""
+    best: tuple[float, int] | None = None
+    for label in sorted(ranked):
+        picks = candidates.pick(ranked[label], n)
+        if picks:
+            mean = sum(confidence(s) for s in picks) / len(picks)
+            if best is None or mean > best[0]:
+                best = (mean, label)
+    return None if best is None else best[1]
+
+
+def _lease_picks(
+    db: sqlite3.Connection, annotator: str, picks: list[int], expires: float
+) -> list[int]:
+    """Lease ``picks`` to ``annotator`` until ``expires`` inside the caller's transaction: a
+    queued image keeps its place, a pool image joins the queue at its end. Returns the images
+    leased (none before the first round, which no queue entry could name)."""
+    if not picks:
+        return []
+    last_round = db.execute("SELECT MAX(id) FROM rounds").fetchone()[0]
+    if last_round is None:
+        return []
+    end = db.execute("SELECT COALESCE(MAX(position), -1) FROM queue").fetchone()[0]
+    for sample in picks:
+        end += 1
+        db.execute(
+            "INSERT INTO queue (sample_id, round_id, position, score, leased_by, "
+            "lease_expires) VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (sample_id) DO "
+            "UPDATE SET leased_by = excluded.leased_by, "
+            "lease_expires = excluded.lease_expires",
+            (sample, last_round, end, annotator, expires),
+        )
+    return picks
+
+
+def _set_blind_aside(picks: list[int], share: float, rng: random.Random | None) -> GridLease:
+    """``picks`` as a grid with a random ``share`` of them (at least one of a grid of two or
+    more, when the share is above 0) set aside to be labeled blind."""
+    n_blind = 0
+    if share > 0 and len(picks) >= 2:
+        n_blind = max(1, round(share * len(picks)))
+    blind = set((rng or random.Random()).sample(picks, n_blind))
+    return GridLease(
+        tiles=[s for s in picks if s not in blind], blind=[s for s in picks if s in blind]
+    )
 
 
 def _get_candidates(

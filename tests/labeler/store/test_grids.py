@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from labeler.store.database import ProjectStore
-from labeler.store.grids import MAX_GRID_SIZE
+from labeler.store.grids import MAX_GRID_SIZE, GridLease
 from tests.labeler.store.store_data import N_POOL, queue_round
 
 
@@ -57,6 +57,29 @@ def test_the_grid_class_is_the_one_whose_next_grid_the_model_is_surest_of(
     assert store.choose_grid_class("ann", {0: [12, 0]}, confidence, 2) is None
     with pytest.raises(ValueError, match=rf"n must be an integer in \[1, {MAX_GRID_SIZE}\]"):
         store.choose_grid_class("ann", ranked, confidence, MAX_GRID_SIZE + 1)
+
+
+def test_the_surest_grid_is_chosen_and_leased_in_one_call(store: ProjectStore) -> None:
+    store.set_grid_settings(blind_share=0.0)
+    confidence = {0: 0.99, 1: 0.98, 2: 0.6, 3: 0.95, 4: 0.9, 5: 0.9}.__getitem__
+    ranked = {0: [0, 1, 2], 1: [3, 4, 5]}
+    # Before the first round no image can be leased, whichever class is surest.
+    assert store.lease_surest_grid("ann", ranked, confidence, 2, lease_seconds=60) == (
+        0,
+        GridLease([], []),
+    )
+    queue_round(store, [5])
+    label, lease = store.lease_surest_grid("ann", ranked, confidence, 2, lease_seconds=60)
+    assert (label, lease.tiles) == (0, [0, 1])
+    queue = {item.sample_id: item for item in store.get_queue()}
+    assert queue[0].leased_by == queue[1].leased_by == "ann"
+    # Bob may not take ann's leased images: class 0 has only image 2 (0.6) left for him.
+    label, lease = store.lease_surest_grid("bob", ranked, confidence, 2, lease_seconds=60)
+    assert (label, lease.tiles) == (1, [3, 4])
+    assert store.lease_surest_grid("carl", {0: [0, 1, 3, 4]}, confidence, 2, lease_seconds=60) == (
+        None,
+        GridLease([], []),
+    )
 
 
 def test_a_slice_of_every_grid_is_set_aside_to_label_blind(store: ProjectStore) -> None:
