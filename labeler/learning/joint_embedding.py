@@ -18,10 +18,12 @@ least ``MIN_AGREEMENT`` of an image's ``AGREEMENT_NEIGHBORS`` nearest neighbours
 are among its nearest in the other (``measure_agreement``, no labels needed). Two parts that
 see the same neighbourhoods both see the pool's structure, and joining them sharpens it; two
 that see unrelated ones mean one of them is organised by something else (where the ink sits,
-for counting or SVRT images), which joining only dilutes. Measured on the first-labels sets:
-0.56 on the font glyphs, 0.03-0.09 on counting, colour, orientation and SVRT 4 and 11. With
-the parts first there, the first labels gained 3.5 points on average over 1 to 16 labels per
-class (8 pool draws each; up to 21 points at 1 per class on SVRT 4; bench/first_labels.py).
+for counting or SVRT images), which joining only dilutes. Measured on the first-labels sets
+(``bench/results/joint_first.md``): 0.53 on the font glyphs, 0.04-0.10 on counting, colour,
+orientation and SVRT 4 and 11. With the ImageNet features first on those five, our default
+loop gained 3.5 points on average over 1 to 16 labels per class and 8 pool draws each (up to
+21 points at 1 per class on SVRT 4, 8 on counting; a loss of 11 at 1 per class on SVRT 11,
+where two coverage picks more often fell in one class).
 
 A joint embedding is named by its parts joined with ``+`` (``efficientnet_lite0+pixels``).
 """
