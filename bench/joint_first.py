@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from bench.first_labels import BUDGETS, DATASETS, KINDS, _make_ours, embed_all, load_dataset
 from bench.machine import describe_machine
+from bench.saved_results import save_report
 from labeler.learning.joint_embedding import (
     MIN_AGREEMENT,
     add_joint_embedding,
@@ -72,11 +72,7 @@ def main() -> None:
         "results": results,
         "seconds": time.perf_counter() - started,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-    text = format_report(report)
-    args.out.with_suffix(".md").write_text(text)
-    print(text)
+    save_report(args.out, report, format_report)
 
 
 def run_dataset(name: str, work: Path, *, n_draws: int) -> dict[str, Any]:

@@ -129,15 +129,8 @@ class GridBatches(AnnotationQueue):
         ``annotator`` and is not leased to someone else. A random slice (the blind share, at
         least one image of a grid of two or more) is set aside as ``blind``.
         """
-        annotator = check_name("annotator", annotator)
-        n = check_int("n", n, low=1, high=MAX_GRID_SIZE)
-        lease_seconds = check_number("lease_seconds", lease_seconds, low=0, low_open=True)
-        now = time.time() if now is None else float(now)
-        share = self.get_grid_settings().blind_share
-        with self._transaction() as db:
-            candidates = _get_candidates(db, annotator, now, self._is_test.tolist())
-            picks = _lease_picks(db, annotator, candidates.pick(ranked, n), now + lease_seconds)
-        return _set_blind_aside(picks, share, rng)
+        _, lease = self._lease(annotator, lambda _: 0, {0: ranked}, n, lease_seconds, rng, now)
+        return lease
 
     def lease_surest_grid(
         self,
@@ -153,6 +146,20 @@ class GridBatches(AnnotationQueue):
         """``choose_grid_class`` and ``lease_grid`` of that class in one transaction:
         ``(class, lease)``, or ``(None, empty lease)`` when no class has an image left. The
         images the choice was made on are the ones leased: no other lease comes between."""
+        return self._lease(annotator, confidence, ranked, n, lease_seconds, rng, now)
+
+    def _lease(
+        self,
+        annotator: str,
+        confidence: Callable[[int], float],
+        ranked: Mapping[int, Sequence[int]],
+        n: int,
+        lease_seconds: float,
+        rng: random.Random | None,
+        now: float | None,
+    ) -> tuple[int | None, GridLease]:
+        """Choose the class of ``ranked`` (``_choose_class``) and lease its grid, in one
+        transaction (``lease_grid`` and ``lease_surest_grid``)."""
         annotator = check_name("annotator", annotator)
         n = check_int("n", n, low=1, high=MAX_GRID_SIZE)
         lease_seconds = check_number("lease_seconds", lease_seconds, low=0, low_open=True)
