@@ -22,12 +22,12 @@ label differs from the current one); ties go to the more disputed sample.
 Why self-confidence and not the margin to the best other class, and why flagged samples do not
 rank first: with the same out-of-fold probabilities and 10% of labels wrong, the top k held
 56-96% wrong labels on three multi-class sets ranked this way, against 40-83% ranked by the
-margin with flagged samples first (``bench/label_noise.py``). A model unsure of a sample spreads its
-probability over several classes: no other class clears its threshold, so the sample is not
-flagged, and the margin stays small, yet a low probability of the given label is already the
-evidence. On two classes the margin is ``1 - 2 p_y``, the same order but for the threshold.
-Dividing by the class's threshold keeps a
-class the model finds hard from filling the top of the list with right labels.
+margin with flagged samples first (``bench/label_noise.py``). A model unsure of a sample
+spreads its probability over several classes: no other class clears its threshold, so the
+sample is not flagged, and the margin stays small, yet a low probability of the given label is
+already the evidence. On two classes the margin is ``1 - 2 p_y``, the same order but for the
+threshold. Dividing by the class's threshold keeps a class the model finds hard from filling
+the top of the list with right labels.
 """
 
 from __future__ import annotations

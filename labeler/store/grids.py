@@ -5,12 +5,11 @@ round queued the images it is least sure of, which make poor grids; pool images 
 queue at its end) and sets a random slice of them aside to be labeled blind, one at a
 time, without the model's guess: the check against confirmation bias. ``choose_grid_class``
 picks the class whose next grid the model is surest of; ``lease_surest_grid`` chooses and
-leases in one transaction. ``submit_grid`` stores one label
-event per confirmed image (source ``grid``; each classed against its own lease, as single
-labels are) and sends the images the annotator marked as not belonging back to the front of
-the queue, leased to them, for one-at-a-time labeling. ``grid_labels`` records which events
-one grid stored, so that undo (``AnnotationQueue.undo_last_label``) takes back the whole
-grid.
+leases in one transaction. ``submit_grid`` stores one label event per confirmed image (source
+``grid``; each classed against its own lease, as single labels are) and sends the images the
+annotator marked as not belonging back to the front of the queue, leased to them, for
+one-at-a-time labeling. ``grid_labels`` records which events one grid stored, so that undo
+(``AnnotationQueue.undo_last_label``) takes back the whole grid.
 
 Settings, in ``meta``: whether grid labeling is on (an admin can turn it off) and the share of
 every grid labeled blind.
