@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.learning.embedding_kinds import check_embedding_kind
+from labeler.selection.cold_start_checks import squared_distances
 
 SEPARATOR = "+"
 # Parts agree when at least this share of each image's nearest neighbours in one are among its
@@ -147,8 +148,7 @@ def _nearest(rows: NDArray[np.float32]) -> NDArray[np.int64]:
     """int64 ``[n, AGREEMENT_NEIGHBORS]``: each row's nearest other rows (in no order)."""
     points = np.asarray(rows, dtype=np.float64)
     points = points - points.mean(axis=0)
-    squares = np.sum(points**2, axis=1)
-    distances = squares[:, None] + squares[None, :] - 2.0 * points @ points.T
+    distances = squared_distances(points, points)
     np.fill_diagonal(distances, np.inf)
     nearest = np.argpartition(distances, AGREEMENT_NEIGHBORS, axis=1)[:, :AGREEMENT_NEIGHBORS]
     return nearest.astype(np.int64)
