@@ -28,7 +28,6 @@ from labeler.learning.embeddings import get_embedding_vectors, is_embedding_cach
 from labeler.learning.feature_cache import CachedFeatures, get_project_features
 from labeler.learning.fitting import TrainResult
 from labeler.learning.head_training import train_head
-from labeler.learning.joint_embedding import order_joint_embeddings
 from labeler.learning.learner_choice import (
     AUTO,
     CNN,
@@ -143,8 +142,6 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
         n_threads=config.train.n_threads,
         device=config.train.device,
     )
-    if not fixed:
-        vectors = order_joint_embeddings(vectors)
     train_cnn = None
     if config.learner == AUTO:
 

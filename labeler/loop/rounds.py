@@ -26,9 +26,7 @@ from labeler.engines.base import Engine
 from labeler.learning.auto_embeddings import get_auto_preference
 from labeler.learning.backbones import find_weights_file, get_backbone_name
 from labeler.learning.checkpoints import save_checkpoint
-from labeler.learning.embeddings import get_embedding_vectors
 from labeler.learning.feature_cache import CachedFeatures
-from labeler.learning.joint_embedding import order_joint_embeddings
 from labeler.learning.learner_choice import CNN
 from labeler.learning.models import ModelConfig
 from labeler.learning.predictors import ImagePredictor, Predictor, ShardedPredictor
@@ -348,17 +346,10 @@ def _resolve_strategy(
 
 def _get_cold_start_embedding(project: Project, config: RoundConfig) -> str:
     """The embedding coverage picks read when no head names one: ``config.embedding``, or
-    with ``auto`` the first that ``--model auto`` would allow (the joint embedding only when
-    its parts agree: ``order_joint_embeddings``)."""
+    with ``auto`` the first that ``--model auto`` would allow."""
     if config.embedding != AUTO_EMBEDDING:
         return config.embedding
-    names = get_auto_preference(list_auto_embeddings(project, config=config)[0])
-    if len(names) > 1:
-        vectors = get_embedding_vectors(
-            project, names, n_threads=config.train.n_threads, device=config.train.device
-        )
-        names = list(order_joint_embeddings(vectors))
-    return names[0]
+    return get_auto_preference(list_auto_embeddings(project, config=config)[0])[0]
 
 
 def _make_scoring_predictor(

@@ -35,7 +35,6 @@ from labeler.learning.embedding_kinds import get_embedding_kind
 from labeler.learning.joint_embedding import (
     check_embedding_name,
     join_embeddings,
-    order_joint_embeddings,
     split_joint_name,
 )
 from labeler.learning.learner_choice import (
@@ -253,7 +252,6 @@ def run_simulation(
     bar = tqdm(total=n_trainings, desc="simulate", unit="model", disable=not progress)
     arrays = make_arrays(data, pool_indices, config=config, train_config=train_config)
     arrays = dataclasses.replace(arrays, vectors=embed_arrays(arrays, train_config, progress))
-    arrays = order_auto_kinds(arrays, config)
     inputs = _TaskInputs(arrays, data, config, model_config, train_config)
     tasks = _list_missing_tasks(results, config, bar=bar)
     cluster = engine if engine is not None and engine.name != "local" else None
@@ -338,23 +336,6 @@ def make_arrays(
     return dataclasses.replace(
         arrays, head_kinds=tuple(head_kinds), cold_start_kind=cold_start_kind
     )
-
-
-def order_auto_kinds(arrays: SimulationArrays, config: SimulationConfig) -> SimulationArrays:
-    """With ``--model auto``, ``arrays``' head kinds in the order a round weighs them once
-    embedded: a joint embedding behind its parts when they do not agree
-    (``order_joint_embeddings``), and coverage reading the first when ``--embedding auto``.
-    (With another learner coverage reads the joint embedding, whose parts are not embedded
-    alone.)"""
-    if config.learner != AUTO or len(arrays.head_kinds) < 2:
-        return arrays
-    ordered = list(
-        order_joint_embeddings({kind: arrays.vectors[kind] for kind in arrays.head_kinds})
-    )
-    cold_start_kind = arrays.cold_start_kind
-    if cold_start_kind is not None and config.embedding == AUTO_EMBEDDING:
-        cold_start_kind = ordered[0]
-    return dataclasses.replace(arrays, head_kinds=tuple(ordered), cold_start_kind=cold_start_kind)
 
 
 def embed_arrays(

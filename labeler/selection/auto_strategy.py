@@ -10,11 +10,7 @@ first_labels.md``, the ``ours-switch-*`` and ``ours-cover`` rows): at 2-4 labels
 switching at once avoided coverage batches of a single class on the two-class problems
 (orientation 0.859 against 0.501 at 4 per class, SVRT 4 0.676 against 0.523 at 2), and it led
 on the font glyphs at 4-8 per class (0.991 against 0.968 at 8); switching later led by 1-6
-points at 8-16 per class on orientation, SVRT 4 and 11 and counting. (Those figures were
-measured while the joint embedding always led; with the pretrained features leading where the
-pixels disagree (``labeler.learning.joint_embedding``), the same bench shows switching at 2 per
-class ahead at some budgets of SVRT 4 and 11, counting and colour: the switch is to be measured
-again over several pools, as ``bench/joint_first.py`` draws them.)
+points at 8-16 per class on orientation, SVRT 4 and 11 and counting.
 
 ``plan_auto_strategy`` decides from the labels alone; ``select_by_coverage`` makes the coverage
 picks. A round and a simulation apply both the same way.

@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labeler.learning.embeddings import get_embedding_vectors
-from labeler.learning.joint_embedding import order_joint_embeddings
 from labeler.learning.linear_head import LinearHead
 from labeler.store import project_files
 from labeler.store.project import open_project
@@ -32,11 +30,7 @@ def test_the_default_round_covers_the_pool_then_chooses_a_head_on_the_labels(
 ) -> None:
     result = run_cli("round", project, "--initial", "8", *FAST_FLAGS)
     assert result.code == 0, result.err
-    # The joint embedding leads only when its parts agree on the pool's neighbourhoods.
-    with open_project(project) as opened:
-        embedded = get_embedding_vectors(opened, [JOINT, "efficientnet_lite0", "pixels"])
-    preference = list(order_joint_embeddings(embedded))
-    assert f"picked by max_herding on the {preference[0]} embedding" in result.out
+    assert f"picked by max_herding on the {JOINT} embedding" in result.out
     assert run_cli("oracle", project).code == 0
 
     result = run_cli("round", project, "--query-size", "6", *FAST_FLAGS)
@@ -48,7 +42,7 @@ def test_the_default_round_covers_the_pool_then_chooses_a_head_on_the_labels(
     learner = report["learner"]
     assert learner["chosen"].startswith("linear@")
     names = [candidate["name"] for candidate in learner["candidates"]]
-    assert names == [*(f"linear@{name}" for name in preference), "cnn"]
+    assert names == [f"linear@{JOINT}", "linear@efficientnet_lite0", "linear@pixels", "cnn"]
     assert learner["candidates"][-1]["accuracy"] is None  # too few labels for its split
     assert (folder / project_files.HEAD_FILE).is_file()
     assert not (folder / project_files.CHECKPOINT_FILE).exists()
