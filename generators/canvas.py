@@ -20,7 +20,7 @@ import numpy as np
 
 from generators.numba_cache import cached_njit
 from generators.rng import angle, integer
-from generators.sprites import CONTOUR, FILL, HALO, NEAR, get_contour_pixels
+from generators.sprites import CONTOUR, FILL, HALO, NEAR, get_contour_pixels, get_extent
 
 REGION = 0
 INK = 1
@@ -98,18 +98,12 @@ def stamp(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, shape_id: int) -> 
 def get_mask_box(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
     """``(x_min, y_min, x_max, y_max)`` of the sprite cells carrying ``flag`` (e.g. ``FILL``);
     ``(side, side, -1, -1)`` when none does."""
-    x_min = mask.shape[0]
-    y_min = mask.shape[0]
-    x_max = -1
-    y_max = -1
-    for y in range(mask.shape[0]):
-        for x in range(mask.shape[1]):
-            if mask[y, x] & flag:
-                x_min = min(x_min, x)
-                x_max = max(x_max, x)
-                y_min = min(y_min, y)
-                y_max = max(y_max, y)
-    return x_min, y_min, x_max, y_max
+    side = mask.shape[0]
+    c = side // 2
+    x_min, x_max, y_min, y_max = get_extent(mask, flag)
+    if y_max < -c:
+        return side, side, -1, -1
+    return x_min + c, y_min + c, x_max + c, y_max + c
 
 
 @cached_njit

@@ -208,15 +208,31 @@ def _fill_and_dilate(mask: np.ndarray) -> None:
             top += 1
     for idx in range(n):
         flat[idx] |= INTERIOR * (mark[idx] == 0)
-    for idx in range(side + 1, n - side - 1):
-        if flat[idx] & CONTOUR:
-            for row in (idx - side, idx, idx + side):
-                flat[row - 1] |= NEAR
-                flat[row] |= NEAR
-                flat[row + 1] |= NEAR
+    # NEAR is the contour dilated by a 3 x 3 square: along rows, then along columns. The frame
+    # is clear, so neither pass reaches past ring 1, and a row's ends never wrap into ink.
+    # Each pass reads shifted slices with one index: an index like ``idx - side`` makes numba
+    # check for negative indices, and that check alone made the pass 40 times slower.
+    across = np.zeros(n, dtype=np.uint8)
+    _or_three(across[1 : n - 1], flat[: n - 2], flat[1 : n - 1], flat[2:], CONTOUR)
+    rings = np.zeros(n, dtype=np.uint8)
+    _or_three(
+        rings[side : n - side],
+        across[: n - 2 * side],
+        across[side : n - side],
+        across[2 * side :],
+        CONTOUR,
+    )
     # Dilating the filled shape by one pixel adds exactly the contour's NEAR ring.
     for idx in range(n):
-        flat[idx] |= HALO * ((flat[idx] & (FILL | NEAR)) != 0)
+        near = rings[idx] * NEAR
+        flat[idx] |= near | HALO * (((flat[idx] & FILL) | near) != 0)
+
+
+@cached_njit
+def _or_three(out: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, flag: int) -> None:
+    """``out = (a | b | c) & flag``, element by element (equal lengths)."""
+    for i in range(out.shape[0]):
+        out[i] = (a[i] | b[i] | c[i]) & flag
 
 
 @cached_njit
@@ -238,11 +254,10 @@ def make_outline(
 @cached_njit
 def count_cells(mask: np.ndarray, flag: int) -> int:
     """How many cells of ``mask`` carry ``flag`` (``CONTOUR``: ink; ``FILL``: area)."""
+    flat = mask.reshape(mask.size)
     n = 0
-    for y in range(mask.shape[0]):
-        for x in range(mask.shape[1]):
-            if mask[y, x] & flag:
-                n += 1
+    for idx in range(flat.shape[0]):
+        n += (flat[idx] & flag) != 0  # branch-free: the compiler vectorises it
     return n
 
 
@@ -253,20 +268,45 @@ def count_ink(mask: np.ndarray) -> int:
 
 @cached_njit
 def get_extent(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
-    """Offsets (x_min, x_max, y_min, y_max) from the centre of the pixels carrying ``flag``."""
-    c = mask.shape[0] // 2
-    x_min = mask.shape[0]
-    y_min = mask.shape[0]
-    x_max = -mask.shape[0]
-    y_max = -mask.shape[0]
-    for y in range(mask.shape[0]):
-        for x in range(mask.shape[1]):
-            if mask[y, x] & flag:
-                x_min = min(x_min, x - c)
-                x_max = max(x_max, x - c)
-                y_min = min(y_min, y - c)
-                y_max = max(y_max, y - c)
-    return x_min, x_max, y_min, y_max
+    """Offsets (x_min, x_max, y_min, y_max) from the centre of the pixels carrying ``flag``.
+
+    A mask without such a pixel gives (side, -side, side, -side).
+    """
+    side = mask.shape[0]
+    c = side // 2
+    # Which rows and which columns hold the flag, in two branch-free passes over the mask;
+    # a test per cell measured several times slower on these mostly empty sprites.
+    rows = np.zeros(side, dtype=np.uint8)
+    columns = np.zeros(mask.shape[1], dtype=np.uint8)
+    for y in range(side):
+        row = mask[y]
+        hit = np.uint8(0)
+        for x in range(row.shape[0]):
+            bit = row[x] & flag
+            hit |= bit
+            columns[x] |= bit
+        rows[y] = hit
+    x_min, x_max = _first_and_last(columns)
+    y_min, y_max = _first_and_last(rows)
+    if y_max < 0:
+        return side, -side, side, -side
+    return x_min - c, x_max - c, y_min - c, y_max - c
+
+
+@cached_njit
+def _first_and_last(hits: np.ndarray) -> tuple[int, int]:
+    """The first and last positions of a nonzero entry; (len, -1) when there is none."""
+    first = hits.shape[0]
+    for i in range(hits.shape[0]):
+        if hits[i]:
+            first = i
+            break
+    last = -1
+    for i in range(hits.shape[0] - 1, -1, -1):
+        if hits[i]:
+            last = i
+            break
+    return first, last
 
 
 @cached_njit
