@@ -88,14 +88,23 @@ def angle(state: np.ndarray) -> float:
 
 @cached_njit
 def in_disc(state: np.ndarray, radius: float) -> tuple[float, float]:
-    """A point uniform in the disc of the given radius around the origin (by rejection).
+    """A point uniform in the disc of the given radius around the origin (by rejection)."""
+    x, y, state[0] = in_disc_at(state[0], radius)
+    return x, y
+
+
+@cached_njit
+def in_disc_at(counter: np.uint64, radius: float) -> tuple[float, float, np.uint64]:
+    """``in_disc`` on a stream state held as a plain value: returns (x, y, the new state).
 
     Each 64-bit draw gives both coordinates (32 bits each): this is the generators' hottest
-    loop, and 32 bits are ample resolution for a displacement of a few pixels.
+    loop, and 32 bits are ample resolution for a displacement of a few pixels. A loop that
+    keeps the state in a local variable spares a store and a load per draw.
     """
     while True:
-        bits = next_u64(state)
+        counter = counter + _GOLDEN
+        bits = mix64(counter)
         x = float(bits >> _S32) * _INV_2_31 - 1.0
         y = float(bits & _LOW32) * _INV_2_31 - 1.0
         if x * x + y * y <= 1.0:
-            return x * radius, y * radius
+            return x * radius, y * radius, counter

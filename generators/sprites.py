@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from generators.numba_cache import cached_njit
-from generators.rng import in_disc, uniform
+from generators.rng import in_disc_at, uniform
 
 CONTOUR = 1
 INTERIOR = 2
@@ -56,6 +56,7 @@ def make_contour(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
             rad = uniform(state, hole, radius)
             front[q, 0] = rad * math.cos(a)
             front[q, 1] = rad * math.sin(a)
+        counter = state[0]  # kept in a register through the levels, stored back after each
         n = 4
         src = front
         dst = back
@@ -78,7 +79,7 @@ def make_contour(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
                 length2 = dx * dx + dy * dy
                 if length2 < 0.0625:  # under a quarter pixel: final
                     continue
-                ox, oy = in_disc(state, math.sqrt(length2) / 5.0)
+                ox, oy, counter = in_disc_at(counter, math.sqrt(length2) / 5.0)
                 mx = ax + 0.5 * dx + ox
                 my = ay + 0.5 * dy + oy
                 # Every midpoint stays on the contour, so one outside the annulus dooms the draw.
@@ -90,6 +91,7 @@ def make_contour(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
                 dst[m, 1] = my
                 m += 1
                 split = True
+            state[0] = counter
             if not ok:
                 break
             src, dst = dst, src

@@ -31,20 +31,30 @@ def dilate_fill(sprite: np.ndarray, gap: int) -> np.ndarray:
     """
     side = sprite.shape[0]
     grown = side + 2 * gap
+    width = 2 * gap + 1
+    # A square dilation is a dilation along x, then along y; each is a running window that
+    # remembers the last filled cell, so the cost does not grow with the gap.
     rows = np.zeros((grown, grown), dtype=np.uint8)
-    # A square dilation is a dilation along x, then along y.
     for y in range(side):
-        for x in range(side):
-            if sprite[y, x] & FILL:
-                for xx in range(x, x + 2 * gap + 1):
-                    rows[y + gap, xx] = 1
-    out = np.zeros((grown, grown), dtype=np.uint8)
-    for y in range(grown):
+        source = sprite[y]
+        target = rows[y + gap]
+        last = -width  # the last filled x so far, in grown coordinates (sprite x + 0)
         for x in range(grown):
-            if rows[y, x]:
-                for yy in range(y - gap, y + gap + 1):
-                    if 0 <= yy < grown:
-                        out[yy, x] = 1
+            if x < side and source[x] & FILL:
+                last = x
+            target[x] = x - last < width
+    out = np.zeros((grown, grown), dtype=np.uint8)
+    last_row = np.full(grown, -width - grown, dtype=np.int64)
+    for y in range(grown):
+        ahead = y + gap  # the row whose window ends at row y
+        if ahead < grown:
+            source = rows[ahead]
+            for x in range(grown):
+                if source[x]:
+                    last_row[x] = ahead
+        target = out[y]
+        for x in range(grown):
+            target[x] = ahead - last_row[x] < width
     return out
 
 
@@ -68,10 +78,21 @@ def fits(taken: np.ndarray, sprite: np.ndarray, cx: int, cy: int) -> bool:
     c = sprite.shape[0] // 2
     if sprite[c, c] & FILL and taken[cy, cx]:
         return False  # most rejections land on another shape: the centre says so at once
-    for my in range(sprite.shape[0]):
-        for mx in range(sprite.shape[1]):
-            if sprite[my, mx] & FILL and taken[cy + my - c, cx + mx - c]:
-                return False
+    side = sprite.shape[0]
+    height, width = taken.shape
+    # Only the part of the sprite over the image: its filled cells all are (the box check).
+    x_lo = max(0, c - cx)
+    x_hi = min(side, width - cx + c)
+    for my in range(max(0, c - cy), min(side, height - cy + c)):
+        # Slices of the two rows with one index into both keep the loop branch-free, and the
+        # compiler vectorises it.
+        under = taken[cy + my - c, cx + x_lo - c : cx + x_hi - c]
+        row = sprite[my, x_lo:x_hi]
+        hit = 0
+        for mx in range(row.shape[0]):
+            hit |= (row[mx] & FILL) * under[mx]
+        if hit:
+            return False
     return True
 
 
