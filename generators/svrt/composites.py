@@ -20,6 +20,7 @@ from generators.canvas import (
     finish_image,
     fits,
     get_centre_range,
+    get_contour_distance,
     place_random,
     place_touching,
     record_shape,
@@ -50,7 +51,6 @@ from generators.svrt.containment import (
     SHAPE_2,
     SHAPE_3,
     UNMIRRORED,
-    get_gap,
     get_radius,
     is_within,
 )
@@ -236,16 +236,16 @@ def problem_3(
         record_shape(table, SHAPE_3, s3, x3, y3, 1.0, rot_3, UNMIRRORED, SHAPE_3, BACKGROUND)
         # The distance between the two groups: {0, 1, 2} and {3}, or {0, 1} and {2, 3}.
         group_distance = min(
-            get_gap(p3, x3, y3, p0, x0, y0),
-            get_gap(p3, x3, y3, p1, x1, y1),
+            get_contour_distance(p3, x3, y3, p0, x0, y0),
+            get_contour_distance(p3, x3, y3, p1, x1, y1),
         )
         if label == 0:
-            group_distance = min(group_distance, get_gap(p3, x3, y3, p2, x2, y2))
+            group_distance = min(group_distance, get_contour_distance(p3, x3, y3, p2, x2, y2))
         else:
             group_distance = min(
                 group_distance,
-                get_gap(p2, x2, y2, p0, x0, y0),
-                get_gap(p2, x2, y2, p1, x1, y1),
+                get_contour_distance(p2, x2, y2, p0, x0, y0),
+                get_contour_distance(p2, x2, y2, p1, x1, y1),
             )
         witness[0] = group_distance
         finish_image(cv, image, table)
@@ -451,8 +451,8 @@ def problem_13(
         record_shape(table, SHAPE_2, a, ax2, ay2, 1.0, rot_a, UNMIRRORED, SHAPE_0, BACKGROUND)
         record_shape(table, SHAPE_3, b, bx2, by2, 1.0, rot_b, UNMIRRORED, SHAPE_1, BACKGROUND)
         witness[0] = distance(bx2 - ax2, by2 - ay2, bx1 - ax1, by1 - ay1)
-        witness[1] = get_gap(pb, bx1, by1, pa, ax1, ay1)
-        witness[2] = get_gap(pb, bx2, by2, pa, ax2, ay2)
+        witness[1] = get_contour_distance(pb, bx1, by1, pa, ax1, ay1)
+        witness[2] = get_contour_distance(pb, bx2, by2, pa, ax2, ay2)
         finish_image(cv, image, table)
         return True
     return False

@@ -253,31 +253,6 @@ def is_within(
 
 
 @cached_njit
-def get_gap(
-    pixels_a: np.ndarray, ax: int, ay: int, pixels_b: np.ndarray, bx: int, by: int
-) -> float:
-    """``get_contour_distance`` (the same value, px), skipping every pixel of b whose distance
-    to a's centre, less a's radius, already exceeds the best distance found.
-    """
-    radius_a = get_radius(pixels_a)
-    best2 = 1e18
-    best = 1e9
-    for j in range(pixels_b.shape[0]):
-        qx = bx + pixels_b[j, 0] - ax
-        qy = by + pixels_b[j, 1] - ay
-        if math.sqrt(qx * qx + qy * qy) - radius_a >= best:
-            continue
-        for i in range(pixels_a.shape[0]):
-            dx = qx - pixels_a[i, 0]
-            dy = qy - pixels_a[i, 1]
-            d2 = dx * dx + dy * dy
-            if d2 < best2:
-                best2 = d2
-                best = math.sqrt(d2)
-    return best
-
-
-@cached_njit
 def problem_2(
     key: np.uint64,
     index: int,
@@ -331,7 +306,7 @@ def problem_2(
         stamp(cv, small, sx, sy, SHAPE_1)
         record_shape(table, SHAPE_0, big, bx, by, 1.0, rot_big, UNMIRRORED, SHAPE_0, BACKGROUND)
         record_shape(table, SHAPE_1, small, sx, sy, 1.0, rot_small, UNMIRRORED, SHAPE_1, SHAPE_0)
-        witness[0] = get_gap(small_pixels, sx, sy, big_pixels, bx, by)
+        witness[0] = get_contour_distance(small_pixels, sx, sy, big_pixels, bx, by)
         finish_image(cv, image, table)
         return True
     return False
@@ -388,7 +363,9 @@ def problem_8(
         )
         witness[0] = 1.0 if inside else 0.0
         witness[1] = 1.0 if copy else 0.0
-        witness[2] = get_gap(get_contour_pixels(small), sx, sy, get_contour_pixels(big), bx, by)
+        witness[2] = get_contour_distance(
+            get_contour_pixels(small), sx, sy, get_contour_pixels(big), bx, by
+        )
         finish_image(cv, image, table)
         return True
     return False
@@ -438,8 +415,8 @@ def problem_23(
         record_shape(table, SHAPE_1, small_1, x1, y1, 1.0, rot_1, UNMIRRORED, SHAPE_1, container_1)
         record_shape(table, SHAPE_2, small_2, x2, y2, 1.0, rot_2, UNMIRRORED, SHAPE_2, container_2)
         witness[0] = (1.0 if first_inside else 0.0) + (1.0 if second_inside else 0.0)
-        witness[1] = get_gap(get_contour_pixels(small_1), x1, y1, big_pixels, bx, by)
-        witness[2] = get_gap(get_contour_pixels(small_2), x2, y2, big_pixels, bx, by)
+        witness[1] = get_contour_distance(get_contour_pixels(small_1), x1, y1, big_pixels, bx, by)
+        witness[2] = get_contour_distance(get_contour_pixels(small_2), x2, y2, big_pixels, bx, by)
         finish_image(cv, image, table)
         return True
     return False
