@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from generators.interior import mark_interior
 from generators.numba_cache import cached_njit
 from generators.rng import in_disc_at, uniform
 
@@ -142,6 +143,10 @@ def draw_outline(points: np.ndarray, line_width: int) -> np.ndarray:
     c = int(extent + 0.5) + line_width + 2
     side = 2 * c + 1
     mask = np.zeros((side, side), dtype=np.uint8)
+    if line_width == 1:  # the common case, without the brush's loops (a third faster)
+        for i in range(points.shape[0]):
+            mask[c + math.floor(points[i, 1] + 0.5), c + math.floor(points[i, 0] + 0.5)] = CONTOUR
+        return mask
     lo = -((line_width - 1) // 2)
     hi = line_width // 2
     for i in range(points.shape[0]):
@@ -163,53 +168,12 @@ def complete_sprite(mask: np.ndarray) -> None:
 def _fill_and_dilate(mask: np.ndarray) -> None:
     """Mark INTERIOR (not 4-reachable from the frame), then the NEAR and HALO rings.
 
-    The mask has a clear frame at least two pixels wide, so the flood starts from ring 1 of
-    the frame, whose neighbours are all in range, and needs no bounds checks after that.
+    The mask has a clear frame at least two pixels wide, so the rings stay inside it.
     """
+    mark_interior(mask, CONTOUR, INTERIOR)
     side = mask.shape[0]
     n = side * side
     flat = mask.reshape(n)
-    # 0: not reached yet, 1: contour (a wall), 2: outside.
-    mark = np.empty(n, dtype=np.uint8)
-    for idx in range(n):
-        mark[idx] = flat[idx] & CONTOUR
-    stack = np.empty(n, dtype=np.int32)
-    for i in range(side):
-        for idx in (i, n - side + i, i * side, i * side + side - 1):
-            mark[idx] = 2
-    top = 0
-    for i in range(1, side - 1):
-        for idx in (side + i, n - 2 * side + i, i * side + 1, i * side + side - 2):
-            if mark[idx] == 0:
-                mark[idx] = 2
-                stack[top] = idx
-                top += 1
-    while top > 0:
-        top -= 1
-        idx = stack[top]
-        # The four 4-neighbours, written out: a loop over a tuple here runs ~2x slower.
-        j = idx + 1
-        if mark[j] == 0:
-            mark[j] = 2
-            stack[top] = j
-            top += 1
-        j = idx - 1
-        if mark[j] == 0:
-            mark[j] = 2
-            stack[top] = j
-            top += 1
-        j = idx + side
-        if mark[j] == 0:
-            mark[j] = 2
-            stack[top] = j
-            top += 1
-        j = idx - side
-        if mark[j] == 0:
-            mark[j] = 2
-            stack[top] = j
-            top += 1
-    for idx in range(n):
-        flat[idx] |= INTERIOR * (mark[idx] == 0)
     # NEAR is the contour dilated by a 3 x 3 square: along rows, then along columns. The frame
     # is clear, so neither pass reaches past ring 1, and a row's ends never wrap into ink.
     # Each pass reads shifted slices with one index: an index like ``idx - side`` makes numba
