@@ -106,7 +106,7 @@ def _place_touching_clear(
         x0 = tx + reach * math.cos(direction)
         y0 = ty + reach * math.sin(direction)
         n_fit, _, _, x, y = slide(
-            cv, mask, x0, y0, direction + math.pi, BACKGROUND, int(2 * reach) + 4
+            cv, mask, pixels, x0, y0, direction + math.pi, BACKGROUND, int(2 * reach) + 4
         )
         if n_fit == 0 or x < 0:
             continue

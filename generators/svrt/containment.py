@@ -299,7 +299,7 @@ def problem_2(
             # Walk outwards until the next step would come within 1 px of the contour: the
             # last fitting position keeps exactly one clear pixel.
             _, sx, sy, block_x, _ = slide(
-                cv, small, float(sx), float(sy), angle(state), SHAPE_0, 4 * size
+                cv, small, small_pixels, float(sx), float(sy), angle(state), SHAPE_0, 4 * size
             )
             if block_x < 0:
                 continue

@@ -78,7 +78,7 @@ def test_slide_stops_in_contact_and_check_touch_accepts_it() -> None:
     small = _sprite(6)
     cv = np.zeros((3, 128, 128), dtype=np.uint8)
     stamp(cv, big, 40, 64, 0)
-    n_fit, fx, fy, bx, by = slide(cv, small, 110.0, 64.0, np.pi, -1, 200)
+    n_fit, fx, fy, bx, by = slide(cv, small, get_contour_pixels(small), 110.0, 64.0, np.pi, -1, 200)
     assert n_fit > 0 and bx >= 0
     assert not fits(cv, small, bx, by, -1) and fits(cv, small, fx, fy, -1)
     assert check_touch(cv, small, bx, by, -1, 0)
