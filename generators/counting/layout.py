@@ -14,7 +14,7 @@ import numpy as np
 from generators.canvas import round_px
 from generators.numba_cache import cached_njit
 from generators.rng import integer
-from generators.sprites import CONTOUR, FILL, get_extent
+from generators.sprites import FILL, get_contour_pixels, get_extent
 
 # Positions tried per shape in one layout, layouts per window, and the window's growth when
 # they all fail.
@@ -63,13 +63,6 @@ def get_span(sprite: np.ndarray) -> int:
     """The larger of the filled shape's width and height, in px."""
     x_min, x_max, y_min, y_max = get_extent(sprite, FILL)
     return max(x_max - x_min, y_max - y_min) + 1
-
-
-@cached_njit
-def get_centre_box(sprite: np.ndarray, size: int, border: int) -> tuple[int, int, int, int]:
-    """Centres (x_lo, x_hi, y_lo, y_hi) keeping every filled pixel ``border`` px inside."""
-    x_min, x_max, y_min, y_max = get_extent(sprite, FILL)
-    return border - x_min, size - 1 - border - x_max, border - y_min, size - 1 - border - y_max
 
 
 @cached_njit
@@ -132,9 +125,13 @@ def place_all(
     """
     size = taken.shape[0]
     usable = size - 2 * border
+    # Each filled shape's box (x_min, x_max, y_min, y_max from its centre), read once here
+    # rather than at every layout tried.
+    boxes = np.empty((len(sprites), 4), dtype=np.int64)
     span = 0
-    for sprite in sprites:
-        span = max(span, get_span(sprite))
+    for i in range(len(sprites)):
+        boxes[i] = get_extent(sprites[i], FILL)
+        span = max(span, boxes[i, 1] - boxes[i, 0] + 1, boxes[i, 3] - boxes[i, 2] + 1)
     if span > usable:
         return False
     side = min(usable, max(span, round_px(window_fraction * usable)))
@@ -142,7 +139,7 @@ def place_all(
         x0 = integer(state, border, border + usable - side)
         y0 = integer(state, border, border + usable - side)
         for _ in range(_N_LAYOUTS_PER_WINDOW):
-            if _place_in_window(state, taken, sprites, grown, x0, y0, side, xs, ys):
+            if _place_in_window(state, taken, sprites, grown, boxes, x0, y0, side, xs, ys):
                 return True
         if side == usable:
             return False
@@ -155,6 +152,7 @@ def _place_in_window(
     taken: np.ndarray,
     sprites: list[np.ndarray],
     grown: list[np.ndarray],
+    boxes: np.ndarray,
     x0: int,
     y0: int,
     side: int,
@@ -162,10 +160,13 @@ def _place_in_window(
     ys: np.ndarray,
 ) -> bool:
     """One layout: each sprite at the first of ``_N_PLACE_TRIES`` uniform positions that fits
-    in the window [x0, x0 + side) x [y0, y0 + side)."""
+    in the window [x0, x0 + side) x [y0, y0 + side), its filled box (``boxes``) inside it."""
     taken[:, :] = 0
     for i in range(len(sprites)):
-        x_lo, x_hi, y_lo, y_hi = get_centre_box(sprites[i], side, 0)
+        x_lo = -boxes[i, 0]
+        x_hi = side - 1 - boxes[i, 1]
+        y_lo = -boxes[i, 2]
+        y_hi = side - 1 - boxes[i, 3]
         placed = False
         for _ in range(_N_PLACE_TRIES):
             cx = x0 + integer(state, x_lo, x_hi)
@@ -202,10 +203,9 @@ def get_clearance(
     contour_ys = []
     boxes = np.empty((n, 4), dtype=np.int64)  # x_lo, x_hi, y_lo, y_hi of the contour
     for i in range(n):
-        offsets = np.argwhere(sprites[i] & CONTOUR)
-        c = sprites[i].shape[0] // 2
-        px = (offsets[:, 1] + (xs[i] - c)).astype(np.int32)
-        py = (offsets[:, 0] + (ys[i] - c)).astype(np.int32)
+        offsets = get_contour_pixels(sprites[i])  # (x, y) from the centre
+        px = (offsets[:, 0] + xs[i]).astype(np.int32)
+        py = (offsets[:, 1] + ys[i]).astype(np.int32)
         contour_xs.append(px)
         contour_ys.append(py)
         boxes[i, 0] = px.min()
