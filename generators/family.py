@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,9 @@ from generators.rng import get_stream_key
 #   128 px), filling the uncovered pixels with background; ink pushed past the edge is lost.
 TRANSFORMS = ("hflip", "vflip", "rot90", "shift")
 MAX_SHIFT_FRACTION = 1.0 / 32.0
+
+# ``Family.open_stream``'s maker: the index of an image to its pixels.
+ImageMaker = Callable[[int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,25 @@ class Family(abc.ABC):
         with_metadata: bool = True,
     ) -> Batch:
         """Make images ``start .. start + count - 1`` of the (problem, split, seed) stream."""
+
+    def open_stream(self, problem: str, params: Any, *, split: str, seed: int) -> ImageMaker:
+        """A maker of single images of the (problem, split, seed) stream, without their truth.
+
+        ``make(k)`` gives the pixels of image ``k`` (uint8 ``[height, width]``), those
+        ``generate`` makes. They may lie in a buffer the next call overwrites: copy them to keep
+        them, and give each thread its own maker. Families override this to spare the set-up
+        ``generate`` does on every call (buffers, parameter vector, stream key), a sizeable
+        part of the cost of one small image.
+        """
+        self.check_request(problem, params, split=split, seed=seed, start=0, count=1)
+
+        def make(index: int) -> np.ndarray:
+            batch = self.generate(
+                problem, params, split=split, seed=seed, start=index, count=1, with_metadata=False
+            )
+            return batch.images[0]
+
+        return make
 
     def describe_problem(self, problem: str) -> str:
         """One line saying what separates the classes of ``problem`` (empty if not known)."""

@@ -35,7 +35,7 @@ from generators.counting.params import (
     CountingParams,
     make_counting_params,
 )
-from generators.family import Batch, Family
+from generators.family import Batch, Family, ImageMaker
 from generators.presets import copy_presets
 
 PROBLEMS = ("shapes",)
@@ -107,10 +107,7 @@ class CountingFamily(Family):
             stream_key, int(start), params.to_vector(), images, tables, image_values
         )
         if failed >= 0:
-            raise RuntimeError(
-                f"counting could not place the shapes of image {int(start) + failed} with "
-                f"{params}; lower max_total_ink or min_gap, or raise image_size"
-            )
+            raise _placement_error(int(start) + failed, params)
         labels = np.arange(start, start + count, dtype=np.int64) % N_CLASSES
         metadata = []
         if with_metadata:
@@ -122,6 +119,23 @@ class CountingFamily(Family):
                 for k, label in enumerate(labels.tolist())
             ]
         return Batch(images=images, labels=labels, metadata=metadata)
+
+    def open_stream(self, problem: str, params: Any, *, split: str, seed: int) -> ImageMaker:
+        """``Family.open_stream`` with the parameters and buffers set up once."""
+        self.check_request(problem, params, split=split, seed=seed, start=0, count=1)
+        size = params.image_size
+        images = np.empty((1, size, size), dtype=np.uint8)
+        tables = np.empty((1, MAX_COUNT, N_FIELDS), dtype=np.float64)
+        image_values = np.empty((1, N_IMAGE_FIELDS), dtype=np.float64)
+        vector = params.to_vector()
+        stream_key = np.uint64(self.get_stream_key(problem, split, int(seed)))
+
+        def make(index: int) -> np.ndarray:
+            if generate_images(stream_key, index, vector, images, tables, image_values) >= 0:
+                raise _placement_error(index, params)
+            return images[0]
+
+        return make
 
     def _make_metadata(
         self,
@@ -164,3 +178,10 @@ def _make_shape_metadata(shape_id: int, row: list[float]) -> dict[str, Any]:
         "area": int(row[F_AREA]),
         "target_ink": round(row[F_TARGET_INK], 3),
     }
+
+
+def _placement_error(index: int, params: CountingParams) -> RuntimeError:
+    return RuntimeError(
+        f"counting could not place the shapes of image {index} with {params}; lower "
+        "max_total_ink or min_gap, or raise image_size"
+    )

@@ -23,7 +23,7 @@ from generators.canvas import (
     F_Y0,
     F_Y1,
 )
-from generators.family import Batch, Family
+from generators.family import Batch, Family, ImageMaker
 from generators.presets import copy_presets
 from generators.svrt.common import make_buffers
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
@@ -81,10 +81,7 @@ class SVRTFamily(Family):
         key = np.uint64(self.get_stream_key(problem, split, seed))
         for i in range(count):
             if not kernel(key, start + i, vector, canvas, images, tables, witnesses, i):
-                raise RuntimeError(
-                    f"SVRT problem {number} could not place the shapes of image {start + i} "
-                    f"with {params}; try a larger image_size or a smaller radius_scale"
-                )
+                raise _placement_error(number, start + i, params)
         metadata: list[dict[str, Any]] = []
         if with_metadata:
             names = WITNESS_NAMES[number]
@@ -93,6 +90,32 @@ class SVRTFamily(Family):
                     make_metadata(number, start + i, int(labels[i]), tables[i], witnesses[i], names)
                 )
         return Batch(images=images, labels=labels, metadata=metadata)
+
+    def open_stream(self, problem: str, params: Any, *, split: str, seed: int) -> ImageMaker:
+        """``Family.open_stream`` with the kernel, its parameters and buffers set up once."""
+        self.check_request(problem, params, split=split, seed=seed, start=0, count=1)
+        number = int(problem)
+        if params.problem != number:
+            raise ValueError(f"params must be SVRTParams for problem {number}, got {params!r}")
+        kernel = KERNELS[number]
+        vector = params.to_vector()
+        images, tables, witnesses = make_buffers(1, params.image_size)
+        canvas = np.zeros((3, params.image_size, params.image_size), dtype=np.uint8)
+        key = np.uint64(self.get_stream_key(problem, split, seed))
+
+        def make(index: int) -> np.ndarray:
+            if not kernel(key, index, vector, canvas, images, tables, witnesses, 0):
+                raise _placement_error(number, index, params)
+            return images[0]
+
+        return make
+
+
+def _placement_error(number: int, index: int, params: SVRTParams) -> RuntimeError:
+    return RuntimeError(
+        f"SVRT problem {number} could not place the shapes of image {index} with {params}; "
+        "try a larger image_size or a smaller radius_scale"
+    )
 
 
 def make_metadata(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import operator
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from generators.family import Batch, Family
+from generators.family import Batch, Family, ImageMaker
 from generators.registry import get_family
 from labeler.data.dataset_format import check_split_counts
 from labeler.data.image_tensor import to_image_tensor
@@ -73,6 +74,8 @@ class GeneratedDataset(Dataset[Any]):
         self.transform = transform
         self.target_transform = target_transform
         self.return_metadata = return_metadata
+        # One image maker per thread (each holds its own buffers); made again after pickling.
+        self._makers = threading.local()
         first = self._generate(0, with_metadata=False)  # compiles the kernels here
         self.image_shape = (int(first.images.shape[1]), int(first.images.shape[2]))
 
@@ -80,7 +83,29 @@ class GeneratedDataset(Dataset[Any]):
         return self.size
 
     def __getitem__(self, index: int) -> Any:
-        return self.make_item(self.generate_at(self.check_index(index)))
+        position = self.check_index(index)
+        if self.return_metadata:
+            return self.make_item(self.generate_at(position))
+        # Without truth, the stream's maker: it spares the per-call set-up of ``generate``.
+        return self._finish(self._get_maker()(position), position % len(self.class_names))
+
+    def _get_maker(self) -> ImageMaker:
+        maker: ImageMaker | None = getattr(self._makers, "maker", None)
+        if maker is None:
+            maker = self.family.open_stream(
+                self.problem, self.params, split=self.split, seed=self.seed
+            )
+            self._makers.maker = maker
+        return maker
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_makers"]  # buffers and closures stay with their process
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._makers = threading.local()
 
     def check_index(self, index: int) -> int:
         """``index`` as a position in ``0 .. size - 1`` (negative ones count from the end);
@@ -114,15 +139,20 @@ class GeneratedDataset(Dataset[Any]):
 
     def make_item(self, batch: Batch) -> Any:
         """The item of a one-image ``batch``."""
-        image: Any = to_image_tensor(batch.images[0])
-        label: Any = int(batch.labels[0])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            label = self.target_transform(label)
+        image, label = self._finish(batch.images[0], int(batch.labels[0]))
         if self.return_metadata:
             return image, label, to_json_ready(batch.metadata[0])
         return image, label
+
+    def _finish(self, pixels: np.ndarray, label: int) -> tuple[Any, Any]:
+        """The image tensor and label of an item, through the transforms."""
+        image: Any = to_image_tensor(pixels)
+        target: Any = label
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(label)
+        return image, target
 
     def _generate(self, start: int, *, with_metadata: bool) -> Batch:
         return self.family.generate(

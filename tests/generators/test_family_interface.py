@@ -59,3 +59,33 @@ def test_a_bad_request_for_a_batch_names_the_value(bad: dict[str, Any], message:
     request |= {"split": "train", "seed": 0, "start": 0, "count": 1} | bad
     with pytest.raises(ValueError, match=message):
         family.check_request(request.pop("problem"), request.pop("params"), **request)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem", "overrides"),
+    [
+        ("svrt", "11", {}),
+        ("svrt", "4", {"image_size": 96}),
+        ("counting", "shapes", {"image_size": 64}),
+        ("orientation", "hv", {}),
+    ],
+)
+def test_a_stream_makes_the_images_generate_makes(
+    name: str, problem: str, overrides: dict[str, Any]
+) -> None:
+    family = get_family(name)
+    params = family.make_params(problem, **overrides)
+    batch = family.generate(
+        problem, params, split="val", seed=3, start=0, count=12, with_metadata=False
+    )
+    make = family.open_stream(problem, params, split="val", seed=3)
+    for index in (5, 0, 11, 7):  # in any order: each image stands alone
+        np.testing.assert_array_equal(make(index), batch.images[index])
+
+
+def test_a_stream_refuses_a_bad_request() -> None:
+    family = get_family("svrt")
+    with pytest.raises(ValueError, match="split must be a non-empty name"):
+        family.open_stream("4", family.make_params("4"), split="", seed=0)
+    with pytest.raises(ValueError, match="params must be SVRTParams for problem 5"):
+        family.open_stream("5", family.make_params("4"), split="train", seed=0)
