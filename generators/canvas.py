@@ -26,7 +26,6 @@ from generators.sprites import (
     HALO,
     NEAR,
     count_cells,
-    get_contour_pixels,
     get_extent,
 )
 
@@ -308,6 +307,7 @@ def place_touching(
     state: np.ndarray,
     cv: np.ndarray,
     mask: np.ndarray,
+    pixels: np.ndarray,
     shape_id: int,
     target: int,
     tx: float,
@@ -316,8 +316,8 @@ def place_touching(
     container: int,
     n_tries: int,
 ) -> tuple[bool, int, int]:
-    """Bring the sprite in from ``reach`` px away towards (tx, ty) until it touches ``target``."""
-    pixels = get_contour_pixels(mask)
+    """Bring the sprite in from ``reach`` px away towards (tx, ty) until it touches ``target``;
+    ``pixels`` are its contour pixels (``get_contour_pixels``)."""
     for _ in range(n_tries):
         direction = angle(state)
         x0 = tx + reach * math.cos(direction)

@@ -134,7 +134,7 @@ def _place_touching(
     ``_place_touching_clear``) rather than a sprite side away."""
     reach = get_radius(target_pixels) + get_radius(pixels) + 3.0
     return place_touching(
-        state, cv, mask, shape_id, target, tx, ty, reach, BACKGROUND, N_PLACE_TRIES
+        state, cv, mask, pixels, shape_id, target, tx, ty, reach, BACKGROUND, N_PLACE_TRIES
     )
 
 

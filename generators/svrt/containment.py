@@ -107,7 +107,7 @@ def problem_11(
         if label == 1:
             reach = 0.5 * (big.shape[0] + small.shape[0]) + 2.0
             ok, sx, sy = place_touching(
-                state, cv, small, 1, 0, float(bx), float(by), reach, -1, N_PLACE_TRIES
+                state, cv, small, small_pixels, 1, 0, float(bx), float(by), reach, -1, N_PLACE_TRIES
             )
             if not ok:
                 continue

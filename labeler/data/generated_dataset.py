@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from generators.family import Batch, Family, ImageMaker
 from generators.registry import get_family
 from labeler.data.dataset_format import check_split_counts
-from labeler.data.image_tensor import to_image_tensor
+from labeler.data.image_tensor import to_image_tensor, to_image_tensors
 
 Transform = Callable[[Any], Any]
 
@@ -89,6 +89,27 @@ class GeneratedDataset(Dataset[Any]):
         # Without truth, the stream's maker: it spares the per-call set-up of ``generate``.
         return self._finish(self._get_maker()(position), position % len(self.class_names))
 
+    def __getitems__(self, indices: list[int]) -> list[Any]:
+        """The items at ``indices`` at once, as ``[self[i] for i in indices]`` gives them.
+
+        A DataLoader calls this for each batch when a dataset has it. The images are made
+        into one buffer and converted in one pass, which spares a few microseconds of calls
+        per item; each item's image is a view of the batch's tensor.
+        """
+        if self.return_metadata:
+            return [self[index] for index in indices]
+        positions = [self.check_index(index) for index in indices]
+        make = self._get_maker()
+        pixels = np.empty((len(positions), *self.image_shape), dtype=np.uint8)
+        for slot, position in enumerate(positions):
+            pixels[slot] = make(position)
+        images = to_image_tensors(pixels)
+        n_classes = len(self.class_names)
+        return [
+            self._transform(images[slot], position % n_classes)
+            for slot, position in enumerate(positions)
+        ]
+
     def _get_maker(self) -> ImageMaker:
         maker: ImageMaker | None = getattr(self._makers, "maker", None)
         if maker is None:
@@ -146,13 +167,13 @@ class GeneratedDataset(Dataset[Any]):
 
     def _finish(self, pixels: np.ndarray, label: int) -> tuple[Any, Any]:
         """The image tensor and label of an item, through the transforms."""
-        image: Any = to_image_tensor(pixels)
-        target: Any = label
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(label)
-        return image, target
+        return self._transform(to_image_tensor(pixels), label)
+
+    def _transform(self, image: torch.Tensor, label: int) -> tuple[Any, Any]:
+        """An item's image and label through ``transform`` and ``target_transform``."""
+        item_image: Any = image if self.transform is None else self.transform(image)
+        target: Any = label if self.target_transform is None else self.target_transform(label)
+        return item_image, target
 
     def _generate(self, start: int, *, with_metadata: bool) -> Batch:
         return self.family.generate(

@@ -14,6 +14,11 @@ def to_image_tensor(pixels: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(_to_ink(np.ascontiguousarray(pixels))).unsqueeze(0)
 
 
+def to_image_tensors(pixels: np.ndarray) -> torch.Tensor:
+    """``to_image_tensor`` of each of ``[n, height, width]`` images: ``[n, 1, height, width]``."""
+    return torch.from_numpy(_to_ink(np.ascontiguousarray(pixels))).unsqueeze(1)
+
+
 @cached_njit
 def _to_ink(pixels: np.ndarray) -> np.ndarray:
     """``(255 - pixels) / 255`` in float32, as numpy computes it, in one compiled pass.

@@ -94,7 +94,8 @@ def test_place_touching_and_contacts_in_the_table() -> None:
     cv = np.zeros((3, 128, 128), dtype=np.uint8)
     table = np.zeros((8, 14))
     stamp(cv, big, 50, 50, 0)
-    ok, sx, sy = place_touching(state, cv, small, 1, 0, 50.0, 50.0, 60.0, -1, 100)
+    pixels = get_contour_pixels(small)
+    ok, sx, sy = place_touching(state, cv, small, pixels, 1, 0, 50.0, 50.0, 60.0, -1, 100)
     assert ok
     ok3, tx, ty = place_random(state, cv, third, 2, -1, 200)
     assert ok3

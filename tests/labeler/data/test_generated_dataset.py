@@ -111,6 +111,24 @@ def test_transforms_apply_to_images_and_labels(written) -> None:
     assert image.max() == 2.0 and label == 11
 
 
+def test_a_batch_of_items_at_once_equals_the_items_one_by_one(written) -> None:
+    """``__getitems__`` (what a DataLoader calls) gives the items ``__getitem__`` gives, in
+    the order asked, repeats and negative indices included, transforms applied."""
+    indices = [5, 0, -1, 5, 2]
+    for dataset in (
+        make_dataset(written),
+        make_dataset(written, transform=lambda im: im * 2, target_transform=lambda y: y + 10),
+    ):
+        batch = dataset.__getitems__(indices)
+        assert len(batch) == len(indices)
+        for (image, label), index in zip(batch, indices, strict=True):
+            expected_image, expected_label = dataset[index]
+            assert torch.equal(image, expected_image) and label == expected_label
+    dataset = make_dataset(written)
+    with pytest.raises(IndexError, match="outside the dataset"):
+        dataset.__getitems__([0, len(dataset)])
+
+
 def test_negative_indices_count_from_the_end_and_others_raise(written) -> None:
     dataset = make_dataset(written)
     assert torch.equal(dataset[-1][0], dataset[len(dataset) - 1][0])
