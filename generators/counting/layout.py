@@ -66,24 +66,24 @@ def get_span(sprite: np.ndarray) -> int:
 
 
 @cached_njit
-def fits(taken: np.ndarray, sprite: np.ndarray, cx: int, cy: int) -> bool:
-    """Whether no filled pixel of the sprite at (cx, cy) is taken (the box check is done)."""
+def fits(taken: np.ndarray, sprite: np.ndarray, box: np.ndarray, cx: int, cy: int) -> bool:
+    """Whether no filled pixel of the sprite at (cx, cy) is taken.
+
+    ``box`` is the filled pixels' box (x_min, x_max, y_min, y_max from the centre, as
+    ``get_extent`` gives it); the caller has checked that it lies inside ``taken``.
+    """
     c = sprite.shape[0] // 2
     if sprite[c, c] & FILL and taken[cy, cx]:
         return False  # most rejections land on another shape: the centre says so at once
-    side = sprite.shape[0]
-    height, width = taken.shape
-    # Only the part of the sprite over the image: its filled cells all are (the box check).
-    x_lo = max(0, c - cx)
-    x_hi = min(side, width - cx + c)
-    for my in range(max(0, c - cy), min(side, height - cy + c)):
+    x_min, x_max, y_min, y_max = box[0], box[1], box[2], box[3]
+    for dy in range(y_min, y_max + 1):
         # Slices of the two rows with one index into both keep the loop branch-free, and the
         # compiler vectorises it.
-        under = taken[cy + my - c, cx + x_lo - c : cx + x_hi - c]
-        row = sprite[my, x_lo:x_hi]
+        under = taken[cy + dy, cx + x_min : cx + x_max + 1]
+        row = sprite[c + dy, c + x_min : c + x_max + 1]
         hit = 0
-        for mx in range(row.shape[0]):
-            hit |= (row[mx] & FILL) * under[mx]
+        for i in range(row.shape[0]):
+            hit |= (row[i] & FILL) * under[i]
         if hit:
             return False
     return True
@@ -171,7 +171,7 @@ def _place_in_window(
         for _ in range(_N_PLACE_TRIES):
             cx = x0 + integer(state, x_lo, x_hi)
             cy = y0 + integer(state, y_lo, y_hi)
-            if fits(taken, sprites[i], cx, cy):
+            if fits(taken, sprites[i], boxes[i], cx, cy):
                 take(taken, grown[i], cx, cy)
                 xs[i] = cx
                 ys[i] = cy

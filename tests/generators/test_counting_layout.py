@@ -44,4 +44,5 @@ def test_fits_reads_only_filled_pixels_even_where_the_sprite_hangs_over_the_edge
             taken = (rng.random((size, size)) < 0.004).astype(np.uint8)
             ys, xs = np.nonzero(sprite & FILL)
             expected = not taken[ys + cy - c, xs + cx - c].any()
-            assert fits(taken, sprite, cx, cy) == expected
+            box = np.array([x_min, x_max, y_min, y_max])
+            assert fits(taken, sprite, box, cx, cy) == expected
