@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,16 @@ def test_a_batch_of_items_at_once_equals_the_items_one_by_one(written) -> None:
     dataset = make_dataset(written)
     with pytest.raises(IndexError, match="outside the dataset"):
         dataset.__getitems__([0, len(dataset)])
+
+
+def test_threads_sharing_a_dataset_get_their_own_buffers(written) -> None:
+    """Each thread makes images in its own buffers, so items made side by side stay right."""
+    dataset = make_dataset(written)
+    expected = [dataset[index][0] for index in range(len(dataset))]
+    indices = list(range(len(dataset))) * 4
+    with ThreadPoolExecutor(4) as pool:
+        images = list(pool.map(lambda index: dataset[index][0], indices))
+    assert all(torch.equal(image, expected[i]) for image, i in zip(images, indices, strict=True))
 
 
 def test_negative_indices_count_from_the_end_and_others_raise(written) -> None:
