@@ -342,10 +342,14 @@ def get_contour_distance(
     Squared distances of pixels are exact integers, so the result is exact. A pixel q of b is
     at least ``|q - a's centre| - a's radius`` from every pixel of a, so once a close pair is
     known (b's pixel nearest a's centre gives one at once), most of b is skipped without a
-    pairwise pass. Each pass left runs over a's columns apart, in int32: a branch-free
-    minimum the compiler vectorises.
+    pass over a. The passes that remain run over a's columns, kept apart in int32 arrays: a
+    branch-free minimum the compiler vectorises. Two contours, one of them empty, are
+    infinitely far apart.
     """
     n_a = pixels_a.shape[0]
+    n_b = pixels_b.shape[0]
+    if n_a == 0 or n_b == 0:
+        return math.inf
     xs_a = np.empty(n_a, dtype=np.int32)
     ys_a = np.empty(n_a, dtype=np.int32)
     radius2_a = 0
@@ -355,7 +359,6 @@ def get_contour_distance(
         radius2_a = max(radius2_a, xs_a[i] * xs_a[i] + ys_a[i] * ys_a[i])
     radius_a = math.sqrt(radius2_a)
     # b's pixels from a's centre.
-    n_b = pixels_b.shape[0]
     qx = np.empty(n_b, dtype=np.int32)
     qy = np.empty(n_b, dtype=np.int32)
     q2 = np.empty(n_b, dtype=np.int64)

@@ -80,15 +80,16 @@ class Family(abc.ABC):
     def open_stream(self, problem: str, params: Any, *, split: str, seed: int) -> ImageMaker:
         """A maker of single images of the (problem, split, seed) stream, without their truth.
 
-        ``make(k)`` gives the pixels of image ``k`` (uint8 ``[height, width]``), those
-        ``generate`` makes. They may lie in a buffer the next call overwrites: copy them to keep
-        them, and give each thread its own maker. Families override this to spare the set-up
-        ``generate`` does on every call (buffers, parameter vector, stream key), a sizeable
-        part of the cost of one small image.
+        ``make(k)`` gives the pixels of image ``k`` >= 0 (uint8 ``[height, width]``), those
+        ``generate`` makes; a negative ``k`` raises ValueError. The pixels may lie in a buffer
+        the next call overwrites: copy them to keep them, and give each thread its own maker.
+        Families override this to spare the set-up ``generate`` does on every call (buffers,
+        parameter vector, stream key), a sizeable part of the cost of one small image.
         """
         self.check_request(problem, params, split=split, seed=seed, start=0, count=1)
 
         def make(index: int) -> np.ndarray:
+            check_image_index(index)
             batch = self.generate(
                 problem, params, split=split, seed=seed, start=index, count=1, with_metadata=False
             )
@@ -142,6 +143,12 @@ class Family(abc.ABC):
 
     def get_stream_key(self, problem: str, split: str, seed: int) -> int:
         return get_stream_key(self.name, self.version, problem, split, seed)
+
+
+def check_image_index(index: int) -> None:
+    """Refuse a negative image index (a stream's images are numbered from 0)."""
+    if index < 0:
+        raise ValueError(f"an image index must be >= 0, got {index}")
 
 
 def check_transforms(names: Iterable[str]) -> tuple[str, ...]:

@@ -240,8 +240,8 @@ def get_extent(mask: np.ndarray, flag: int) -> tuple[int, int, int, int]:
     """
     side = mask.shape[0]
     c = side // 2
-    # Which rows and which columns hold the flag, in two branch-free passes over the mask;
-    # a test per cell measured several times slower on these mostly empty sprites.
+    # Which rows and which columns hold the flag, in one branch-free pass over the mask; a
+    # test per cell measured several times slower on these mostly empty sprites.
     rows = np.zeros(side, dtype=np.uint8)
     columns = np.zeros(mask.shape[1], dtype=np.uint8)
     for y in range(side):

@@ -35,7 +35,7 @@ from generators.counting.params import (
     CountingParams,
     make_counting_params,
 )
-from generators.family import Batch, Family, ImageMaker
+from generators.family import Batch, Family, ImageMaker, check_image_index
 from generators.presets import copy_presets
 
 PROBLEMS = ("shapes",)
@@ -131,6 +131,7 @@ class CountingFamily(Family):
         stream_key = np.uint64(self.get_stream_key(problem, split, int(seed)))
 
         def make(index: int) -> np.ndarray:
+            check_image_index(index)
             if generate_images(stream_key, index, vector, images, tables, image_values) >= 0:
                 raise _placement_error(index, params)
             return images[0]

@@ -23,7 +23,7 @@ from generators.canvas import (
     F_Y0,
     F_Y1,
 )
-from generators.family import Batch, Family, ImageMaker
+from generators.family import Batch, Family, ImageMaker, check_image_index
 from generators.presets import copy_presets
 from generators.svrt.common import make_buffers
 from generators.svrt.params import PRESETS, SVRTParams, make_svrt_params
@@ -104,6 +104,7 @@ class SVRTFamily(Family):
         key = np.uint64(self.get_stream_key(problem, split, seed))
 
         def make(index: int) -> np.ndarray:
+            check_image_index(index)
             if not kernel(key, index, vector, canvas, images, tables, witnesses, 0):
                 raise _placement_error(number, index, params)
             return images[0]

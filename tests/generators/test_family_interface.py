@@ -81,6 +81,8 @@ def test_a_stream_makes_the_images_generate_makes(
     make = family.open_stream(problem, params, split="val", seed=3)
     for index in (5, 0, 11, 7):  # in any order: each image stands alone
         np.testing.assert_array_equal(make(index), batch.images[index])
+    with pytest.raises(ValueError, match="an image index must be >= 0, got -1"):
+        make(-1)
 
 
 def test_a_stream_refuses_a_bad_request() -> None:
