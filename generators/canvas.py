@@ -350,12 +350,9 @@ def get_contour_distance(
     n_b = pixels_b.shape[0]
     if n_a == 0 or n_b == 0:
         return math.inf
-    xs_a = np.empty(n_a, dtype=np.int32)
-    ys_a = np.empty(n_a, dtype=np.int32)
+    xs_a, ys_a = get_columns(pixels_a)
     radius2_a = 0
     for i in range(n_a):
-        xs_a[i] = pixels_a[i, 0]
-        ys_a[i] = pixels_a[i, 1]
         radius2_a = max(radius2_a, xs_a[i] * xs_a[i] + ys_a[i] * ys_a[i])
     radius_a = math.sqrt(radius2_a)
     # b's pixels from a's centre.
@@ -369,16 +366,28 @@ def get_contour_distance(
         q2[j] = qx[j] * qx[j] + qy[j] * qy[j]
         if q2[j] < q2[nearest]:
             nearest = j
-    best = _get_nearest2(xs_a, ys_a, qx[nearest], qy[nearest], 2**62)
+    best = get_nearest2(xs_a, ys_a, qx[nearest], qy[nearest], 2**62)
     for j in range(n_b):
         reach = math.sqrt(best) + radius_a + 1e-6  # the margin covers rounding
         if q2[j] <= reach * reach:
-            best = _get_nearest2(xs_a, ys_a, qx[j], qy[j], best)
+            best = get_nearest2(xs_a, ys_a, qx[j], qy[j], best)
     return math.sqrt(np.float64(best))
 
 
 @cached_njit
-def _get_nearest2(xs: np.ndarray, ys: np.ndarray, x: int, y: int, best: int) -> int:
+def get_columns(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y columns of ``[n, 2]`` pixel offsets, apart, in int32: loops over them
+    vectorise, where loops over the rows do not."""
+    xs = np.empty(pixels.shape[0], dtype=np.int32)
+    ys = np.empty(pixels.shape[0], dtype=np.int32)
+    for i in range(pixels.shape[0]):
+        xs[i] = pixels[i, 0]
+        ys[i] = pixels[i, 1]
+    return xs, ys
+
+
+@cached_njit
+def get_nearest2(xs: np.ndarray, ys: np.ndarray, x: int, y: int, best: int) -> int:
     """The smallest squared distance from (x, y) to a pixel (xs, ys), or ``best`` if smaller."""
     for i in range(xs.shape[0]):
         dx = xs[i] - x

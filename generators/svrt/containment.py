@@ -19,7 +19,9 @@ from generators.canvas import (
     find_position_in,
     finish_image,
     get_centre_range,
+    get_columns,
     get_contour_distance,
+    get_nearest2,
     place_random,
     place_touching,
     record_shape,
@@ -233,22 +235,21 @@ def is_within(
 
     Equivalent to ``get_contour_distance(...) < gap``, but a pixel of b farther than
     ``gap + radius(a)`` from a's centre cannot be within ``gap`` of a (triangle inequality), so
-    only the few pixels of b facing a are compared pairwise, and the scan stops at the first
-    close pair.
+    only the few pixels of b facing a are compared with a, and the scan stops at the first
+    that comes close. Each comparison is a branch-free pass over a's columns
+    (``get_nearest2``), which the compiler vectorises.
     """
     reach = gap + get_radius(pixels_a)
     reach2 = reach * reach
     gap2 = gap * gap
+    xs_a, ys_a = get_columns(pixels_a)
     for j in range(pixels_b.shape[0]):
         qx = bx + pixels_b[j, 0] - ax
         qy = by + pixels_b[j, 1] - ay
         if qx * qx + qy * qy >= reach2:
             continue
-        for i in range(pixels_a.shape[0]):
-            dx = qx - pixels_a[i, 0]
-            dy = qy - pixels_a[i, 1]
-            if dx * dx + dy * dy < gap2:
-                return True
+        if get_nearest2(xs_a, ys_a, qx, qy, 2**62) < gap2:
+            return True
     return False
 
 
