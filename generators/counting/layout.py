@@ -33,12 +33,14 @@ def dilate_fill(sprite: np.ndarray, gap: int) -> np.ndarray:
     grown = side + 2 * gap
     width = 2 * gap + 1
     # A square dilation is a dilation along x, then along y; each is a running window that
-    # remembers the last filled cell, so the cost does not grow with the gap.
+    # remembers the last filled cell, so the cost does not grow with the gap. Along x, grown
+    # column x is set when a filled sprite column lies in x - 2 gap .. x (the sprite sits
+    # ``gap`` columns in from the grown mask's left edge, which centres it).
     rows = np.zeros((grown, grown), dtype=np.uint8)
     for y in range(side):
         source = sprite[y]
         target = rows[y + gap]
-        last = -width  # the last filled x so far, in grown coordinates (sprite x + 0)
+        last = -width  # the last filled sprite column so far
         for x in range(grown):
             if x < side and source[x] & FILL:
                 last = x
