@@ -70,10 +70,10 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
         cells = mask[my]
         y = cy + my - c
         if y < 1 or y > height - 2:
-            if _any_flag(cells, FILL):
+            if count_cells(cells, FILL):
                 return False
             continue
-        if _any_flag(cells[:x_lo], FILL) or _any_flag(cells[x_hi:], FILL):
+        if count_cells(cells[:x_lo], FILL) or count_cells(cells[x_hi:], FILL):
             return False
         # Row slices with one index into all three keep the test branch-free (vectorised).
         inner = cells[x_lo:x_hi]
@@ -85,14 +85,6 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
         if bad:
             return False
     return True
-
-
-@cached_njit
-def _any_flag(cells: np.ndarray, flag: int) -> bool:
-    hit = 0
-    for i in range(cells.shape[0]):
-        hit |= cells[i] & flag
-    return hit != 0
 
 
 @cached_njit
@@ -351,10 +343,7 @@ def get_contour_distance(
     if n_a == 0 or n_b == 0:
         return math.inf
     xs_a, ys_a = get_columns(pixels_a)
-    radius2_a = 0
-    for i in range(n_a):
-        radius2_a = max(radius2_a, xs_a[i] * xs_a[i] + ys_a[i] * ys_a[i])
-    radius_a = math.sqrt(radius2_a)
+    radius_a = get_radius(pixels_a)
     # b's pixels from a's centre.
     qx = np.empty(n_b, dtype=np.int32)
     qy = np.empty(n_b, dtype=np.int32)
@@ -372,6 +361,15 @@ def get_contour_distance(
         if q2[j] <= reach * reach:
             best = get_nearest2(xs_a, ys_a, qx[j], qy[j], best)
     return math.sqrt(np.float64(best))
+
+
+@cached_njit
+def get_radius(pixels: np.ndarray) -> float:
+    """Largest distance (px) from the centre to a contour pixel: the fill lies within it."""
+    r2 = 0
+    for i in range(pixels.shape[0]):
+        r2 = max(r2, pixels[i, 0] ** 2 + pixels[i, 1] ** 2)
+    return math.sqrt(r2)
 
 
 @cached_njit

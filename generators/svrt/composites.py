@@ -21,6 +21,7 @@ from generators.canvas import (
     fits,
     get_centre_range,
     get_contour_distance,
+    get_radius,
     place_random,
     place_touching,
     record_shape,
@@ -51,7 +52,6 @@ from generators.svrt.containment import (
     SHAPE_2,
     SHAPE_3,
     UNMIRRORED,
-    get_radius,
     is_within,
 )
 

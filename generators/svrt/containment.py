@@ -22,6 +22,7 @@ from generators.canvas import (
     get_columns,
     get_contour_distance,
     get_nearest2,
+    get_radius,
     place_random,
     place_touching,
     record_shape,
@@ -210,15 +211,6 @@ def place_in_or_out(
     if inside:
         return place_inside(state, cv, mask, shape_id, SHAPE_0, big, bx, by, N_PLACE_TRIES)
     return place_random(state, cv, mask, shape_id, BACKGROUND, N_PLACE_TRIES)
-
-
-@cached_njit
-def get_radius(pixels: np.ndarray) -> float:
-    """Largest distance (px) from the centre to a contour pixel: the fill lies within it."""
-    r2 = 0
-    for i in range(pixels.shape[0]):
-        r2 = max(r2, pixels[i, 0] ** 2 + pixels[i, 1] ** 2)
-    return math.sqrt(r2)
 
 
 @cached_njit

@@ -67,9 +67,7 @@ class SVRTFamily(Family):
         count: int,
         with_metadata: bool = True,
     ) -> Batch:
-        number = int(self.check_problem(problem))
-        if not isinstance(params, SVRTParams) or params.problem != number:
-            raise ValueError(f"params must be SVRTParams for problem {number}, got {params!r}")
+        number = self._check_params(problem, params)
         if start < 0 or count < 0:
             raise ValueError(f"start and count must be >= 0, got start={start}, count={count}")
         kernel = KERNELS[number]
@@ -91,12 +89,17 @@ class SVRTFamily(Family):
                 )
         return Batch(images=images, labels=labels, metadata=metadata)
 
+    def _check_params(self, problem: str, params: Any) -> int:
+        """The number of ``problem``; ValueError unless ``params`` are SVRTParams for it."""
+        number = int(self.check_problem(problem))
+        if not isinstance(params, SVRTParams) or params.problem != number:
+            raise ValueError(f"params must be SVRTParams for problem {number}, got {params!r}")
+        return number
+
     def open_stream(self, problem: str, params: Any, *, split: str, seed: int) -> ImageMaker:
         """``Family.open_stream`` with the kernel, its parameters and buffers set up once."""
         self.check_request(problem, params, split=split, seed=seed, start=0, count=1)
-        number = int(problem)
-        if params.problem != number:
-            raise ValueError(f"params must be SVRTParams for problem {number}, got {params!r}")
+        number = self._check_params(problem, params)
         kernel = KERNELS[number]
         vector = params.to_vector()
         images, tables, witnesses = make_buffers(1, params.image_size)
