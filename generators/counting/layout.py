@@ -165,15 +165,19 @@ def _place_in_window(
     in the window [x0, x0 + side) x [y0, y0 + side), its filled box (``boxes``) inside it."""
     taken[:, :] = 0
     for i in range(len(sprites)):
-        x_lo = -boxes[i, 0]
-        x_hi = side - 1 - boxes[i, 1]
-        y_lo = -boxes[i, 2]
-        y_hi = side - 1 - boxes[i, 3]
+        # Read once per shape, not once per position tried: each read of a list item or a
+        # row makes a reference (an atomic count) that the loop would pay for every try.
+        sprite = sprites[i]
+        box = boxes[i]
+        x_lo = -box[0]
+        x_hi = side - 1 - box[1]
+        y_lo = -box[2]
+        y_hi = side - 1 - box[3]
         placed = False
         for _ in range(_N_PLACE_TRIES):
             cx = x0 + integer(state, x_lo, x_hi)
             cy = y0 + integer(state, y_lo, y_hi)
-            if fits(taken, sprites[i], boxes[i], cx, cy):
+            if fits(taken, sprite, box, cx, cy):
                 take(taken, grown[i], cx, cy)
                 xs[i] = cx
                 ys[i] = cy

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from generators.rng import make_state
+from generators.rng import in_disc_at, make_state, uniform
 from generators.sprites import (
     CONTOUR,
     FILL,
@@ -15,6 +15,7 @@ from generators.sprites import (
     NEAR,
     complete_sprite,
     count_ink,
+    draw_contour,
     draw_outline,
     get_contour_pixels,
     get_extent,
@@ -38,6 +39,61 @@ def test_contour_stays_in_the_annulus_with_quarter_pixel_steps(radius: float, ho
         # One point per quadrant at least: the contour goes around the centre.
         quadrants = set(((np.arctan2(points[:, 1], points[:, 0]) // (np.pi / 2)) % 4).astype(int))
         assert quadrants == {0, 1, 2, 3}
+
+
+def draw_contour_by_rewriting(
+    state: np.ndarray, radius: float, hole: float, max_points: int
+) -> np.ndarray:
+    """The contour rule written plainly: each level rewrites the whole contour, checking the
+    bound on the number of points before each point, and a draw that passes the bound or
+    leaves the annulus starts again from new control points."""
+    while True:
+        points = []
+        for q in range(4):
+            a = uniform(state, q * 0.5 * math.pi, (q + 1) * 0.5 * math.pi)
+            rad = uniform(state, hole, radius)
+            points.append((rad * math.cos(a), rad * math.sin(a)))
+        doomed = False
+        split = True
+        while split and not doomed:
+            split = False
+            level: list[tuple[float, float]] = []
+            for i, (ax, ay) in enumerate(points):
+                bx, by = points[(i + 1) % len(points)]
+                dx, dy = bx - ax, by - ay
+                if len(level) + 2 > max_points:
+                    doomed = True
+                    break
+                level.append((ax, ay))
+                if dx * dx + dy * dy < 0.0625:
+                    continue
+                ox, oy, state[0] = in_disc_at(state[0], math.sqrt(dx * dx + dy * dy) / 5.0)
+                mx, my = ax + 0.5 * dx + ox, ay + 0.5 * dy + oy
+                if not hole * hole <= mx * mx + my * my <= radius * radius:
+                    doomed = True
+                    break
+                level.append((mx, my))
+                split = True
+            points = level
+        if not doomed:
+            return np.array(points)
+
+
+@pytest.mark.parametrize(
+    ("radius", "hole", "max_points"),
+    [(3.0, 0.5, 60), (3.0, 0.5, 90), (4.0, 1.0, 120), (10.0, 1.0, 1712), (21.0, 2.0, 3032)],
+)
+def test_contour_is_the_plain_rule_point_for_point_and_leaves_the_stream_where_it_does(
+    radius: float, hole: float, max_points: int
+) -> None:
+    """The linked, live-segments-only drawing and its switch to rewriting near the bound on
+    points (the small bounds are hit often) give the same points and draws as the plain rule."""
+    fast = make_state(np.uint64(17), np.uint64(max_points))
+    plain = fast.copy()
+    for _ in range(12):
+        expected = draw_contour_by_rewriting(plain, radius, hole, max_points)
+        np.testing.assert_array_equal(draw_contour(fast, radius, hole, max_points), expected)
+        assert fast[0] == plain[0]
 
 
 def test_transform_matches_rotation_scale_and_mirror_by_hand() -> None:
