@@ -227,25 +227,9 @@ def draw_outline(points: np.ndarray, line_width: int) -> np.ndarray:
     are already the sprite's, so a caller choosing among many draws by those can complete only
     the one it keeps (``complete_sprite``).
     """
-    extent = 0.0
-    for i in range(points.shape[0]):
-        extent = max(extent, abs(points[i, 0]), abs(points[i, 1]))
-    c = int(extent + 0.5) + line_width + 2
-    side = 2 * c + 1
-    mask = np.zeros((side, side), dtype=np.uint8)
-    if line_width == 1:  # the common case, without the brush's loops (a third faster)
-        for i in range(points.shape[0]):
-            mask[c + math.floor(points[i, 1] + 0.5), c + math.floor(points[i, 0] + 0.5)] = CONTOUR
-        return mask
-    lo = -((line_width - 1) // 2)
-    hi = line_width // 2
-    for i in range(points.shape[0]):
-        px = c + math.floor(points[i, 0] + 0.5)
-        py = c + math.floor(points[i, 1] + 0.5)
-        for dy in range(lo, hi + 1):
-            for dx in range(lo, hi + 1):
-                mask[py + dy, px + dx] = CONTOUR
-    return mask
+    # The identity transform: 1 * x - 0 * y is x exactly (up to the sign of a zero, which
+    # lands on the same pixel).
+    return make_outline(points, 1.0, 0.0, False, line_width)
 
 
 @cached_njit
@@ -296,15 +280,47 @@ def make_sprite(
     base: np.ndarray, scale: float, rotation: float, mirror: bool, line_width: int
 ) -> np.ndarray:
     """Rasterise a base contour after ``transform``."""
-    return rasterize(transform(base, scale, rotation, mirror), line_width)
+    mask = make_outline(base, scale, rotation, mirror, line_width)
+    complete_sprite(mask)
+    return mask
 
 
 @cached_njit
 def make_outline(
     base: np.ndarray, scale: float, rotation: float, mirror: bool, line_width: int
 ) -> np.ndarray:
-    """``make_sprite`` up to the contour (``draw_outline``); ``complete_sprite`` finishes it."""
-    return draw_outline(transform(base, scale, rotation, mirror), line_width)
+    """``make_sprite`` up to the contour (``draw_outline`` of the contour after ``transform``);
+    ``complete_sprite`` finishes it.
+
+    Each point is transformed as ``transform`` does it, twice (for the extent, then to draw):
+    cheaper than storing the transformed contour.
+    """
+    cs = math.cos(rotation) * scale
+    sn = math.sin(rotation) * scale
+    flip = -1.0 if mirror else 1.0  # an exact negation, as transform's
+    n = base.shape[0]
+    extent = 0.0
+    for i in range(n):
+        x = flip * base[i, 0]
+        y = base[i, 1]
+        extent = max(extent, abs(cs * x - sn * y), abs(sn * x + cs * y))
+    c = int(extent + 0.5) + line_width + 2
+    side = 2 * c + 1
+    mask = np.zeros((side, side), dtype=np.uint8)
+    lo = -((line_width - 1) // 2)
+    hi = line_width // 2
+    for i in range(n):
+        x = flip * base[i, 0]
+        y = base[i, 1]
+        px = c + math.floor(cs * x - sn * y + 0.5)
+        py = c + math.floor(sn * x + cs * y + 0.5)
+        if line_width == 1:  # the common case, without the brush's loops (a third faster)
+            mask[py, px] = CONTOUR
+            continue
+        for dy in range(lo, hi + 1):
+            for dx in range(lo, hi + 1):
+                mask[py + dy, px + dx] = CONTOUR
+    return mask
 
 
 @cached_njit
