@@ -103,11 +103,11 @@ class GeneratedDataset(Dataset[Any]):
         pixels = np.empty((len(positions), *self.image_shape), dtype=np.uint8)
         for slot, position in enumerate(positions):
             pixels[slot] = make(position)
-        images = to_image_tensors(pixels)
+        images = to_image_tensors(pixels).unbind(0)  # the views in one call, not one each
         n_classes = len(self.class_names)
         return [
-            self._transform(images[slot], position % n_classes)
-            for slot, position in enumerate(positions)
+            self._transform(image, position % n_classes)
+            for image, position in zip(images, positions, strict=True)
         ]
 
     def _get_maker(self) -> ImageMaker:
