@@ -3,7 +3,7 @@
 For each dataset, ``labeler simulate`` runs margin sampling with the CNN (``--model resnet``,
 every round a network) under several seeds, once training every round from scratch and once
 with ``--warm-start`` (the last round's weights shrunk by 0.4 and perturbed by 0.1 of a fresh
-initialization, trained for a third of the steps: ``labeler.learning.warm_start``), in the
+initialization, trained for a share of the steps: ``labeler.learning.warm_start``), in the
 same process one after the other.
 
 Targets (issue 20): the same accuracy at each budget within the seeds' spread (here: the warm
@@ -32,6 +32,7 @@ from bench.machine import describe_machine
 from bench.saved_results import add_markdown_only_flag, rewrite_saved_report, save_report
 from bench.stop_meter import get_dataset
 from labeler.api.simulations import simulate
+from labeler.learning.warm_start import PERTURB, SHRINK, WARM_STEP_SHARE
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODES = {"scratch": False, "warm": True}
@@ -88,6 +89,7 @@ def main() -> None:
     report = {
         "machine": describe_machine(),
         "config": {**vars(args), "work": str(args.work), "out": str(args.out)},
+        "warm": {"shrink": SHRINK, "perturb": PERTURB, "step_share": WARM_STEP_SHARE},
         "datasets": datasets,
         "seconds": time.perf_counter() - started,
     }
@@ -141,6 +143,8 @@ def format_dataset(name: str, found: dict[str, Any]) -> str:
 
 def format_report(report: dict[str, Any]) -> str:
     config = report["config"]
+    # Reports saved before the settings were recorded ran with these.
+    warm = report.get("warm", {"shrink": 0.4, "perturb": 0.1, "step_share": 1 / 3})
     lines = [
         "# Warm-started rounds against rounds from scratch",
         "",
@@ -150,8 +154,9 @@ def format_report(report: dict[str, Any]) -> str:
         f"--budget {config['budget']}`; margin sampling, `--model resnet` (a network every "
         f"round), mean test accuracy over the seeds; {report['seconds'] / 60:.1f} min in all.",
         "",
-        "Warm: the last round's weights shrunk by 0.4 and perturbed by 0.1 of a fresh "
-        "initialization, trained for a third of the steps. Not worse: the warm mean is not below "
+        f"Warm: the last round's weights shrunk by {warm['shrink']:g} and perturbed by "
+        f"{warm['perturb']:g} of a fresh initialization, trained for {warm['step_share']:.0%} "
+        "of the steps. Not worse: the warm mean is not below "
         "the scratch mean by more than the larger standard deviation across seeds; better: above "
         "it by more. Times are the runs' own (the full-data training each simulation also does "
         "is left out).",

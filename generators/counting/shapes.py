@@ -12,7 +12,7 @@ from generators.counting.layout import get_span
 from generators.counting.params import INK_PER_RADIUS, INK_PER_RADIUS_SLOPE
 from generators.numba_cache import cached_njit
 from generators.rng import angle
-from generators.sprites import complete_sprite, count_ink, make_contour, make_outline
+from generators.sprites import complete_sprite, count_ink, make_contour_points, make_outline
 
 # New contours tried for one shape, and rescalings of each, before settling for the closest.
 _N_CONTOURS = 20
@@ -44,7 +44,7 @@ def draw_shape(
     best_radius = 0.0
     best_rotation = 0.0
     for _ in range(_N_CONTOURS):
-        base = make_contour(state, radius, hole_ratio * radius)
+        base = make_contour_points(state, radius, hole_ratio * radius)
         rotation = angle(state)
         scale = 1.0
         for _ in range(_N_RESCALES):

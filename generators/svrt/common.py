@@ -9,7 +9,13 @@ import numpy as np
 from generators.canvas import MAX_SHAPES, N_FIELDS
 from generators.numba_cache import cached_njit
 from generators.rng import angle, make_state
-from generators.sprites import complete_sprite, count_ink, make_contour, make_outline, make_sprite
+from generators.sprites import (
+    complete_sprite,
+    count_ink,
+    make_contour_points,
+    make_outline,
+    make_sprite,
+)
 from generators.svrt.params import (
     P_BALANCED,
     P_INK_TOLERANCE,
@@ -77,9 +83,9 @@ def new_shape(
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """A fresh random shape of radius ``r`` (hole ``h``), px at 128 px, drawn at ``scale``.
 
-    Returns (base contour, rotation, sprite).
+    Returns (base points: the contour's points in no particular order, rotation, sprite).
     """
-    base = make_contour(state, radius(prm, r), radius(prm, h))
+    base = make_contour_points(state, radius(prm, r), radius(prm, h))
     rotation = angle(state)
     return base, rotation, draw(base, prm, scale, rotation, False)
 
@@ -99,10 +105,10 @@ def new_different_shape(
 
     In balanced mode it is redrawn until its ink count is within the tolerance of
     ``target_ink`` (the copy's ink), so that "different" images carry the same total ink as
-    "same" ones. Returns (base contour, sprite).
+    "same" ones. Returns (base points, in no particular order; sprite).
     """
     tolerance = max(1.0, prm[P_INK_TOLERANCE] * target_ink)
-    best_base = make_contour(state, radius(prm, r), radius(prm, h))
+    best_base = make_contour_points(state, radius(prm, r), radius(prm, h))
     best_sprite = draw(best_base, prm, scale, rotation, mirror)
     if not is_balanced(prm):
         return best_base, best_sprite
@@ -112,7 +118,7 @@ def new_different_shape(
     for _ in range(_MAX_MATCH_TRIES):
         if best_gap <= tolerance:
             break
-        base = make_contour(state, radius(prm, r), radius(prm, h))
+        base = make_contour_points(state, radius(prm, r), radius(prm, h))
         outline = make_outline(base, scale, rotation, mirror, int(prm[P_LINE_WIDTH]))
         gap = abs(count_ink(outline) - target_ink)
         if gap < best_gap:

@@ -20,6 +20,7 @@ from generators.sprites import (
     get_contour_pixels,
     get_extent,
     make_contour,
+    make_contour_points,
     make_sprite,
     mirror_sprite,
     rasterize,
@@ -94,6 +95,24 @@ def test_contour_is_the_plain_rule_point_for_point_and_leaves_the_stream_where_i
         expected = draw_contour_by_rewriting(plain, radius, hole, max_points)
         np.testing.assert_array_equal(draw_contour(fast, radius, hole, max_points), expected)
         assert fast[0] == plain[0]
+
+
+@pytest.mark.parametrize(("radius", "hole"), [(10.0, 1.0), (48.0, 16.0)])
+def test_contour_points_are_the_contour_s_points_from_the_same_draws(
+    radius: float, hole: float
+) -> None:
+    ordered = make_state(np.uint64(23), np.uint64(0))
+    unordered = ordered.copy()
+    for _ in range(10):
+        contour = make_contour(ordered, radius, hole)
+        points = make_contour_points(unordered, radius, hole)
+        assert unordered[0] == ordered[0]
+        np.testing.assert_array_equal(np.unique(points, axis=0), np.unique(contour, axis=0))
+        assert points.shape == contour.shape
+        # The sprite does not read the order: the same pixels either way.
+        np.testing.assert_array_equal(
+            make_sprite(points, 1.3, 0.4, True, 2), make_sprite(contour, 1.3, 0.4, True, 2)
+        )
 
 
 def test_transform_matches_rotation_scale_and_mirror_by_hand() -> None:
