@@ -1,8 +1,9 @@
 """Images per second into a training loop: made on the fly, against packed arrays and PNG files.
 
-For SVRT problem 10 (the fastest to make), problem 11 (the slowest) and counting, at 128 px,
-``N_IMAGES`` training images are read through a shuffling ``DataLoader`` (batches of 64) with
-0, 1 and 2 workers, three ways:
+For the fastest and the slowest SVRT problem to make (measured first: ``N_RANKING_IMAGES``
+images of each of the 23 through its image maker, the faster of two passes) and for counting,
+at 128 px, ``N_IMAGES`` training images are read through a shuffling ``DataLoader`` (batches
+of 64) with 0, 1 and 2 workers, three ways:
 
 - ``on the fly``: ``labeler.api.datasets`` (``GeneratedDataset``), nothing on disk;
 - ``packed``: ``PackedDataset`` over the folder ``labeler generate`` wrote (memory-mapped);
@@ -17,6 +18,7 @@ processes, from ``getrusage``).
 Target (issue 25): on the fly at least as fast as reading PNGs with the same workers.
 
     .venv/bin/python bench/dataset_speed.py      # about 2 minutes on the 2-core machine
+    .venv/bin/python bench/dataset_speed.py --svrt 2,10   # named problems, no ranking
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ IMAGE_SIZE = 128
 BATCH_SIZE = 64
 WORKERS = (0, 1, 2)
 N_PASSES = 3  # per reader and worker count, taken in turns
-PROBLEMS = (("svrt", "10"), ("svrt", "11"), ("counting", None))
+N_RANKING_IMAGES = 400
 SEED = 0
 
 
@@ -80,12 +82,21 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/dataset-speed"))
     parser.add_argument("--out", type=Path, default=RESULTS / "dataset_speed")
     parser.add_argument("--n-images", type=int, default=N_IMAGES)
+    parser.add_argument(
+        "--svrt",
+        help="comma-separated SVRT problems to read (default: the fastest and the "
+        "slowest to make, measured first)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
     rows = []
     kernel_speeds = {}
-    for family_name, problem_name in PROBLEMS:
+    ranking = {} if args.svrt else rank_svrt_problems()
+    by_speed = sorted(ranking, key=lambda problem: ranking[problem], reverse=True)
+    svrt_problems = args.svrt.split(",") if args.svrt else [by_speed[0], by_speed[-1]]
+    problems: list[tuple[str, str | None]] = [("svrt", p) for p in svrt_problems]
+    for family_name, problem_name in [*problems, ("counting", None)]:
         family = get_family(family_name)
         problem = get_problem(family, problem_name)
         folder = args.work / f"{family_name}-{problem}"
@@ -138,6 +149,7 @@ def main() -> None:
         "config": {"n_images": args.n_images, "image_size": IMAGE_SIZE, "batch_size": BATCH_SIZE},
         "rows": rows,
         "kernel_images_per_second": kernel_speeds,
+        "svrt_ranking_images_per_second": ranking,
         "seconds": time.perf_counter() - started,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +157,26 @@ def main() -> None:
     text = format_report(report)
     args.out.with_suffix(".md").write_text(text)
     print(text)
+
+
+def rank_svrt_problems() -> dict[str, float]:
+    """Images per second of each SVRT problem's image maker at 128 px (one core, no
+    metadata): the faster of two passes over ``N_RANKING_IMAGES`` images."""
+    family = get_family("svrt")
+    speeds = {}
+    for problem in family.list_problems():
+        params = family.make_params(problem, "standard", image_size=IMAGE_SIZE)
+        make = family.open_stream(problem, params, split="train", seed=SEED)
+        make(0)  # compiles (or loads) the kernel outside the timing
+        best = 0.0
+        for _ in range(2):
+            tick = time.perf_counter()
+            for index in range(N_RANKING_IMAGES):
+                make(index)
+            best = max(best, N_RANKING_IMAGES / (time.perf_counter() - tick))
+        speeds[problem] = best
+        print(f"svrt {problem}: {best:.0f} img/s made", flush=True)
+    return speeds
 
 
 def check_same_items(readers: dict[str, Dataset[Any]]) -> None:
@@ -214,6 +246,16 @@ def format_report(report: dict[str, Any]) -> str:
     disks = {(r["family"], r["problem"]): r["disk_bytes"] for r in rows if r["reader"] == "png"}
     rss = [r["worker_max_rss_mb"] for r in rows if r["worker_max_rss_mb"] is not None]
     kernels = report.get("kernel_images_per_second", {})
+    ranking = report.get("svrt_ranking_images_per_second", {})
+    if ranking:
+        by_speed = sorted(ranking, key=lambda problem: ranking[problem], reverse=True)
+        lines += [
+            "",
+            f"SVRT problems by images made per second (image maker, one core, "
+            f"{N_RANKING_IMAGES} images; the fastest and the slowest are read above): "
+            + ", ".join(f"{problem} {ranking[problem]:,.0f}" for problem in by_speed)
+            + ".",
+        ]
     lines += (
         [
             "",

@@ -67,16 +67,15 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
     x_lo = min(side, max(0, 1 - cx + c))
     x_hi = max(x_lo, min(side, width - 1 - cx + c))
     for my in range(side):
-        cells = mask[my]
         y = cy + my - c
         if y < 1 or y > height - 2:
-            if count_cells(cells, FILL):
+            if _holds(mask, my, 0, side, FILL):
                 return False
             continue
-        if count_cells(cells[:x_lo], FILL) or count_cells(cells[x_hi:], FILL):
+        if _holds(mask, my, 0, x_lo, FILL) or _holds(mask, my, x_hi, side, FILL):
             return False
         # Row slices with one index into all three keep the test branch-free (vectorised).
-        inner = cells[x_lo:x_hi]
+        inner = mask[my, x_lo:x_hi]
         region = cv[REGION, y, cx + x_lo - c : cx + x_hi - c]
         rings = cv[RINGS, y, cx + x_lo - c : cx + x_hi - c]
         bad = 0
@@ -85,6 +84,19 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
         if bad:
             return False
     return True
+
+
+@cached_njit
+def _holds(mask: np.ndarray, row: int, start: int, stop: int, flag: int) -> bool:
+    """Whether a cell of ``mask[row, start:stop]`` carries ``flag``.
+
+    Read in place: ``fits`` asks this twice a row, mostly of empty or short ranges, and a
+    slice passed to ``count_cells`` cost more (a new array and its reshape) than the test.
+    """
+    hit = 0
+    for x in range(start, stop):
+        hit |= mask[row, x] & flag
+    return hit != 0
 
 
 @cached_njit
