@@ -156,12 +156,20 @@ def find_position_in(
     box: tuple[int, int, int, int],
 ) -> tuple[bool, int, int]:
     """Draw one uniform centre in ``box`` (x_lo, x_hi, y_lo, y_hi); report whether it fits."""
+    drawn, cx, cy = draw_centre_in(state, box)
+    return drawn and fits(cv, mask, cx, cy, container), cx, cy
+
+
+@cached_njit
+def draw_centre_in(state: np.ndarray, box: tuple[int, int, int, int]) -> tuple[bool, int, int]:
+    """``find_position_in``'s draw without the fit test: (False, 0, 0), drawing nothing, for
+    an empty box. For callers that test something cheaper first."""
     x_lo, x_hi, y_lo, y_hi = box
     if x_lo > x_hi or y_lo > y_hi:
         return False, 0, 0
     cx = integer(state, x_lo, x_hi)
     cy = integer(state, y_lo, y_hi)
-    return fits(cv, mask, cx, cy, container), cx, cy
+    return True, cx, cy
 
 
 @cached_njit
