@@ -226,14 +226,23 @@ def transform(points: np.ndarray, scale: float, rotation: float, mirror: bool) -
     """Return ``scale * R(rotation) * M(mirror) * points``; M negates x (a left-right mirror)."""
     cs = math.cos(rotation) * scale
     sn = math.sin(rotation) * scale
+    flip = -1.0 if mirror else 1.0
     n = points.shape[0]
     out = np.empty((n, 2), dtype=np.float64)
     for i in range(n):
-        x = -points[i, 0] if mirror else points[i, 0]
-        y = points[i, 1]
-        out[i, 0] = cs * x - sn * y
-        out[i, 1] = sn * x + cs * y
+        out[i, 0], out[i, 1] = _transform_point(points, i, cs, sn, flip)
     return out
+
+
+@cached_njit
+def _transform_point(
+    points: np.ndarray, i: int, cs: float, sn: float, flip: float
+) -> tuple[float, float]:
+    """Point i after ``transform``, given its cos and sin times the scale, and the mirror's
+    sign (-1.0: an exact negation of x)."""
+    x = flip * points[i, 0]
+    y = points[i, 1]
+    return cs * x - sn * y, sn * x + cs * y
 
 
 @cached_njit
@@ -326,23 +335,21 @@ def make_outline(
     """
     cs = math.cos(rotation) * scale
     sn = math.sin(rotation) * scale
-    flip = -1.0 if mirror else 1.0  # an exact negation, as transform's
+    flip = -1.0 if mirror else 1.0
     n = base.shape[0]
     extent = 0.0
     for i in range(n):
-        x = flip * base[i, 0]
-        y = base[i, 1]
-        extent = max(extent, abs(cs * x - sn * y), abs(sn * x + cs * y))
+        tx, ty = _transform_point(base, i, cs, sn, flip)
+        extent = max(extent, abs(tx), abs(ty))
     c = int(extent + 0.5) + line_width + 2
     side = 2 * c + 1
     mask = np.zeros((side, side), dtype=np.uint8)
     lo = -((line_width - 1) // 2)
     hi = line_width // 2
     for i in range(n):
-        x = flip * base[i, 0]
-        y = base[i, 1]
-        px = c + math.floor(cs * x - sn * y + 0.5)
-        py = c + math.floor(sn * x + cs * y + 0.5)
+        tx, ty = _transform_point(base, i, cs, sn, flip)
+        px = c + math.floor(tx + 0.5)
+        py = c + math.floor(ty + 0.5)
         if line_width == 1:  # the common case, without the brush's loops (a third faster)
             mask[py, px] = CONTOUR
             continue
