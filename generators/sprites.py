@@ -92,10 +92,18 @@ def link_contour(
     next_live = np.empty(max_points, dtype=np.int64)
     r2_low = hole * hole
     r2_high = radius * radius
+    controls = np.empty((4, 2), dtype=np.float64)  # (angle, radius) of each control point
     for _ in range(_MAX_CONTOUR_TRIES):
         for q in range(4):
-            a = uniform(state, q * 0.5 * math.pi, (q + 1) * 0.5 * math.pi)
-            rad = uniform(state, hole, radius)
+            controls[q, 0] = uniform(state, q * 0.5 * math.pi, (q + 1) * 0.5 * math.pi)
+            controls[q, 1] = uniform(state, hole, radius)
+        doomed, counter = _is_doomed_at_first_level(controls, state[0], r2_low, r2_high)
+        if doomed and max_points > 8:  # with fewer, the bound can end a draw before its midpoints
+            state[0] = counter
+            continue
+        for q in range(4):
+            a = controls[q, 0]
+            rad = controls[q, 1]
             points[q, 0] = rad * math.cos(a)
             points[q, 1] = rad * math.sin(a)
             following[q] = (q + 1) % 4
@@ -151,6 +159,85 @@ def link_contour(
         if ok:
             return points, following, n
     raise RuntimeError("could not draw a contour inside the annulus")
+
+
+@cached_njit
+def _is_doomed_at_first_level(
+    controls: np.ndarray, counter: np.uint64, r2_low: float, r2_high: float
+) -> tuple[bool, np.uint64]:
+    """Whether a draw's first level of midpoints leaves the annulus, found without ``sin`` and
+    ``cos``: (True, the stream state after the failing midpoint) when it surely does, (False,
+    ``counter`` unchanged) when the draw goes on (or is too close to call).
+
+    With a wide hole most draws fail there (95% of the 94 draws a contour takes at a hole of
+    half the radius), and the control points' four ``sincos`` were most of their cost: such a
+    contour took 19 us, and takes 13 with this test (SVRT 13's images 12% faster).
+
+    Here the control points come from polynomials within 2e-9, which move a midpoint's squared
+    radius by under 3e-8 of the outer radius squared; a midpoint within ``_CALL_MARGIN`` (40
+    times that) of a bound, or a segment as close to the length bound, is left to the exact
+    draw. The stream advances exactly as the exact draw's does (how many draws a midpoint
+    takes does not depend on the points), so the same draw fails at the same midpoint and
+    leaves the stream at the same state either way: the same contours, byte for byte.
+    """
+    margin = _CALL_MARGIN * (r2_high + 1.0)
+    x0, y0 = _approximate_point(controls, 0)
+    x1, y1 = _approximate_point(controls, 1)
+    x2, y2 = _approximate_point(controls, 2)
+    x3, y3 = _approximate_point(controls, 3)
+    xs = (x0, x1, x2, x3, x0)  # in registers: no array to allocate or pass
+    ys = (y0, y1, y2, y3, y0)
+    at = counter
+    for i in range(4):
+        dx = xs[i + 1] - xs[i]
+        dy = ys[i + 1] - ys[i]
+        length2 = dx * dx + dy * dy
+        if abs(length2 - 0.0625) <= margin:
+            return False, counter
+        if length2 < 0.0625:  # final: no midpoint, no draw
+            continue
+        ox, oy, at = in_disc_at(at, math.sqrt(length2) / 5.0)
+        mx = xs[i] + 0.5 * dx + ox
+        my = ys[i] + 0.5 * dy + oy
+        r2 = mx * mx + my * my
+        if r2 < r2_low - margin or r2 > r2_high + margin:
+            return True, at
+        if r2 < r2_low + margin or r2 > r2_high - margin:
+            return False, counter
+    return False, counter
+
+
+@cached_njit
+def _approximate_point(controls: np.ndarray, q: int) -> tuple[float, float]:
+    c, s = _approximate_cos_sin(controls[q, 0], q)
+    return controls[q, 1] * c, controls[q, 1] * s
+
+
+# Relative to the outer radius squared (plus 1): about 40 times what the polynomials move.
+_CALL_MARGIN = 1e-6
+_SQRT_HALF = math.sqrt(0.5)
+# Taylor coefficients of sin (odd powers) and cos (even powers).
+_S3, _S5, _S7, _S9 = -1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0
+_C2, _C4, _C6, _C8, _C10 = -0.5, 1.0 / 24.0, -1.0 / 720.0, 1.0 / 40320.0, -1.0 / 3628800.0
+
+
+@cached_njit
+def _approximate_cos_sin(a: float, quadrant: int) -> tuple[float, float]:
+    """(cos a, sin a) within 2e-9, for ``a`` in the quadrant [q pi/2, (q + 1) pi/2].
+
+    Taylor polynomials about the quadrant's middle, where ``|u| <= pi / 4``: the first term
+    left out bounds the error, (pi/4)^11 / 11! < 2e-9.
+    """
+    middle = (quadrant + 0.5) * 0.5 * math.pi
+    u = a - middle
+    u2 = u * u
+    # Coefficients as products, not divisions: a chain of divisions cost 4 times as much.
+    sin_u = u * (1.0 + u2 * (_S3 + u2 * (_S5 + u2 * (_S7 + u2 * _S9))))
+    cos_u = 1.0 + u2 * (_C2 + u2 * (_C4 + u2 * (_C6 + u2 * (_C8 + u2 * _C10))))
+    # The middle's cos and sin are +-sqrt(1/2), signs by quadrant.
+    cos_m = _SQRT_HALF if quadrant == 0 or quadrant == 3 else -_SQRT_HALF
+    sin_m = _SQRT_HALF if quadrant <= 1 else -_SQRT_HALF
+    return cos_u * cos_m - sin_u * sin_m, sin_u * cos_m + cos_u * sin_m
 
 
 @cached_njit

@@ -13,6 +13,8 @@ from generators.sprites import (
     HALO,
     INTERIOR,
     NEAR,
+    _approximate_cos_sin,
+    _is_doomed_at_first_level,
     complete_sprite,
     count_ink,
     draw_contour,
@@ -82,7 +84,16 @@ def draw_contour_by_rewriting(
 
 @pytest.mark.parametrize(
     ("radius", "hole", "max_points"),
-    [(3.0, 0.5, 60), (3.0, 0.5, 90), (4.0, 1.0, 120), (10.0, 1.0, 1712), (21.0, 2.0, 3032)],
+    [
+        (3.0, 0.5, 60),
+        (3.0, 0.5, 90),
+        (4.0, 1.0, 120),
+        (10.0, 1.0, 1712),
+        (21.0, 2.0, 3032),
+        # Wide holes: most draws fail at the first level of midpoints (about 94 per contour).
+        (10.0, 5.0, 1712),
+        (32.0, 16.0, 4352),
+    ],
 )
 def test_contour_is_the_plain_rule_point_for_point_and_leaves_the_stream_where_it_does(
     radius: float, hole: float, max_points: int
@@ -113,6 +124,78 @@ def test_contour_points_are_the_contour_s_points_from_the_same_draws(
         np.testing.assert_array_equal(
             make_sprite(points, 1.3, 0.4, True, 2), make_sprite(contour, 1.3, 0.4, True, 2)
         )
+
+
+def test_approximate_cos_sin_is_within_2e_9_over_each_quadrant() -> None:
+    for quadrant in range(4):
+        for a in np.linspace(quadrant * math.pi / 2, (quadrant + 1) * math.pi / 2, 2001):
+            c, s = _approximate_cos_sin(a, quadrant)
+            assert abs(c - math.cos(a)) < 2e-9 and abs(s - math.sin(a)) < 2e-9
+
+
+def first_level_by_the_rule(
+    controls: np.ndarray, counter: np.uint64, r2_low: float, r2_high: float
+) -> tuple[bool, np.uint64, float]:
+    """The first level of midpoints with exact control points: (fails, counter after the
+    failing midpoint or after the level, the squared radius of the first midpoint)."""
+    xs = controls[:, 1] * np.cos(controls[:, 0])
+    ys = controls[:, 1] * np.sin(controls[:, 0])
+    first_r2 = math.nan
+    for i in range(4):
+        j = (i + 1) % 4
+        dx, dy = xs[j] - xs[i], ys[j] - ys[i]
+        if dx * dx + dy * dy < 0.0625:
+            continue
+        ox, oy, drawn = in_disc_at(counter, math.sqrt(dx * dx + dy * dy) / 5.0)
+        counter = np.uint64(drawn)  # numba gives a Python int back; as such it would be signed
+        mx, my = xs[i] + 0.5 * dx + ox, ys[i] + 0.5 * dy + oy
+        r2 = mx * mx + my * my
+        first_r2 = r2 if math.isnan(first_r2) else first_r2
+        if not r2_low <= r2 <= r2_high:
+            return True, counter, first_r2
+    return False, counter, first_r2
+
+
+def random_controls(state: np.ndarray, radius: float, hole: float) -> np.ndarray:
+    controls = np.empty((4, 2))
+    for q in range(4):
+        controls[q, 0] = uniform(state, q * 0.5 * math.pi, (q + 1) * 0.5 * math.pi)
+        controls[q, 1] = uniform(state, hole, radius)
+    return controls
+
+
+@pytest.mark.parametrize(("radius", "hole"), [(10.0, 5.0), (48.0, 21.0), (10.0, 1.0)])
+def test_first_level_shortcut_calls_doom_only_where_the_exact_draw_fails_there(
+    radius: float, hole: float
+) -> None:
+    state = make_state(np.uint64(29), np.uint64(0))
+    caught = failures = 0
+    for _ in range(3000):
+        controls = random_controls(state, radius, hole)
+        counter = state[0]
+        fails, after, _ = first_level_by_the_rule(controls, counter, hole**2, radius**2)
+        doomed, at = _is_doomed_at_first_level(controls, counter, hole**2, radius**2)
+        if doomed:
+            assert fails and np.uint64(at) == after  # the same midpoint fails, as far along
+        else:
+            assert np.uint64(at) == counter  # left to the exact draw, from where it started
+        failures += fails
+        caught += doomed
+        state[0] = after
+    assert failures > 100 and caught == failures  # no call is too close among these
+
+
+def test_first_level_shortcut_leaves_a_midpoint_on_the_bound_to_the_exact_draw() -> None:
+    state = make_state(np.uint64(31), np.uint64(0))
+    controls = random_controls(state, 10.0, 1.0)
+    counter = state[0]
+    _, _, r2 = first_level_by_the_rule(controls, counter, 0.0, math.inf)
+    for r2_low in (np.nextafter(r2, math.inf), np.nextafter(r2, -math.inf)):
+        # Just above the bound the exact draw fails, just below it goes on: too close to call.
+        doomed, at = _is_doomed_at_first_level(controls, counter, r2_low, 100.0)
+        assert not doomed and np.uint64(at) == counter
+    fails, _, _ = first_level_by_the_rule(controls, counter, np.nextafter(r2, math.inf), 100.0)
+    assert fails
 
 
 def test_transform_matches_rotation_scale_and_mirror_by_hand() -> None:
