@@ -56,7 +56,6 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
     ``container`` is -1 to place on the background, or the id of the shape it must lie inside
     (then the sprite must also keep a clear pixel from every contour).
     """
-    height = cv.shape[1]
     width = cv.shape[2]
     side = mask.shape[0]
     c = side // 2
@@ -66,7 +65,17 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
     # beyond them.
     x_lo = min(side, max(0, 1 - cx + c))
     x_hi = max(x_lo, min(side, width - 1 - cx + c))
-    for my in range(side):
+    height = cv.shape[1]
+    # A large sprite's widest rows are tested first (rows c, c - side/4, c + side/4), then
+    # every row: two large shapes that overlap mostly do so there, and top to bottom an
+    # overlap low in the sprite was found last (SVRT 13 8% faster). For a small sprite these
+    # rows are too large a share of the work they might spare.
+    n_probes = 3 if side >= _PROBED_SIDE else 0
+    for k in range(n_probes + side):
+        if k < n_probes:
+            my = c + ((k + 1) // 2) * (side // 4) * (1 - 2 * (k % 2))
+        else:
+            my = k - n_probes
         y = cy + my - c
         if y < 1 or y > height - 2:
             if _holds(mask, my, 0, side, FILL):
@@ -84,6 +93,9 @@ def fits(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> 
         if bad:
             return False
     return True
+
+
+_PROBED_SIDE = 48
 
 
 @cached_njit

@@ -133,8 +133,10 @@ def link_contour(
                 j = following[i]
                 ax = points[i, 0]
                 ay = points[i, 1]
-                dx = points[j, 0] - ax
-                dy = points[j, 1] - ay
+                bx = points[j, 0]
+                by = points[j, 1]
+                dx = bx - ax
+                dy = by - ay
                 ox, oy, counter = in_disc_at(counter, math.sqrt(dx * dx + dy * dy) / 5.0)
                 mx = ax + 0.5 * dx + ox
                 my = ay + 0.5 * dy + oy
@@ -148,10 +150,15 @@ def link_contour(
                 following[n] = j
                 following[i] = n
                 # Both halves go on to the next level unless already final (branch-free).
+                # (``_is_long`` on the values at hand: the same differences, no reloads.)
+                ex = mx - ax
+                ey = my - ay
+                fx = bx - mx
+                fy = by - my
                 next_live[n_next] = i
-                n_next += _is_long(points, i, n)
+                n_next += int(ex * ex + ey * ey >= 0.0625)
                 next_live[n_next] = n
-                n_next += _is_long(points, n, j)
+                n_next += int(fx * fx + fy * fy >= 0.0625)
                 n += 1
             state[0] = counter
             live, next_live = next_live, live
@@ -424,10 +431,17 @@ def make_outline(
     sn = math.sin(rotation) * scale
     flip = -1.0 if mirror else 1.0
     n = base.shape[0]
-    extent = 0.0
-    for i in range(n):
+    # Four running maxima, not one: one chain of dependent ``max`` cost a cycle or four per
+    # point. ``max`` rounds nothing, so any grouping gives the same extent.
+    extents = np.zeros(4)
+    for start in range(0, n - 3, 4):
+        for k in range(4):
+            tx, ty = _transform_point(base, start + k, cs, sn, flip)
+            extents[k] = max(extents[k], abs(tx), abs(ty))
+    for i in range(n - n % 4, n):
         tx, ty = _transform_point(base, i, cs, sn, flip)
-        extent = max(extent, abs(tx), abs(ty))
+        extents[0] = max(extents[0], abs(tx), abs(ty))
+    extent = max(max(extents[0], extents[1]), max(extents[2], extents[3]))
     c = int(extent + 0.5) + line_width + 2
     side = 2 * c + 1
     mask = np.zeros((side, side), dtype=np.uint8)

@@ -17,7 +17,7 @@ from generators.canvas import (
     stamp,
 )
 from generators.rng import make_state
-from generators.sprites import get_contour_pixels, make_contour, make_sprite
+from generators.sprites import FILL, HALO, NEAR, get_contour_pixels, make_contour, make_sprite
 
 
 def _sprite(seed: int, radius: float = 10.0, hole: float = 1.0) -> np.ndarray:
@@ -58,6 +58,37 @@ def test_random_placements_never_touch_or_nest() -> None:
         )
         # No nesting: every shape's ink lies outside every other shape's filled area.
         assert (cv[0][ink] == cv[1][ink]).all()
+
+
+def fits_by_rule(cv: np.ndarray, mask: np.ndarray, cx: int, cy: int, container: int) -> bool:
+    """``fits`` written plainly: every filled cell of the sprite lands 1 px inside the canvas,
+    on the wanted region and off the placed shapes' rings."""
+    c = mask.shape[0] // 2
+    ring = HALO if container < 0 else NEAR
+    for my, mx in zip(*np.nonzero(mask & FILL), strict=True):
+        y, x = cy + my - c, cx + mx - c
+        if not (1 <= y <= cv.shape[1] - 2 and 1 <= x <= cv.shape[2] - 2):
+            return False
+        if cv[0, y, x] != container + 1 or cv[2, y, x] & ring:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("container", [-1, 0])
+def test_fits_is_the_plain_rule_at_every_centre(container: int) -> None:
+    """Large sprites (their widest rows are tested first) and small ones, over a canvas
+    holding a large shape, at centres on and off the canvas's edges."""
+    cv = np.zeros((3, 96, 96), dtype=np.uint8)
+    stamp(cv, _sprite(11, 32.0, 16.0), 40, 52, 0)
+    seen = set()
+    for mask in (_sprite(12, 26.0, 12.0), _sprite(13, 6.0, 1.0)):
+        assert mask.shape[0] >= 48 or mask.shape[0] < 20
+        for cy in range(0, 96, 3):
+            for cx in range(0, 96, 3):
+                expected = fits_by_rule(cv, mask, cx, cy, container)
+                assert fits(cv, mask, cx, cy, container) == expected
+                seen.add(expected)
+    assert seen == {True, False}
 
 
 def test_placement_inside_a_container_keeps_a_clear_pixel() -> None:
