@@ -52,13 +52,14 @@ from generators.svrt.containment import (
     SHAPE_2,
     SHAPE_3,
     UNMIRRORED,
-    is_within,
+    get_reach,
+    is_within_reach,
 )
 
 
 @cached_njit
 def _is_clear(
-    pixels: np.ndarray,
+    reach: tuple[np.ndarray, np.ndarray, float],
     x: int,
     y: int,
     pixels_a: np.ndarray,
@@ -69,10 +70,11 @@ def _is_clear(
     by: int,
     min_gap: float,
 ) -> bool:
-    """Whether a contour at (x, y) is at least ``min_gap`` px from both contours a and b."""
+    """Whether a contour (``get_reach`` of its pixels) at (x, y) is at least ``min_gap`` px
+    from both contours a and b."""
     return not (
-        is_within(pixels, x, y, pixels_a, ax, ay, min_gap)
-        or is_within(pixels, x, y, pixels_b, bx, by, min_gap)
+        is_within_reach(reach, x, y, pixels_a, ax, ay, min_gap)
+        or is_within_reach(reach, x, y, pixels_b, bx, by, min_gap)
     )
 
 
@@ -101,6 +103,7 @@ def _place_touching_clear(
     """
     # Beyond the two radii (plus rounding and the halo) the start cannot touch the target.
     reach = get_radius(target_pixels) + get_radius(pixels) + 3.0
+    own_reach = get_reach(pixels)
     for _ in range(N_PLACE_TRIES):
         direction = angle(state)
         x0 = tx + reach * math.cos(direction)
@@ -112,7 +115,9 @@ def _place_touching_clear(
             continue
         if not check_touch(cv, mask, x, y, BACKGROUND, target):
             continue
-        if min_gap <= 0.0 or _is_clear(pixels, x, y, pixels_a, ax, ay, pixels_b, bx, by, min_gap):
+        if min_gap <= 0.0 or _is_clear(
+            own_reach, x, y, pixels_a, ax, ay, pixels_b, bx, by, min_gap
+        ):
             stamp(cv, mask, x, y, shape_id)
             return True, x, y
     return False, 0, 0
@@ -158,12 +163,13 @@ def _place_clear(
 ) -> tuple[bool, int, int]:
     """``place_random`` at least ``min_gap`` px from contours a, b and c (pass c = a for two)."""
     box = get_centre_range(mask, cv.shape[1])
+    reach = get_reach(pixels)
     for _ in range(N_PLACE_TRIES):
         ok, x, y = find_position_in(state, cv, mask, BACKGROUND, box)
         if (
             ok
-            and _is_clear(pixels, x, y, pixels_a, ax, ay, pixels_b, bx, by, min_gap)
-            and not is_within(pixels, x, y, pixels_c, cx, cy, min_gap)
+            and _is_clear(reach, x, y, pixels_a, ax, ay, pixels_b, bx, by, min_gap)
+            and not is_within_reach(reach, x, y, pixels_c, cx, cy, min_gap)
         ):
             stamp(cv, mask, x, y, shape_id)
             return True, x, y
@@ -393,6 +399,7 @@ def problem_13(
         _, rot_b, b = new_shape(state, prm, 10.0, 5.0, 1.0)
         pa = get_contour_pixels(a)
         pb = get_contour_pixels(b)
+        reach_b = get_reach(pb)
         range_a = get_centre_range(a, size)
         ok = False
         ax1 = ay1 = bx1 = by1 = ax2 = ay2 = bx2 = by2 = 0
@@ -405,7 +412,7 @@ def problem_13(
             ok = False
             for _ in range(N_PLACE_TRIES):
                 fit, bx1, by1 = find_position_in(state, cv, b, BACKGROUND, box)
-                if fit and is_within(pb, bx1, by1, pa, ax1, ay1, near):
+                if fit and is_within_reach(reach_b, bx1, by1, pa, ax1, ay1, near):
                     ok = True
                     break
             if not ok:
@@ -414,7 +421,7 @@ def problem_13(
             ok = False
             for _ in range(N_PLACE_TRIES):
                 fit, ax2, ay2 = find_position_in(state, cv, a, BACKGROUND, range_a)
-                if fit and not is_within(pb, bx1, by1, pa, ax2, ay2, near):
+                if fit and not is_within_reach(reach_b, bx1, by1, pa, ax2, ay2, near):
                     ok = True
                     break
             if not ok:
@@ -425,8 +432,8 @@ def problem_13(
             if label == 1:
                 bx2 = copy_x
                 by2 = copy_y
-                ok = fits(cv, b, bx2, by2, BACKGROUND) and not is_within(
-                    pb, bx2, by2, pa, ax1, ay1, near
+                ok = fits(cv, b, bx2, by2, BACKGROUND) and not is_within_reach(
+                    reach_b, bx2, by2, pa, ax1, ay1, near
                 )
             else:
                 box = _get_reach_box(a, ax2, ay2, b, near, size)
@@ -436,8 +443,8 @@ def problem_13(
                     if (
                         fit
                         and distance(bx2, by2, copy_x, copy_y) >= min_offset
-                        and is_within(pb, bx2, by2, pa, ax2, ay2, near)
-                        and not is_within(pb, bx2, by2, pa, ax1, ay1, near)
+                        and is_within_reach(reach_b, bx2, by2, pa, ax2, ay2, near)
+                        and not is_within_reach(reach_b, bx2, by2, pa, ax1, ay1, near)
                     ):
                         ok = True
                         break

@@ -216,8 +216,17 @@ def place_in_or_out(
 
 
 @cached_njit
-def is_within(
-    pixels_a: np.ndarray,
+def get_reach(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """What ``is_within_reach`` reads of its first contour: its columns (``get_columns``) and
+    its radius. A loop that tests one contour at many places takes this once: taken at every
+    test, it was a third of the test's time."""
+    xs, ys = get_columns(pixels)
+    return xs, ys, get_radius(pixels)
+
+
+@cached_njit
+def is_within_reach(
+    reach_a: tuple[np.ndarray, np.ndarray, float],
     ax: int,
     ay: int,
     pixels_b: np.ndarray,
@@ -225,7 +234,8 @@ def is_within(
     by: int,
     gap: float,
 ) -> bool:
-    """Whether two contours (``[n, 2]`` offsets at centres a, b) come closer than ``gap`` px.
+    """Whether two contours, a (``get_reach`` of its ``[n, 2]`` offsets) at centre a and b at
+    centre b, come closer than ``gap`` px.
 
     Equivalent to ``get_contour_distance(...) < gap``, but a pixel of b farther than
     ``gap + radius(a)`` from a's centre cannot be within ``gap`` of a (triangle inequality), so
@@ -233,10 +243,10 @@ def is_within(
     that comes close. Each comparison is a branch-free pass over a's columns
     (``get_nearest2``), which the compiler vectorises.
     """
-    reach = gap + get_radius(pixels_a)
+    xs_a, ys_a, radius_a = reach_a
+    reach = gap + radius_a
     reach2 = reach * reach
     gap2 = gap * gap
-    xs_a, ys_a = get_columns(pixels_a)
     for j in range(pixels_b.shape[0]):
         qx = bx + pixels_b[j, 0] - ax
         qy = by + pixels_b[j, 1] - ay
@@ -280,6 +290,7 @@ def problem_2(
         small_pixels = get_contour_pixels(small)
         # The band of the box within min_gap of its edges holds no class-0 position.
         box = get_inner_box(big, bx, by, small, size, math.ceil(min_gap))
+        small_reach = get_reach(small_pixels)
         ok = False
         sx = 0
         sy = 0
@@ -289,7 +300,7 @@ def problem_2(
             ok, sx, sy = draw_centre_in(state, box)
             if (
                 ok
-                and not is_within(small_pixels, sx, sy, big_pixels, bx, by, min_gap)
+                and not is_within_reach(small_reach, sx, sy, big_pixels, bx, by, min_gap)
                 and fits(cv, small, sx, sy, SHAPE_0)
             ):
                 break

@@ -18,6 +18,7 @@ from generators.canvas import (
 )
 from generators.rng import make_state
 from generators.sprites import FILL, HALO, NEAR, get_contour_pixels, make_contour, make_sprite
+from generators.svrt.containment import get_reach, is_within_reach
 
 
 def _sprite(seed: int, radius: float = 10.0, hole: float = 1.0) -> np.ndarray:
@@ -150,3 +151,21 @@ def test_contour_distance_matches_brute_force(offset: tuple[int, int]) -> None:
     expected = np.sqrt(((pa[:, None, :] - pb[None, :, :]) ** 2).sum(-1)).min()
     got = get_contour_distance(get_contour_pixels(a), ax, ay, get_contour_pixels(b), bx, by)
     assert got == expected  # squared distances of pixels are integers: exact
+
+
+def test_is_within_reach_is_the_contour_distance_under_the_gap() -> None:
+    """At offsets from far apart to overlapping, with the gap just under and over the distance."""
+    pa = get_contour_pixels(_sprite(30))
+    pb = get_contour_pixels(_sprite(31, 21.0, 7.0))
+    reach = get_reach(pa)
+    seen = set()
+    for dx in range(-45, 46, 5):
+        for dy in range(-45, 46, 7):
+            distance = get_contour_distance(pa, 60 + dx, 60 + dy, pb, 60, 60)
+            for gap in (distance - 0.01, distance + 0.01, 10.0):
+                if gap <= 0.0:  # gaps are positive
+                    continue
+                within = is_within_reach(reach, 60 + dx, 60 + dy, pb, 60, 60, gap)
+                assert within == (distance < gap)
+                seen.add(within)
+    assert seen == {True, False}
