@@ -165,15 +165,27 @@ def _draw_shapes(
 
 @cached_njit
 def _render(image: np.ndarray, sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray) -> None:
-    """Background everywhere, ink on every shape's contour (placement kept them in range)."""
+    """Background everywhere, ink on every shape's contour."""
     image[:, :] = BACKGROUND
+    height, width = image.shape
     for i in range(len(sprites)):
         sprite = sprites[i]
-        c = sprite.shape[0] // 2
-        for my in range(sprite.shape[0]):
-            for mx in range(sprite.shape[1]):
-                if sprite[my, mx] & CONTOUR:
-                    image[ys[i] + my - c, xs[i] + mx - c] = INK
+        side = sprite.shape[0]
+        c = side // 2
+        cx = xs[i]
+        cy = ys[i]
+        # The sprite's columns over the image (its clear frame may reach past the edge).
+        x_lo = min(side, max(0, c - cx))
+        x_hi = max(x_lo, min(side, width - cx + c))
+        for my in range(side):
+            y = cy + my - c
+            if y < 0 or y >= height:
+                continue
+            # A select per cell of the row rather than a branch: the compiler vectorises it.
+            source = sprite[my, x_lo:x_hi]
+            target = image[y, cx + x_lo - c : cx + x_hi - c]
+            for k in range(source.shape[0]):
+                target[k] = INK if source[k] & CONTOUR else target[k]
 
 
 @cached_njit

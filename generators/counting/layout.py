@@ -36,14 +36,17 @@ def dilate_fill(sprite: np.ndarray, gap: int) -> np.ndarray:
     # remembers the last filled cell, so the cost does not grow with the gap. Along x, grown
     # column x is set when a filled sprite column lies in x - 2 gap .. x (the sprite sits
     # ``gap`` columns in from the grown mask's left edge, which centres it).
+    # Selects rather than branches, on rows of clear cells with a few filled runs: the
+    # compiler makes them conditional moves (and vectorises the column pass).
     rows = np.zeros((grown, grown), dtype=np.uint8)
     for y in range(side):
         source = sprite[y]
         target = rows[y + gap]
         last = -width  # the last filled sprite column so far
-        for x in range(grown):
-            if x < side and source[x] & FILL:
-                last = x
+        for x in range(side):
+            last = x if source[x] & FILL else last
+            target[x] = x - last < width
+        for x in range(side, grown):
             target[x] = x - last < width
     out = np.zeros((grown, grown), dtype=np.uint8)
     last_row = np.full(grown, -width - grown, dtype=np.int64)
@@ -52,8 +55,7 @@ def dilate_fill(sprite: np.ndarray, gap: int) -> np.ndarray:
         if ahead < grown:
             source = rows[ahead]
             for x in range(grown):
-                if source[x]:
-                    last_row[x] = ahead
+                last_row[x] = ahead if source[x] else last_row[x]
         target = out[y]
         for x in range(grown):
             target[x] = ahead - last_row[x] < width
@@ -94,16 +96,21 @@ def fits(taken: np.ndarray, sprite: np.ndarray, box: np.ndarray, cx: int, cy: in
 @cached_njit
 def take(taken: np.ndarray, grown: np.ndarray, cx: int, cy: int) -> None:
     """Mark the grown mask of a shape placed at (cx, cy) (clipped at the edge)."""
-    c = grown.shape[0] // 2
+    side = grown.shape[0]
+    c = side // 2
     height, width = taken.shape
-    for my in range(grown.shape[0]):
+    # The mask's columns that land on the plane; then an OR along each row (both hold 0 or
+    # 1), which the compiler vectorises.
+    x_lo = min(side, max(0, c - cx))
+    x_hi = max(x_lo, min(side, width - cx + c))
+    for my in range(side):
         y = cy + my - c
         if y < 0 or y >= height:
             continue
-        for mx in range(grown.shape[1]):
-            x = cx + mx - c
-            if 0 <= x < width and grown[my, mx]:
-                taken[y, x] = 1
+        source = grown[my, x_lo:x_hi]
+        target = taken[y, cx + x_lo - c : cx + x_hi - c]
+        for i in range(source.shape[0]):
+            target[i] |= source[i]
 
 
 @cached_njit

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from generators.counting.layout import dilate_fill, fits
+from generators.counting.layout import dilate_fill, fits, take
 from generators.rng import make_state
 from generators.sprites import FILL, get_extent, make_contour, make_sprite
 
@@ -46,3 +46,17 @@ def test_fits_reads_only_filled_pixels_even_where_the_sprite_hangs_over_the_edge
             expected = not taken[ys + cy - c, xs + cx - c].any()
             box = np.array([x_min, x_max, y_min, y_max])
             assert fits(taken, sprite, box, cx, cy) == expected
+
+
+@pytest.mark.parametrize(("cx", "cy"), [(40, 30), (2, 3), (62, 61), (-5, 30), (30, 70)])
+def test_take_marks_the_grown_mask_clipped_at_the_edge(cx: int, cy: int) -> None:
+    grown = np.random.default_rng(abs(cx) * 100 + cy).integers(0, 2, (15, 15)).astype(np.uint8)
+    taken = np.zeros((64, 64), dtype=np.uint8)
+    taken[10, 10] = 1  # marks already there stay
+    expected = taken.copy()
+    for my, mx in zip(*np.nonzero(grown), strict=True):
+        y, x = cy + my - 7, cx + mx - 7
+        if 0 <= y < 64 and 0 <= x < 64:
+            expected[y, x] = 1
+    take(taken, grown, cx, cy)
+    np.testing.assert_array_equal(taken, expected)
