@@ -44,8 +44,10 @@ def mark_interior(mask: np.ndarray, contour: int, interior: int) -> None:
     _sweep_until_still(outside, is_open)
     for y in range(side):
         for w in range(n_words):
-            cells = mask[y, 64 * w : min(side, 64 * w + 64)]
             inside = is_open[y, w] & ~outside[y, w]
+            if inside == 0:  # all outside (or contour): most words of a sprite's edge rows
+                continue
+            cells = mask[y, 64 * w : min(side, 64 * w + 64)]
             for b in range(cells.shape[0]):
                 cells[b] |= interior * ((inside >> np.uint64(b)) & _ONE)
 
