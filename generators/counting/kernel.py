@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from generators.canvas import get_mask_box
-from generators.counting.layout import dilate_fill, get_clearance, place_all
+from generators.counting.layout import dilate_fill, get_clearance, paint, place_all
 from generators.counting.params import (
     MIN_COUNT,
     N_CLASSES,
@@ -167,25 +167,8 @@ def _draw_shapes(
 def _render(image: np.ndarray, sprites: list[np.ndarray], xs: np.ndarray, ys: np.ndarray) -> None:
     """Background everywhere, ink on every shape's contour."""
     image[:, :] = BACKGROUND
-    height, width = image.shape
     for i in range(len(sprites)):
-        sprite = sprites[i]
-        side = sprite.shape[0]
-        c = side // 2
-        cx = xs[i]
-        cy = ys[i]
-        # The sprite's columns over the image (its clear frame may reach past the edge).
-        x_lo = min(side, max(0, c - cx))
-        x_hi = max(x_lo, min(side, width - cx + c))
-        for my in range(side):
-            y = cy + my - c
-            if y < 0 or y >= height:
-                continue
-            # A select per cell of the row rather than a branch: the compiler vectorises it.
-            source = sprite[my, x_lo:x_hi]
-            target = image[y, cx + x_lo - c : cx + x_hi - c]
-            for k in range(source.shape[0]):
-                target[k] = INK if source[k] & CONTOUR else target[k]
+        paint(image, sprites[i], xs[i], ys[i], CONTOUR, INK)
 
 
 @cached_njit

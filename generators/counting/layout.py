@@ -96,21 +96,28 @@ def fits(taken: np.ndarray, sprite: np.ndarray, box: np.ndarray, cx: int, cy: in
 @cached_njit
 def take(taken: np.ndarray, grown: np.ndarray, cx: int, cy: int) -> None:
     """Mark the grown mask of a shape placed at (cx, cy) (clipped at the edge)."""
-    side = grown.shape[0]
+    paint(taken, grown, cx, cy, 1, 1)  # the grown mask holds 0 or 1
+
+
+@cached_njit
+def paint(plane: np.ndarray, mask: np.ndarray, cx: int, cy: int, flag: int, value: int) -> None:
+    """Set to ``value`` every cell of ``plane`` under a cell of the square ``mask`` (centred
+    at (cx, cy), clipped at the edge) that carries ``flag``."""
+    side = mask.shape[0]
     c = side // 2
-    height, width = taken.shape
-    # The mask's columns that land on the plane; then an OR along each row (both hold 0 or
-    # 1), which the compiler vectorises.
+    height, width = plane.shape
+    # The mask's columns that land on the plane, then a select per cell of each row rather
+    # than a branch: the compiler vectorises it.
     x_lo = min(side, max(0, c - cx))
     x_hi = max(x_lo, min(side, width - cx + c))
     for my in range(side):
         y = cy + my - c
         if y < 0 or y >= height:
             continue
-        source = grown[my, x_lo:x_hi]
-        target = taken[y, cx + x_lo - c : cx + x_hi - c]
+        source = mask[my, x_lo:x_hi]
+        target = plane[y, cx + x_lo - c : cx + x_hi - c]
         for i in range(source.shape[0]):
-            target[i] |= source[i]
+            target[i] = value if source[i] & flag else target[i]
 
 
 @cached_njit
