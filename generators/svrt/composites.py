@@ -22,6 +22,7 @@ from generators.canvas import (
     get_centre_range,
     get_contour_distance,
     get_radius,
+    get_reach,
     place_random,
     place_touching,
     record_shape,
@@ -52,7 +53,6 @@ from generators.svrt.containment import (
     SHAPE_2,
     SHAPE_3,
     UNMIRRORED,
-    get_reach,
     is_within_reach,
 )
 

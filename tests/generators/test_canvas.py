@@ -10,6 +10,7 @@ from generators.canvas import (
     finish_image,
     fits,
     get_contour_distance,
+    get_reach,
     place_random,
     place_touching,
     record_shape,
@@ -18,7 +19,7 @@ from generators.canvas import (
 )
 from generators.rng import make_state
 from generators.sprites import FILL, HALO, NEAR, get_contour_pixels, make_contour, make_sprite
-from generators.svrt.containment import get_reach, is_within_reach
+from generators.svrt.containment import is_within_reach
 
 
 def _sprite(seed: int, radius: float = 10.0, hole: float = 1.0) -> np.ndarray:
