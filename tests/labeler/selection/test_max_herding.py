@@ -136,6 +136,21 @@ def test_median_distance_is_exact_for_small_pools_and_close_for_large_ones() -> 
     assert get_median_distance(small[:1], seed=0) == 0.0
 
 
+def test_pair_distances_by_blocks_equal_the_whole_difference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(40, 7))
+    first = rng.integers(40, size=23)
+    second = (first + rng.integers(1, 40, size=23)) % 40
+    whole = ((values[first] - values[second]) ** 2).sum(axis=1)
+    # 21 entries per block: 3 pairs of 7 columns, so 23 pairs end on a partial block.
+    monkeypatch.setattr(max_herding_module, "_PAIR_BLOCK_ENTRIES", 21)
+    np.testing.assert_allclose(
+        max_herding_module.get_pair_distances(values, first, second), whole, rtol=1e-12
+    )
+
+
 def test_bandwidth_must_be_positive() -> None:
     with pytest.raises(ValueError, match="bandwidth must be a finite number > 0"):
         max_herding(np.zeros((5, 2)), 1, seed=0, bandwidth=0.0)
