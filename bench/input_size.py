@@ -151,9 +151,10 @@ def parse_value(text: str) -> Any:
 
 
 def describe(config: ModelConfig, overrides: dict[str, Any] | None = None) -> str:
-    """``resnet w8 d1 s2 64px``, then any TrainConfig overrides."""
+    """``resnet w8 d1 s2 64px`` (`` xy`` after it with coordinate channels), then any
+    TrainConfig overrides."""
     label = f"{config.name} w{config.width} d{config.depth} s{config.stem_stride} "
-    label += f"{config.image_size}px"
+    label += f"{config.image_size}px" + (" xy" if config.coordinates else "")
     return label + "".join(f" {key}={value}" for key, value in (overrides or {}).items())
 
 

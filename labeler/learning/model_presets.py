@@ -15,7 +15,12 @@ it stands for. The flags ``--width`` and ``--depth`` do not apply to it.
   at 1,000 images (0.60, 0.56, 0.56; ``bench/results/svrt_learnability.md``), where this one
   and the 64 px default learn them. About 175,000 parameters; one CPU core trains it at a few
   hundred images per second, so a 1,000-image SVRT set takes minutes there and the
-  28,000-image sets want a GPU.
+  28,000-image sets want a GPU. Its input carries two coordinate channels (each pixel's x and
+  y, ``ModelConfig.coordinates``): several spatial-relation problems ask where shapes are, not
+  what they are (SVRT 17: is a shape at the centre of the circle through three others; 18: are
+  the right-hand shapes mirror images of the left-hand ones about the image's middle). With
+  them, at 1,000 images and two training seeds, SVRT 17 went from 0.734 and 0.737 to 0.768 and
+  0.782 test accuracy, and SVRT 18 from 0.898 and 0.898 to 0.934 and 0.916.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from labeler.learning.models import ModelConfig
 class ModelPreset:
     """``network``: the registered model it builds; ``width``, ``depth``, ``stem_stride``: its
     fixed shape; ``image_sizes``: the input sides (px) it takes; ``summary``: one line for the
-    help."""
+    help; ``coordinates``: whether its input carries coordinate channels."""
 
     network: str
     width: int
@@ -37,6 +42,7 @@ class ModelPreset:
     stem_stride: int
     image_sizes: tuple[int, ...]
     summary: str
+    coordinates: bool = False
 
     def make_config(
         self, name: str, *, image_size: int, dropout: float, in_channels: int
@@ -58,6 +64,7 @@ class ModelPreset:
             image_size=image_size,
             dropout=dropout,
             in_channels=in_channels,
+            coordinates=self.coordinates,
         )
 
 
@@ -68,7 +75,9 @@ PRESETS: dict[str, ModelPreset] = {
         depth=2,
         stem_stride=4,
         image_sizes=(128,),
-        summary="a wider residual network for generated abstract images at 128 px",
+        summary="a wider residual network with coordinate channels, for generated abstract "
+        "images at 128 px",
+        coordinates=True,
     ),
 }
 

@@ -59,6 +59,10 @@ DEFAULT_IMAGE_SIZE = 64
 N_STAGES = 3
 # How much the stem may shrink the input (see ``ModelConfig.stem_stride``).
 STEM_STRIDES = (1, 2, 4)
+# Channels ``add_coordinates`` appends: x, then y.
+N_COORDINATES = 2
+# The models that can append coordinate channels to their input (``ModelConfig.coordinates``).
+COORDINATE_MODELS = ("resnet", "plain")
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,10 @@ class ModelConfig:
     stride 2, as ResNet's stem: the first stage sees a quarter of the side, so that the last
     one's receptive field spans a 128 px image);
     ``stage_depths``: blocks in each of the three stages when they differ (a pruned network;
-    0 empties a stage); None: ``depth`` in each; ``in_channels``: 1 (grayscale) or 3 (RGB).
+    0 empties a stage); None: ``depth`` in each; ``in_channels``: 1 (grayscale) or 3 (RGB);
+    ``coordinates``: the network appends two channels holding each pixel's x and y (from -1 to
+    1) to its input (CoordConv, Liu et al. 2018), so that its convolutions can tell where a
+    shape is, not only what it is: ``resnet`` and ``plain`` only (``COORDINATE_MODELS``).
     """
 
     name: str = "resnet"
@@ -85,6 +92,7 @@ class ModelConfig:
     stem_stride: int = 2
     stage_depths: tuple[int, ...] | None = None
     in_channels: int = 1
+    coordinates: bool = False
 
     def __post_init__(self) -> None:
         for field in ("depth", "width", "image_size", "stem_stride"):
@@ -99,6 +107,15 @@ class ModelConfig:
                 f"ModelConfig.in_channels must be 1 (grayscale) or 3 (RGB), got {in_channels!r}"
             )
         object.__setattr__(self, "in_channels", in_channels)
+        if not isinstance(self.coordinates, bool):
+            raise ValueError(
+                f"ModelConfig.coordinates must be true or false, got {self.coordinates!r}"
+            )
+        if self.coordinates and self.name not in COORDINATE_MODELS:
+            raise ValueError(
+                f"ModelConfig.coordinates is for the models {', '.join(COORDINATE_MODELS)}, "
+                f"not {self.name!r}"
+            )
         if self.stem_stride not in STEM_STRIDES:
             raise ValueError(
                 f"ModelConfig.stem_stride must be one of {', '.join(map(str, STEM_STRIDES))}, "
@@ -292,8 +309,9 @@ class SmallResNet(Classifier):
         # Pooling by the maximum keeps the strongest response to a thin outline, which a second
         # strided conv could step over.
         pool = [nn.MaxPool2d(3, stride=2, padding=1)] if config.stem_stride == 4 else []
+        n_inputs = config.in_channels + (N_COORDINATES if config.coordinates else 0)
         self.stem = nn.Sequential(
-            *_conv_bn(config.in_channels, width, stride=conv_stride),
+            *_conv_bn(n_inputs, width, stride=conv_stride),
             nn.ReLU(inplace=True),
             *pool,
         )
@@ -327,8 +345,23 @@ class SmallResNet(Classifier):
                     nn.init.zeros_(last_bn.weight)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.coordinates:
+            x = add_coordinates(x)
         x = self.stages(self.stem(x))
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+
+def add_coordinates(x: torch.Tensor) -> torch.Tensor:
+    """``x`` (``[n, C, H, W]``) with ``N_COORDINATES`` channels appended: each pixel's column,
+    then its row, spread evenly from -1 to 1; channels_last like the model's input."""
+    n, _, height, width = x.shape
+    columns = torch.linspace(-1.0, 1.0, width, device=x.device, dtype=x.dtype)
+    rows = torch.linspace(-1.0, 1.0, height, device=x.device, dtype=x.dtype)
+    grid = torch.stack(
+        [columns.view(1, width).expand(height, width), rows.view(height, 1).expand(height, width)]
+    )
+    out = torch.cat([x, grid.unsqueeze(0).expand(n, -1, -1, -1)], dim=1)
+    return out.contiguous(memory_format=torch.channels_last)
 
 
 class TorchvisionResNet18(Classifier):

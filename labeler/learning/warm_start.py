@@ -102,6 +102,7 @@ def _describe(config: ModelConfig) -> str:
     return (
         f"{config.name}, depth {depth}, width {config.width}, stem {config.stem_stride}, "
         f"{config.image_size} px, {config.in_channels} channel(s)"
+        + (" and coordinates" if config.coordinates else "")
     )
 
 

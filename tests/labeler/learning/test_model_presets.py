@@ -17,7 +17,7 @@ def _args(**given):
 def test_a_preset_resolves_to_its_fixed_network() -> None:
     config = get_model_config(_args(model="research-resnet"), image_size=128)
     assert (config.name, config.width, config.depth, config.stem_stride) == ("resnet", 16, 2, 4)
-    assert config.image_size == 128
+    assert config.image_size == 128 and config.coordinates
     model = make_model(config, n_classes=2).eval()
     with torch.no_grad():
         logits = model(torch.zeros(2, 1, 128, 128))

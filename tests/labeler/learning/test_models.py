@@ -15,6 +15,7 @@ from labeler.learning.models import (
     DEFAULT_MODEL_CONFIG,
     BasicBlock,
     ModelConfig,
+    add_coordinates,
     count_parameters,
     get_model,
     list_models,
@@ -56,10 +57,12 @@ def test_register_twice_is_refused() -> None:
         {"stem_stride": 3},
         {"dropout": 1.0},
         {"in_channels": 2},
+        {"coordinates": 1},
+        {"coordinates": True, "name": "resnet18"},
     ],
 )
 def test_bad_config_values(changes: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match=next(iter(changes))):
+    with pytest.raises(ValueError, match=f"ModelConfig.{next(iter(changes))}"):
         ModelConfig(**changes)  # type: ignore[arg-type]
 
 
@@ -231,3 +234,40 @@ def test_stage_depths_set_each_stage_and_survive_json() -> None:
 def test_bad_stage_depths_are_refused(depths, message) -> None:
     with pytest.raises(ValueError, match=message):
         ModelConfig(stage_depths=depths)
+
+
+def test_coordinate_channels_run_from_minus_one_to_one() -> None:
+    x = torch.rand(3, 1, 4, 5)
+    out = add_coordinates(x)
+    assert out.shape == (3, 3, 4, 5) and out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out[:, :1], x)
+    columns = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0])
+    rows = torch.tensor([-1.0, -1 / 3, 1 / 3, 1.0])
+    torch.testing.assert_close(out[:, 1], columns.expand(3, 4, 5))
+    torch.testing.assert_close(out[:, 2], rows.view(4, 1).expand(3, 4, 5))
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+def test_a_model_with_coordinates_feeds_them_to_its_stem(in_channels: int) -> None:
+    config = dataclasses.replace(SMALL, coordinates=True, in_channels=in_channels)
+    torch.manual_seed(0)
+    model = make_model(config, n_classes=3).eval()
+    stem = model.stem[0]
+    assert isinstance(stem, nn.Conv2d) and stem.in_channels == in_channels + 2
+    # The same network without coordinates, sharing every other weight: it gives the same
+    # features once the coordinates' first-layer weights are zeroed, and other ones before.
+    blind = make_model(dataclasses.replace(config, coordinates=False), n_classes=3).eval()
+    state = model.state_dict()
+    blind.load_state_dict({**state, "stem.0.weight": state["stem.0.weight"][:, :in_channels]})
+    x = torch.rand(2, in_channels, 16, 16)
+    with torch.no_grad():
+        assert not torch.allclose(model.features(x), blind.features(x))
+        stem.weight[:, in_channels:] = 0.0
+        torch.testing.assert_close(model.features(x), blind.features(x))
+    assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+def test_an_old_config_without_coordinates_reads_as_none() -> None:
+    saved = SMALL.to_dict()
+    del saved["coordinates"]
+    assert ModelConfig.from_dict(saved).coordinates is False
