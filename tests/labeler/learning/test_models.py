@@ -267,7 +267,7 @@ def test_a_model_with_coordinates_feeds_them_to_its_stem(in_channels: int) -> No
     assert ModelConfig.from_dict(config.to_dict()) == config
 
 
-def test_an_old_config_without_coordinates_reads_as_none() -> None:
+def test_a_config_saved_before_coordinates_reads_without_them() -> None:
     saved = SMALL.to_dict()
     del saved["coordinates"]
     assert ModelConfig.from_dict(saved).coordinates is False
