@@ -91,9 +91,11 @@ def squared_distances(
     return np.maximum(distances, 0.0, out=distances)
 
 
-def iter_row_blocks(n_rows: int, n_columns: int) -> Iterator[slice]:
-    """Slices of ``range(n_rows)`` such that a block times ``n_columns`` fits ``BLOCK_ENTRIES``."""
-    block_size = max(1, BLOCK_ENTRIES // max(1, n_columns))
+def iter_row_blocks(
+    n_rows: int, n_columns: int, *, max_entries: int = BLOCK_ENTRIES
+) -> Iterator[slice]:
+    """Slices of ``range(n_rows)`` such that a block times ``n_columns`` fits ``max_entries``."""
+    block_size = max(1, max_entries // max(1, n_columns))
     for start in range(0, n_rows, block_size):
         yield slice(start, min(n_rows, start + block_size))
 

@@ -209,9 +209,7 @@ def get_pair_distances(
     pairs of a 1,344-column embedding at once would be a 1 GiB difference array, 17 times
     slower than blocks that stay in cache)."""
     distances = np.empty(first.shape[0], dtype=np.float64)
-    block_size = max(1, _PAIR_BLOCK_ENTRIES // values.shape[1])
-    for start in range(0, first.shape[0], block_size):
-        stop = start + block_size
-        differences = values[first[start:stop]] - values[second[start:stop]]
-        distances[start:stop] = np.einsum("ij,ij->i", differences, differences)
+    for block in iter_row_blocks(first.shape[0], values.shape[1], max_entries=_PAIR_BLOCK_ENTRIES):
+        differences = values[first[block]] - values[second[block]]
+        distances[block] = np.einsum("ij,ij->i", differences, differences)
     return distances
