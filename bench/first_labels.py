@@ -21,7 +21,8 @@ its classifier is tested on the held-out split. Methods:
 Embeddings (``labeler.learning.embedding_kinds``), of pool and test images together as a
 project embeds its samples: ``pixels`` (PCA, 64 components) and ``efficientnet_lite0``
 (ImageNet features, extra ``pretrained``), cached under ``--work``; ours also reads their
-joint embedding (``labeler.learning.joint_embedding``), as ``--model auto`` does. Two
+joint embedding (``labeler.learning.joint_embedding``), as ``--model auto`` does, in the order
+of preference a round measures (``labeler.learning.embedding_preference``). Two
 ``(reference)`` rows, TypiClust and random picks with the linear head on that joint
 embedding, are no peer's (no library has it): they separate what the embedding gives from
 what the choice of labels gives.
@@ -64,6 +65,7 @@ from bench.machine import describe_machine
 from labeler.data.input_size import choose_image_size
 from labeler.data.labeled_data import LabeledData, load_labeled_data
 from labeler.learning.embedding_kinds import get_embedding_kind
+from labeler.learning.embedding_preference import order_by_agreement
 from labeler.learning.joint_embedding import add_joint_embedding, get_joint_name
 from labeler.learning.linear_head import fit_linear_head
 from labeler.loop.auto_step import plan_auto_step, select_auto
@@ -132,10 +134,14 @@ def run(args: argparse.Namespace, json_path: Path) -> dict[str, Any]:
         tick = time.perf_counter()
         data = load_dataset(name, args.work)
         vectors, embed_seconds = embed_all(name, data, args.work)
-        vectors = add_joint_embedding(vectors)  # ours reads it first, as a round does
+        vectors = add_joint_embedding(vectors)
         n_pool = data.train_labels.shape[0]
-        pool = {kind: rows[:n_pool] for kind, rows in vectors.items()}
-        test = {kind: rows[n_pool:] for kind, rows in vectors.items()}
+        # In the order a round reads them: measured on the pool (embedding_preference).
+        order, order_note = order_by_agreement(
+            list(vectors), {kind: rows[:n_pool] for kind, rows in vectors.items()}
+        )
+        pool = {kind: vectors[kind][:n_pool] for kind in order}
+        test = {kind: vectors[kind][n_pool:] for kind in order}
         n_classes = len(data.class_names)
         kept = report["results"].get(name, {}).get("accuracy", {}) if args.rerun else {}
         result: dict[str, Any] = {
@@ -143,6 +149,7 @@ def run(args: argparse.Namespace, json_path: Path) -> dict[str, Any]:
             "n_test": int(data.test_labels.shape[0]),
             "n_classes": n_classes,
             "embed_seconds": embed_seconds,
+            "embedding_order": order_note,
             "full_pool_accuracy": {
                 kind: score(pool[kind], data.train_labels, np.arange(n_pool), test[kind], data)
                 for kind in KINDS
@@ -402,6 +409,8 @@ def format_dataset(name: str, result: dict[str, Any]) -> str:
         chosen = [learner for run in result["learners"]["ours"] for learner in run]
         counts = {name: chosen.count(name) for name in sorted(set(chosen))}
         lines += ["", f"Learners ours chose (runs x budgets): {counts}"]
+    if "embedding_order" in result:
+        lines += ["", f"Ours read first: {result['embedding_order']}."]
     return "\n".join(lines)
 
 

@@ -164,9 +164,10 @@ def add_cold_start_arguments(parser: argparse.ArgumentParser) -> None:
         "--embedding",
         default=AUTO_EMBEDDING,
         help=f"the embedding the cold start reads: {AUTO_EMBEDDING} or one of "
-        f"{', '.join(list_embedding_kinds())} (default {AUTO_EMBEDDING}: the first --model "
-        "auto would use, efficientnet_lite0 where it is installed and affordable, else pixels; "
-        "computed once per project and cached, see `labeler embed`)",
+        f"{', '.join(list_embedding_kinds())} (default {AUTO_EMBEDDING}: the first in --model "
+        "auto's order of preference: efficientnet_lite0+pixels, or efficientnet_lite0 alone "
+        "where the two disagree on which images are alike, pixels where the pretrained extra "
+        "is missing or unaffordable; computed once per project and cached, see `labeler embed`)",
     )
 
 

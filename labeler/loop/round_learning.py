@@ -24,6 +24,7 @@ from labeler.learning.auto_embeddings import choose_auto_embeddings, get_auto_pr
 from labeler.learning.backbones import get_weights_digest
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.devices import resolve_device
+from labeler.learning.embedding_preference import order_by_agreement
 from labeler.learning.embeddings import get_embedding_vectors, is_embedding_cached
 from labeler.learning.feature_cache import CachedFeatures, get_project_features
 from labeler.learning.fitting import TrainResult
@@ -97,6 +98,7 @@ class Learned:
     skipped: tuple[str, ...] = field(default=())
     out_of_fold: OutOfFold | None = None
     out_of_fold_note: str = NO_HEAD_NOTE
+    embedding_order: str = ""
 
     @property
     def model(self) -> Classifier | None:
@@ -121,7 +123,12 @@ class Learned:
 
     def describe(self) -> dict[str, Any]:
         """The report's ``learner`` entry."""
-        return {**self.choice.to_dict(), "embedding": self.embedding, "skipped": self.skipped}
+        return {
+            **self.choice.to_dict(),
+            "embedding": self.embedding,
+            "skipped": self.skipped,
+            "embedding_order": self.embedding_order,
+        }
 
 
 def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progress: bool) -> Learned:
@@ -129,19 +136,18 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
     if config.learner == CNN:
         return _learn_network(project, inputs, config=config, progress=progress)
     fixed = get_head_embedding(config.learner)
-    skipped: list[str] = []
     if fixed:
-        names = [fixed]
+        vectors = get_embedding_vectors(
+            project,
+            [fixed],
+            progress=progress,
+            n_threads=config.train.n_threads,
+            device=config.train.device,
+        )
+        skipped: list[str] = []
+        order = ""
     else:
-        kinds, skipped = list_auto_embeddings(project, config=config)
-        names = get_auto_preference(kinds)
-    vectors = get_embedding_vectors(
-        project,
-        names,
-        progress=progress,
-        n_threads=config.train.n_threads,
-        device=config.train.device,
-    )
+        vectors, skipped, order = load_auto_vectors(project, config=config, progress=progress)
     train_cnn = None
     if config.learner == AUTO:
 
@@ -172,6 +178,7 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
             skipped=tuple(skipped),
             out_of_fold=out_of_fold,
             out_of_fold_note=note,
+            embedding_order=order,
         )
     kind = get_head_embedding(choice.chosen)
     assert kind is not None and choice.head is not None
@@ -182,6 +189,7 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
         skipped=tuple(skipped),
         out_of_fold=out_of_fold,
         out_of_fold_note=note,
+        embedding_order=order,
     )
 
 
@@ -210,6 +218,26 @@ def _get_out_of_fold(
     if choice.chosen != name:
         note += f" (the chosen {choice.chosen} would need {n_folds} trainings)"
     return OutOfFold(inputs.labeled_ids, probs, name, n_folds), note
+
+
+def load_auto_vectors(
+    project: Project, *, config: RoundConfig, progress: bool
+) -> tuple[dict[str, NDArray[np.float32]], list[str], str]:
+    """``(vectors, skipped, order)``: the embeddings ``auto`` reads (name -> float32
+    ``[n_samples, dim]``, computed once and cached) in order of preference
+    (``labeler.learning.embedding_preference``), why any was left out, and why the first
+    is first."""
+    kinds, skipped = list_auto_embeddings(project, config=config)
+    names = get_auto_preference(kinds)
+    vectors = get_embedding_vectors(
+        project,
+        names,
+        progress=progress,
+        n_threads=config.train.n_threads,
+        device=config.train.device,
+    )
+    names, order = order_by_agreement(names, vectors)
+    return {name: vectors[name] for name in names}, skipped, order
 
 
 def list_auto_embeddings(project: Project, *, config: RoundConfig) -> tuple[list[str], list[str]]:

@@ -23,7 +23,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.engines.base import Engine
-from labeler.learning.auto_embeddings import get_auto_preference
 from labeler.learning.backbones import find_weights_file, get_backbone_name
 from labeler.learning.checkpoints import save_checkpoint
 from labeler.learning.feature_cache import CachedFeatures
@@ -34,7 +33,7 @@ from labeler.learning.training import check_labels
 from labeler.loop.accuracy_audit import add_audit_slice, describe_cross_validation
 from labeler.loop.initial_round import get_initial_strategy_name, pick_initial
 from labeler.loop.round_config import AUTO_EMBEDDING, RoundConfig
-from labeler.loop.round_learning import Learned, RoundInputs, learn, list_auto_embeddings
+from labeler.loop.round_learning import Learned, RoundInputs, learn, load_auto_vectors
 from labeler.loop.stop_set import ensure_stop_set, measure_stop_set
 from labeler.pruning.trimmed_model import check_plan_fits, load_pruning_plan, make_scoring_model
 from labeler.selection.auto_strategy import (
@@ -254,7 +253,9 @@ def _train_score_select(
     coverage_embedding = None
     if auto is not None and auto.covers:
         # Every image was scored for the page's guesses; the batch comes from coverage.
-        coverage_embedding = learned.embedding or _get_cold_start_embedding(project, config)
+        coverage_embedding = (
+            learned.embedding or _get_cold_start_embedding(project, config, progress=progress)[0]
+        )
         picks = pick_initial(
             project,
             candidates,
@@ -344,12 +345,16 @@ def _resolve_strategy(
     return get_uncertainty_selection(config.selection), auto
 
 
-def _get_cold_start_embedding(project: Project, config: RoundConfig) -> str:
-    """The embedding coverage picks read when no head names one: ``config.embedding``, or
-    with ``auto`` the first that ``--model auto`` would allow."""
+def _get_cold_start_embedding(
+    project: Project, config: RoundConfig, *, progress: bool
+) -> tuple[str, str]:
+    """``(embedding, why)``: the embedding coverage picks read when no head names one,
+    ``config.embedding``, or with ``auto`` the first in ``--model auto``'s order of
+    preference (``labeler.learning.embedding_preference``), with the sentence saying why."""
     if config.embedding != AUTO_EMBEDDING:
-        return config.embedding
-    return get_auto_preference(list_auto_embeddings(project, config=config)[0])[0]
+        return config.embedding, "asked for"
+    vectors, _, order = load_auto_vectors(project, config=config, progress=progress)
+    return next(iter(vectors)), order
 
 
 def _make_scoring_predictor(
@@ -425,10 +430,10 @@ def _run_initial_round(
         )
     strategy = get_initial_strategy_name(config.initial_strategy)
     round_id = store.start_round(strategy=strategy, query_size=n_picks, config=config.to_dict())
-    embedding = (
-        None
+    embedding, order = (
+        (None, "")
         if config.initial_strategy == "random"
-        else (_get_cold_start_embedding(project, config))
+        else _get_cold_start_embedding(project, config, progress=progress)
     )
     try:
         picks = pick_initial(
@@ -465,7 +470,7 @@ def _run_initial_round(
         folder="",
         seconds=time.perf_counter() - started,
         batch_by=config.initial_strategy
-        + ("" if embedding is None else f" on the {embedding} embedding"),
+        + ("" if embedding is None else f" on the {embedding} embedding ({order})"),
     )
 
 

@@ -32,6 +32,7 @@ from labeler.engines.base import Engine
 from labeler.learning.auto_embeddings import choose_auto_embeddings, get_auto_preference
 from labeler.learning.devices import resolve_device
 from labeler.learning.embedding_kinds import get_embedding_kind
+from labeler.learning.embedding_preference import order_by_agreement
 from labeler.learning.joint_embedding import (
     check_embedding_name,
     join_embeddings,
@@ -252,6 +253,7 @@ def run_simulation(
     bar = tqdm(total=n_trainings, desc="simulate", unit="model", disable=not progress)
     arrays = make_arrays(data, pool_indices, config=config, train_config=train_config)
     arrays = dataclasses.replace(arrays, vectors=embed_arrays(arrays, train_config, progress))
+    arrays, results["embedding_order"] = order_embeddings(arrays, config)
     inputs = _TaskInputs(arrays, data, config, model_config, train_config)
     tasks = _list_missing_tasks(results, config, bar=bar)
     cluster = engine if engine is not None and engine.name != "local" else None
@@ -338,12 +340,35 @@ def make_arrays(
     )
 
 
+def order_embeddings(
+    arrays: SimulationArrays, config: SimulationConfig
+) -> tuple[SimulationArrays, str]:
+    """``arrays`` with the embeddings ``auto`` chose put in its order of preference, measured
+    on the pool (``labeler.learning.embedding_preference``), as a round orders them; and the
+    sentence saying why (empty when nothing was ``auto``'s to order)."""
+    auto_cold_start = config.embedding == AUTO_EMBEDDING and arrays.cold_start_kind is not None
+    if config.learner == AUTO:
+        names = list(arrays.head_kinds)
+    elif auto_cold_start and not arrays.head_kinds:
+        names = [str(arrays.cold_start_kind)]
+    else:
+        return arrays, ""
+    pool = {name: arrays.get_pool_vectors(name) for name in arrays.vectors}
+    ordered, order = order_by_agreement(names, pool)
+    head_kinds = tuple(ordered) if config.learner == AUTO else arrays.head_kinds
+    cold_start_kind = ordered[0] if auto_cold_start else arrays.cold_start_kind
+    return (
+        dataclasses.replace(arrays, head_kinds=head_kinds, cold_start_kind=cold_start_kind),
+        order,
+    )
+
+
 def embed_arrays(
     arrays: SimulationArrays, train_config: TrainConfig, progress: bool
 ) -> dict[str, NDArray[np.float32]]:
-    """Every embedding ``arrays`` names (joint ones from their parts, each part computed
+    """Every embedding ``arrays`` names, and the parts of joint ones (each part computed
     once), of pool and test images together."""
-    names = [name for name in dict.fromkeys([*arrays.head_kinds, arrays.cold_start_kind]) if name]
+    named = [name for name in dict.fromkeys([*arrays.head_kinds, arrays.cold_start_kind]) if name]
     images = np.concatenate([arrays.pool_images, arrays.test_images])
     parts = {
         kind: get_embedding_kind(kind).embed(
@@ -352,14 +377,14 @@ def embed_arrays(
             n_threads=train_config.n_threads,
             progress=progress,
         )
-        for kind in dict.fromkeys(part for name in names for part in split_joint_name(name))
+        for kind in dict.fromkeys(part for name in named for part in split_joint_name(name))
     }
-    return {
+    joints = {
         name: join_embeddings({part: parts[part] for part in split_joint_name(name)})
+        for name in named
         if len(split_joint_name(name)) > 1
-        else parts[name]
-        for name in names
     }
+    return {name: joints[name] if name in joints else parts[name] for name in [*named, *parts]}
 
 
 def _list_missing_tasks(

@@ -14,6 +14,7 @@ from PIL import Image
 from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import LocalEngine
 from labeler.learning.embedding_kinds import get_embedding_kind
+from labeler.learning.joint_embedding import add_joint_embedding
 from labeler.learning.models import ModelConfig
 from labeler.learning.training import TrainConfig
 from labeler.loop import simulated_learner, simulation
@@ -406,3 +407,38 @@ def test_a_noisy_oracle_gives_every_strategy_of_a_seed_the_same_wrong_answers(
     assert results["config"]["label_noise_kind"] == "confusion"
     # Without noise the recorded config has no noise fields (older results still continue).
     assert "label_noise" not in make_config(("random",), query_size=8).to_dict()
+
+
+def test_auto_embeddings_are_ordered_on_the_pool_as_a_round_orders_them() -> None:
+    eff, joint = "efficientnet_lite0", "efficientnet_lite0+pixels"
+    rng = np.random.default_rng(0)
+    n_pool, n_test = 300, 50
+    centres = rng.normal(scale=10.0, size=(20, 16))
+    features = centres[np.arange(n_pool + n_test) % 20] + rng.normal(size=(n_pool + n_test, 16))
+    # Pixels unrelated to the features: they would only dilute them.
+    parts = {eff: features, "pixels": rng.normal(size=(n_pool + n_test, 8))}
+    vectors = add_joint_embedding({kind: rows.astype(np.float32) for kind, rows in parts.items()})
+    arrays = SimulationArrays(
+        np.zeros((n_pool, 4, 4), dtype=np.uint8),
+        np.zeros(n_pool, dtype=np.int64),
+        np.zeros((n_test, 4, 4), dtype=np.uint8),
+        np.zeros(n_test, dtype=np.int64),
+        n_classes=2,
+        vectors=vectors,
+        head_kinds=(joint, eff, "pixels"),
+        cold_start_kind=joint,
+    )
+    ordered, note = simulation.order_embeddings(
+        arrays, make_config(("auto",), query_size=8, learner="auto", embedding="auto")
+    )
+    assert ordered.head_kinds == (eff, joint, "pixels") and ordered.cold_start_kind == eff
+    assert note.startswith(f"{eff} first:") and "agree too little" in note
+    # A network learner: only the cold start is auto's.
+    network = dataclasses.replace(arrays, head_kinds=())
+    config = make_config(("auto",), query_size=8, embedding="auto")
+    ordered, _ = simulation.order_embeddings(network, config)
+    assert ordered.head_kinds == () and ordered.cold_start_kind == eff
+    # A head on a named embedding and a named cold start: nothing is auto's to order.
+    fixed = dataclasses.replace(arrays, head_kinds=("pixels",), cold_start_kind="pixels")
+    config = make_config(("auto",), query_size=8, learner="linear@pixels", embedding="pixels")
+    assert simulation.order_embeddings(fixed, config) == (fixed, "")
