@@ -12,7 +12,13 @@ on abstract images once labels are many. So every round lets its labels choose:
    (``get_chance_level``) is not chosen while another is better, nor is a head on a joint
    embedding (``labeler.learning.joint_embedding``) one of whose parts, alone, is no better
    than chance: such a part only dilutes the others (pixels of counting or orientation
-   images, bench/results/first_labels.md). Ties go to the earlier candidate.
+   images, bench/results/first_labels.md). Ties go to the earlier candidate, and so do near
+   ties: the earliest head within one standard error of the best (the difference's, paired
+   over the labels) is chosen, as in the one-standard-error rule of model selection. With a
+   dozen labels one label's lead is a standard error, and the order of preference was measured
+   without labels (``labeler.learning.embedding_preference``): on orientation and SVRT 11
+   (bench/results/first_labels.md) leads of that size had put heads on the pixels, 12-44 points
+   worse on the test images, ahead of the ImageNet features.
 2. **The CNN** joins once every class has the labels its own validation split needs
    (``TrainConfig.min_val_per_class``): it is trained once (as a round always trains it), and
    the best head is fitted on the same training part and tested on the same validation part.
@@ -153,12 +159,12 @@ def choose_learner(
         )
     else:
         accuracies = {
-            kind: accuracy for kind, (accuracy, _) in zip(head_vectors, scores, strict=True)
+            kind: accuracy for kind, (accuracy, _, _) in zip(head_vectors, scores, strict=True)
         }
         chance = get_chance_level(labels)
         head_scores = []
         eligible: list[tuple[float, int, str]] = []  # (accuracy, -preference, name)
-        for kind, name, (accuracy, n_folds) in zip(head_vectors, names, scores, strict=True):
+        for kind, name, (accuracy, n_folds, _) in zip(head_vectors, names, scores, strict=True):
             method = f"{n_folds}-fold cross-validation"
             idle = [
                 part for part in split_joint_name(kind) if not accuracies.get(part, 1.0) > chance
@@ -180,6 +186,18 @@ def choose_learner(
             ]
         best = max(eligible)[2]
         reason = f"{best}: the best cross-validated head"
+        hits = {name: hit for name, (_, _, hit) in zip(names, scores, strict=True)}
+        preferred = _get_preferred_within_error(
+            [name for _, _, name in sorted(eligible, key=lambda entry: -entry[1])], best, hits
+        )
+        if preferred != best:
+            gap = float(np.mean(hits[best]) - np.mean(hits[preferred]))
+            reason = (
+                f"{preferred}: earlier in the order of preference, and within one standard "
+                f"error of the best cross-validated head, {best} (ahead by {gap:.3f}, standard "
+                f"error {get_paired_error(hits[best], hits[preferred]):.3f})"
+            )
+            best = preferred
     best_kind = list(head_vectors)[names.index(best)]
     if train_cnn is not None:
         cnn_choice = _compare_with_cnn(
@@ -229,15 +247,42 @@ def get_chance_level(labels: NDArray[np.int64]) -> float:
     return share + 1.64 * float(np.sqrt(share * (1.0 - share) / n_labels))
 
 
+def get_paired_error(first: NDArray[np.bool_], second: NDArray[np.bool_]) -> float:
+    """The standard error of the difference between two heads' accuracies measured on the
+    same labels: ``first`` and ``second`` bool ``[n_labels]``, whether each head's held-out
+    guess of each label was right. Paired, so that the labels both get right or both get
+    wrong add no noise: the standard deviation of the per-label differences over sqrt(n)."""
+    differences = first.astype(np.float64) - second.astype(np.float64)
+    if differences.shape[0] < 2:
+        return 0.0
+    return float(np.std(differences, ddof=1) / np.sqrt(differences.shape[0]))
+
+
+def _get_preferred_within_error(
+    ordered: list[str], best: str, hits: Mapping[str, NDArray[np.bool_]]
+) -> str:
+    """The first of ``ordered`` (names in order of preference) whose cross-validated accuracy
+    is within one paired standard error of ``best``'s (the one-standard-error rule): with few
+    labels a head that is ahead by less than the noise of the measure is as likely ahead by
+    luck, and the order of preference was chosen without labels for a reason."""
+    for name in ordered:
+        gap = float(np.mean(hits[best]) - np.mean(hits[name]))
+        # A lead of one label (the rest alike) is exactly one standard error: kept within.
+        if gap <= get_paired_error(hits[best], hits[name]) + 1e-9:
+            return name
+    return best
+
+
 def _cross_validate_heads(
     labels: NDArray[np.int64],
     *,
     n_classes: int,
     head_vectors: Mapping[str, NDArray[np.float32]],
     seed: int,
-) -> list[tuple[float, int]] | None:
-    """``(mean accuracy, folds)`` of each head by stratified k-fold; None when some labeled
-    class has a single label."""
+) -> list[tuple[float, int, NDArray[np.bool_]]] | None:
+    """``(mean accuracy, folds, hits)`` of each head by stratified k-fold, ``hits`` bool
+    ``[n_labels]`` saying which labels its held-out guesses got right; None when some
+    labeled class has a single label."""
     folds = make_folds(labels, n_classes=n_classes, seed=seed)
     if folds is None:
         return None
@@ -245,11 +290,11 @@ def _cross_validate_heads(
     results = []
     for vectors in head_vectors.values():
         rows = np.asarray(vectors)
-        hits = 0
+        hits: NDArray[np.bool_] = np.zeros(labels.shape[0], dtype=bool)
         for train, test in folds:
             head = fit_linear_head(rows[train], labels[train], n_classes=n_classes)
-            hits += int(np.sum(head.predict(rows[test]) == labels[test]))
-        results.append((hits / labels.shape[0], n_folds))
+            hits[test] = head.predict(rows[test]) == labels[test]
+        results.append((float(np.mean(hits)), n_folds, hits))
     return results
 
 

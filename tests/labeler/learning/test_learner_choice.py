@@ -12,6 +12,7 @@ from labeler.learning.learner_choice import (
     get_chance_level,
     get_head_embedding,
     get_head_name,
+    get_paired_error,
 )
 from labeler.learning.train_config import TrainConfig
 from labeler.selection.strategies import check_strategy_fits
@@ -207,3 +208,52 @@ def test_when_every_head_is_at_chance_the_best_of_them_is_taken():
     accuracies = {score.name: score.accuracy for score in choice.scores}
     assert max(accuracies.values()) <= get_chance_level(labels)
     assert accuracies[choice.chosen] == max(accuracies.values())
+
+
+def test_the_paired_standard_error_matches_a_hand_computation():
+    first = np.array([True, True, False, True, False])
+    second = np.array([True, False, False, False, True])
+    # Differences 0, 1, 0, 1, -1: mean 0.2, sample variance (4 * 0.04 + 2 * 0.64 + 1.44) / 4.
+    expected = np.sqrt((0.04 * 2 + 0.64 * 2 + 1.44) / 4 / 5)
+    assert get_paired_error(first, second) == pytest.approx(expected)
+    assert get_paired_error(first, first) == 0.0
+
+
+def _two_views(fair_scale: float, seed: int) -> tuple[dict[str, Any], np.ndarray]:
+    """12 labels of 3 classes in two embeddings: ``fair`` (noise of ``fair_scale``) and
+    ``clean`` (less noise), in that order of preference."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(N_CLASSES), 4)
+    centres = 3.0 * np.eye(N_CLASSES)
+    fair = centres[labels] + rng.normal(scale=fair_scale, size=(12, N_CLASSES))
+    clean = centres[labels] + rng.normal(scale=0.6, size=(12, N_CLASSES))
+    return {"fair": fair, "clean": clean}, labels
+
+
+def test_a_head_ahead_by_one_label_yields_to_the_preferred_one():
+    vectors, labels = _two_views(1.5, seed=3)
+    choice = choose_learner(
+        labels, n_classes=N_CLASSES, head_vectors=vectors, train_cnn=None,
+        train_config=TrainConfig(), seed=0,
+    )  # fmt: skip
+    scores = {score.name: score.accuracy for score in choice.scores}
+    # One label of 12 apart: a lead of exactly one standard error (1/12), within the noise.
+    assert scores["linear@clean"] == 1.0 and scores["linear@fair"] == pytest.approx(11 / 12)
+    assert choice.chosen == "linear@fair"
+    assert choice.reason.startswith("linear@fair: earlier in the order of preference")
+    assert "within one standard error of the best cross-validated head, linear@clean" in (
+        choice.reason
+    )
+    assert "ahead by 0.083, standard error 0.083" in choice.reason
+
+
+def test_a_head_ahead_by_more_than_the_noise_is_chosen_over_the_preferred_one():
+    vectors, labels = _two_views(2.0, seed=4)
+    choice = choose_learner(
+        labels, n_classes=N_CLASSES, head_vectors=vectors, train_cnn=None,
+        train_config=TrainConfig(), seed=0,
+    )  # fmt: skip
+    scores = {score.name: score.accuracy for score in choice.scores}
+    assert scores["linear@clean"] == 1.0 and scores["linear@fair"] < 0.5
+    assert choice.chosen == "linear@clean"
+    assert choice.reason == "linear@clean: the best cross-validated head"
