@@ -6,11 +6,14 @@ covering their neighbourhoods) find them; once every class holds a label, margin
 spread by k-center over the scored images' features takes over. The switch comes at
 ``SWITCH_LABELS_PER_CLASS`` labels in the class with fewest, measured by
 ``bench/first_labels.py`` against switching at 2, 4 or never (``bench/results/
-first_labels.md``, the ``ours-switch-*`` and ``ours-cover`` rows): at 2-4 labels per class
-switching at once avoided coverage batches of a single class on the two-class problems
-(orientation 0.859 against 0.501 at 4 per class, SVRT 4 0.676 against 0.523 at 2), and it led
-on the font glyphs at 4-8 per class (0.991 against 0.968 at 8); switching later led by 1-6
-points at 8-16 per class on orientation, SVRT 4 and 11 and counting.
+first_labels.md``, the ``ours-switch-*`` and ``ours-cover`` rows, 3 seeds): switching at once
+led on the font glyphs and on SVRT 11 at 4-8 labels per class (0.777 against 0.677 at 4);
+switching at 2 or 4 led on SVRT 4 at 2-4 per class (0.868 against 0.738 at 4), on the colour
+folder at 4-16 and orientation at 4-8. Counted against the best peer each way reached 19 of
+the 30 cells (never switching 17): no switch leads everywhere, and this one is where a model
+first exists. TypiClust in place of ``max_herding`` for the coverage picks reached 13 of the 30
+(0.469 against 0.527 on the colour folder at 1 per class), and BADGE in place of margin with
+k-center 17 (SVRT 4 0.605 against 0.738 at 4 per class).
 
 ``plan_auto_strategy`` decides from the labels alone; ``select_by_coverage`` makes the coverage
 picks. A round and a simulation apply both the same way.
