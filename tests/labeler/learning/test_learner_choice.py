@@ -219,24 +219,24 @@ def test_the_paired_standard_error_matches_a_hand_computation():
     assert get_paired_error(first, first) == 0.0
 
 
-def _two_views(fair_scale: float, seed: int) -> tuple[dict[str, Any], np.ndarray]:
-    """12 labels of 3 classes in two embeddings: ``fair`` (noise of ``fair_scale``) and
-    ``clean`` (less noise), in that order of preference."""
+def _choose_between_two_views(fair_scale: float, seed: int) -> tuple[Any, dict[str, Any]]:
+    """The choice on 12 labels of 3 classes in two embeddings, ``fair`` (noise of
+    ``fair_scale``) then ``clean`` (less noise) in order of preference, with each head's
+    cross-validated accuracy."""
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(N_CLASSES), 4)
     centres = 3.0 * np.eye(N_CLASSES)
     fair = centres[labels] + rng.normal(scale=fair_scale, size=(12, N_CLASSES))
     clean = centres[labels] + rng.normal(scale=0.6, size=(12, N_CLASSES))
-    return {"fair": fair, "clean": clean}, labels
+    choice = choose_learner(
+        labels, n_classes=N_CLASSES, head_vectors={"fair": fair, "clean": clean},
+        train_cnn=None, train_config=TrainConfig(), seed=0,
+    )  # fmt: skip
+    return choice, {score.name: score.accuracy for score in choice.scores}
 
 
 def test_a_head_ahead_by_one_label_yields_to_the_preferred_one():
-    vectors, labels = _two_views(1.5, seed=3)
-    choice = choose_learner(
-        labels, n_classes=N_CLASSES, head_vectors=vectors, train_cnn=None,
-        train_config=TrainConfig(), seed=0,
-    )  # fmt: skip
-    scores = {score.name: score.accuracy for score in choice.scores}
+    choice, scores = _choose_between_two_views(1.5, seed=3)
     # One label of 12 apart: a lead of exactly one standard error (1/12), within the noise.
     assert scores["linear@clean"] == 1.0 and scores["linear@fair"] == pytest.approx(11 / 12)
     assert choice.chosen == "linear@fair"
@@ -248,12 +248,7 @@ def test_a_head_ahead_by_one_label_yields_to_the_preferred_one():
 
 
 def test_a_head_ahead_by_more_than_the_noise_is_chosen_over_the_preferred_one():
-    vectors, labels = _two_views(2.0, seed=4)
-    choice = choose_learner(
-        labels, n_classes=N_CLASSES, head_vectors=vectors, train_cnn=None,
-        train_config=TrainConfig(), seed=0,
-    )  # fmt: skip
-    scores = {score.name: score.accuracy for score in choice.scores}
+    choice, scores = _choose_between_two_views(2.0, seed=4)
     assert scores["linear@clean"] == 1.0 and scores["linear@fair"] < 0.5
     assert choice.chosen == "linear@clean"
     assert choice.reason == "linear@clean: the best cross-validated head"
