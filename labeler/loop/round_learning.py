@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from labeler.learning.auto_embeddings import choose_auto_embeddings, get_auto_preference
+from labeler.learning.auto_embeddings import choose_auto_embeddings
 from labeler.learning.backbones import get_weights_digest
 from labeler.learning.checkpoints import load_checkpoint
 from labeler.learning.devices import resolve_device
@@ -29,6 +29,7 @@ from labeler.learning.embeddings import get_embedding_vectors, is_embedding_cach
 from labeler.learning.feature_cache import CachedFeatures, get_project_features
 from labeler.learning.fitting import TrainResult
 from labeler.learning.head_training import train_head
+from labeler.learning.joint_embedding import add_joint_embedding
 from labeler.learning.learner_choice import (
     AUTO,
     CNN,
@@ -137,13 +138,7 @@ def learn(project: Project, inputs: RoundInputs, *, config: RoundConfig, progres
         return _learn_network(project, inputs, config=config, progress=progress)
     fixed = get_head_embedding(config.learner)
     if fixed:
-        vectors = get_embedding_vectors(
-            project,
-            [fixed],
-            progress=progress,
-            n_threads=config.train.n_threads,
-            device=config.train.device,
-        )
+        vectors = load_vectors(project, [fixed], config=config, progress=progress)
         skipped: list[str] = []
         order = ""
     else:
@@ -220,23 +215,39 @@ def _get_out_of_fold(
     return OutOfFold(inputs.labeled_ids, probs, name, n_folds), note
 
 
-def load_auto_vectors(
-    project: Project, *, config: RoundConfig, progress: bool
-) -> tuple[dict[str, NDArray[np.float32]], list[str], str]:
-    """``(vectors, skipped, order)``: the embeddings ``auto`` reads (name -> float32
-    ``[n_samples, dim]``, computed once and cached) in order of preference
-    (``labeler.learning.embedding_preference``), why any was left out, and why the first
-    is first."""
-    kinds, skipped = list_auto_embeddings(project, config=config)
-    names = get_auto_preference(kinds)
-    vectors = get_embedding_vectors(
+def load_vectors(
+    project: Project, names: list[str], *, config: RoundConfig, progress: bool
+) -> dict[str, NDArray[np.float32]]:
+    """``get_embedding_vectors`` of ``names``, computed (once, then cached) with the round's
+    threads and device."""
+    return get_embedding_vectors(
         project,
         names,
         progress=progress,
         n_threads=config.train.n_threads,
         device=config.train.device,
     )
-    names, order = order_by_agreement(names, vectors)
+
+
+def load_auto_parts(
+    project: Project, *, config: RoundConfig, progress: bool
+) -> tuple[dict[str, NDArray[np.float32]], list[str]]:
+    """``(parts, skipped)``: the kinds ``auto`` allows (``list_auto_embeddings``), each kind's
+    vectors float32 ``[n_samples, dim]`` in order of preference, and why any was left out."""
+    kinds, skipped = list_auto_embeddings(project, config=config)
+    return load_vectors(project, kinds, config=config, progress=progress), skipped
+
+
+def load_auto_vectors(
+    project: Project, *, config: RoundConfig, progress: bool
+) -> tuple[dict[str, NDArray[np.float32]], list[str], str]:
+    """``(vectors, skipped, order)``: the embeddings ``auto`` reads (name -> float32
+    ``[n_samples, dim]``; the joint one made from its parts as read) in order of preference
+    (``labeler.learning.embedding_preference``), why any was left out, and why the first
+    is first."""
+    parts, skipped = load_auto_parts(project, config=config, progress=progress)
+    vectors = add_joint_embedding(parts)
+    names, order = order_by_agreement(list(vectors), vectors)
     return {name: vectors[name] for name in names}, skipped, order
 
 

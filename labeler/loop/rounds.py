@@ -23,8 +23,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from labeler.engines.base import Engine
+from labeler.learning.auto_embeddings import get_auto_preference
 from labeler.learning.backbones import find_weights_file, get_backbone_name
 from labeler.learning.checkpoints import save_checkpoint
+from labeler.learning.embedding_preference import order_by_agreement
 from labeler.learning.feature_cache import CachedFeatures
 from labeler.learning.learner_choice import CNN
 from labeler.learning.models import ModelConfig
@@ -33,7 +35,7 @@ from labeler.learning.training import check_labels
 from labeler.loop.accuracy_audit import add_audit_slice, describe_cross_validation
 from labeler.loop.initial_round import get_initial_strategy_name, pick_initial
 from labeler.loop.round_config import AUTO_EMBEDDING, RoundConfig
-from labeler.loop.round_learning import Learned, RoundInputs, learn, load_auto_vectors
+from labeler.loop.round_learning import Learned, RoundInputs, learn, load_auto_parts
 from labeler.loop.stop_set import ensure_stop_set, measure_stop_set
 from labeler.pruning.trimmed_model import check_plan_fits, load_pruning_plan, make_scoring_model
 from labeler.selection.auto_strategy import (
@@ -353,8 +355,10 @@ def _get_cold_start_embedding(
     preference (``labeler.learning.embedding_preference``), with the sentence saying why."""
     if config.embedding != AUTO_EMBEDDING:
         return config.embedding, "asked for"
-    vectors, _, order = load_auto_vectors(project, config=config, progress=progress)
-    return next(iter(vectors)), order
+    # The parts alone: the order is measured on them, and the joint one is not read here.
+    parts, _ = load_auto_parts(project, config=config, progress=progress)
+    names, order = order_by_agreement(get_auto_preference(list(parts)), parts)
+    return names[0], order
 
 
 def _make_scoring_predictor(
