@@ -5,13 +5,15 @@ turn (labels in all = budget x classes; the batches are the differences), and at
 its classifier is tested on the held-out split. Methods:
 
 - ``ours``: what ``labeler round`` does by default: every batch by ``--strategy auto`` (the
-  first one too: coverage by ``max_herding`` on the preferred embedding while labels are few)
+  first one too: coverage by ``max_herding`` on the preferred embedding while some class has
+  no label; after, half of each batch by margin with k-center diversity and half by coverage)
   with the learner ``--model auto`` chooses on the labels so far
   (``labeler.learning.learner_choice``; heads only here: at 16 labels per class no class has
   the 20 labels the CNN's validation split needs), tested with that learner.
-- ``ours-switch-<S>``: the same with the switch from coverage to uncertainty at S labels per
-  class (the default switches at 1: once every class has a label); ``ours-cover`` never
-  switches.
+- ``ours-switch-<S>``: the same with the switch from coverage to the mixed batches at S labels
+  per class (the default switches at 1: once every class has a label); ``ours-cover`` never
+  switches; ``ours-margin`` picks the whole batch by margin past the switch (the default
+  before the mixed batches).
 - Peers, with scikit-activeml 1.0 for the selection and the same linear head as ours for the
   classifier (``labeler.learning.linear_head``), so that only the choice of labels differs:
   ``skactiveml-typiclust@<kind>`` (TypiClust, batch by batch, the labels so far passed as
@@ -32,6 +34,12 @@ families, 988 test images of 6 other families, 32 px), and 2,000 pool / 1,000 te
 generated counting (6 classes), orientation (2), SVRT problems 4 and 11 (2 each, spatial
 relations) at 64 px, and the 8-class colour folder (``bench/colour_folder.py``) at 64 px. A
 seed changes every method's own randomness (the data stay).
+
+Held out from every choice of a default, for checking a change on sets it was not chosen on
+(``--datasets digits,font-digits,svrt-02,svrt-08,svrt-15 --out
+bench/results/first_labels_heldout``): scikit-learn's digits (8 px scans, 30% test per class),
+the glyphs of the digits ``0``-``9`` (``bench/font_glyphs.py --classes digits``, test fonts of
+unseen families) and SVRT problems 2, 8 and 15 at 64 px (2,000 pool / 1,000 test images).
 
 Targets (issue 19): ``ours`` at or above the best peer at every budget (mean over seeds); at 1
 and 2 labels per class at least 10 points above ``random@pixels``; labels to reach 90% of the
@@ -68,8 +76,8 @@ from labeler.learning.embedding_kinds import get_embedding_kind
 from labeler.learning.embedding_preference import order_by_agreement
 from labeler.learning.joint_embedding import add_joint_embedding, get_joint_name
 from labeler.learning.linear_head import fit_linear_head
-from labeler.loop.auto_step import plan_auto_step, select_auto
-from labeler.selection.auto_strategy import SWITCH_LABELS_PER_CLASS
+from labeler.loop.auto_step import AutoStep, plan_auto_step, select_auto
+from labeler.selection.auto_strategy import SWITCH_LABELS_PER_CLASS, UNCERTAINTY_SHARE
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BUDGETS = (1, 2, 4, 8, 16)
@@ -84,6 +92,13 @@ GENERATED = {
     "svrt-11": ("svrt", "11", 2000, 1000),
 }
 DATASETS = ("fonts", "counting", "colour", "orientation", "svrt-04", "svrt-11")
+# Sets no default was chosen on, for checking a change (``--datasets``, own ``--out``):
+# scikit-learn's digits, the font glyphs of the digits, and three more SVRT problems.
+HELD_OUT = {
+    "svrt-02": ("svrt", "2", 2000, 1000),
+    "svrt-08": ("svrt", "8", 2000, 1000),
+    "svrt-15": ("svrt", "15", 2000, 1000),
+}
 SWITCHES = (2, 4)
 N_POOL, N_TEST = 2000, 1000  # the colour folder's
 
@@ -186,6 +201,7 @@ def get_methods(n_classes: int) -> dict[str, Method]:
     for switch in SWITCHES:
         methods[f"ours-switch-{switch}"] = _make_ours(switch)
     methods["ours-cover"] = _make_ours(10**9)
+    methods["ours-margin"] = _make_ours(None, uncertainty_share=1.0)
     for kind in KINDS:
         methods[f"skactiveml-typiclust@{kind}"] = _make_peer(kind, _typiclust_batch)
     methods["skactiveml-margin@pixels"] = _make_peer("pixels", _margin_batch)
@@ -198,9 +214,9 @@ def get_methods(n_classes: int) -> dict[str, Method]:
     return methods
 
 
-def _make_ours(switch: int | None) -> Method:
+def _make_ours(switch: int | None, *, uncertainty_share: float = UNCERTAINTY_SHARE) -> Method:
     """Our default (``switch`` None), or it with the strategy switch at ``switch`` labels per
-    class."""
+    class, or with ``uncertainty_share`` of each batch past the switch picked by margin."""
 
     def run_ours(
         pool: Vectors, test: Vectors, data: LabeledData, seed: int
@@ -211,15 +227,23 @@ def _make_ours(switch: int | None) -> Method:
         labeled: Rows = np.zeros(0, dtype=np.int64)
         at = SWITCH_LABELS_PER_CLASS if switch is None else switch
         accuracies, learners = [], []
-        step = plan_auto_step(
-            pool, labeled, labels[labeled], n_classes=n_classes, seed=seed, switch=at
-        )
+
+        def plan() -> AutoStep:
+            return plan_auto_step(
+                pool,
+                labeled,
+                labels[labeled],
+                n_classes=n_classes,
+                seed=seed,
+                switch=at,
+                uncertainty_share=uncertainty_share,
+            )
+
+        step = plan()
         for budget in BUDGETS:
             n_new = budget * n_classes - labeled.shape[0]
             labeled = np.concatenate([labeled, select_auto(step, pool, labeled, n_new, rng=rng)])
-            step = plan_auto_step(
-                pool, labeled, labels[labeled], n_classes=n_classes, seed=seed, switch=at
-            )
+            step = plan()
             if step.choice is None or step.choice.head is None:  # a single class so far
                 accuracies.append(float(np.mean(data.test_labels == labels[labeled][0])))
                 learners.append("majority")
@@ -310,6 +334,17 @@ def score(
 
 
 def load_dataset(name: str, work: Path) -> LabeledData:
+    if name == "digits":
+        from bench.cold_start_rounds import load_digits
+
+        return load_digits()
+    if name == "font-digits":
+        from bench.font_glyphs import GlyphSetConfig, write_glyph_folder
+
+        folder = work / "font-digits"
+        if not folder.is_dir():
+            write_glyph_folder(folder, config=GlyphSetConfig(classes="digits"))
+        return load_labeled_data(folder, image_size=32, progress=False)
     if name == "fonts":
         folder = Path(__file__).resolve().parents[1] / "datasets" / "font-glyphs"
         if not folder.is_dir():
@@ -322,9 +357,11 @@ def load_dataset(name: str, work: Path) -> LabeledData:
 
         folder = write_folder(work / "colour", n_train=N_POOL, n_test=N_TEST)
         return load_labeled_data(folder, image_size=choose_image_size(folder), progress=False)
-    if name not in GENERATED:
-        raise SystemExit(f"unknown dataset {name!r}; valid ones: {', '.join(DATASETS)}")
-    family, problem, n_pool, n_test = GENERATED[name]
+    generated = {**GENERATED, **HELD_OUT}
+    if name not in generated:
+        valid = [*DATASETS, "digits", "font-digits", *HELD_OUT]
+        raise SystemExit(f"unknown dataset {name!r}; valid ones: {', '.join(valid)}")
+    family, problem, n_pool, n_test = generated[name]
     folder = write_generated(work / name, family, problem, n_train=n_pool, n_test=n_test)
     return load_labeled_data(folder, image_size=choose_image_size(folder), progress=False)
 

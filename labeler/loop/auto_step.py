@@ -2,8 +2,9 @@
 
 The defaults ``--model auto`` and ``--strategy auto`` work together: the labels so far choose
 the learner (``labeler.learning.learner_choice``) and the strategy
-(``labeler.selection.auto_strategy``); coverage picks read the chosen head's embedding, and
-uncertainty picks the chosen learner's probabilities. ``plan_auto_step`` and ``select_auto``
+(``labeler.selection.auto_strategy``); coverage picks (the whole batch while labels are few,
+half of it after) read the chosen head's embedding, and uncertainty picks (the other half) the
+chosen learner's probabilities. ``plan_auto_step`` and ``select_auto``
 do that on pool rows (row = index into the embeddings' arrays), for ``labeler simulate`` and
 the benchmarks; ``labeler round`` applies the same two choices to a project's samples.
 """
@@ -22,10 +23,12 @@ from labeler.learning.predictors import HeadPredictor, Predictor
 from labeler.learning.train_config import TrainConfig
 from labeler.selection.auto_strategy import (
     SWITCH_LABELS_PER_CLASS,
+    UNCERTAINTY_SHARE,
     AutoStrategy,
     get_uncertainty_selection,
     plan_auto_strategy,
     select_by_coverage,
+    select_mixed,
 )
 from labeler.selection.pool_query import query_pool
 from labeler.selection.strategies import SelectionConfig
@@ -59,13 +62,17 @@ def plan_auto_step(
     n_classes: int,
     seed: int,
     switch: int = SWITCH_LABELS_PER_CLASS,
+    uncertainty_share: float = UNCERTAINTY_SHARE,
     train_cnn: Callable[[], TrainResult] | None = None,
     train_config: TrainConfig | None = None,
 ) -> AutoStep:
     """Choose the learner on ``labels`` (int ``[n_labeled]``) of rows ``labeled`` of
     ``vectors`` (kind -> ``[n_rows, dim]``, in order of preference; the CNN joins when
-    ``train_cnn`` is given) and the strategy of the next batch."""
-    strategy = plan_auto_strategy(labels, n_classes=n_classes, switch=switch)
+    ``train_cnn`` is given) and the strategy of the next batch (``plan_auto_strategy``, with
+    ``switch`` and ``uncertainty_share``)."""
+    strategy = plan_auto_strategy(
+        labels, n_classes=n_classes, switch=switch, uncertainty_share=uncertainty_share
+    )
     first = next(iter(vectors))
     if np.unique(labels).shape[0] < 2:
         return AutoStep(None, strategy, first)
@@ -91,12 +98,23 @@ def select_auto(
 ) -> NDArray[np.int64]:
     """The next ``n_select`` rows by ``step``: coverage of ``vectors[step.embedding]``, or
     margin with k-center diversity scored by the chosen head (or ``predictor``, the CNN's,
-    when the CNN was chosen). Without a learner (fewer than two classes) coverage is used
-    whatever the step says."""
+    when the CNN was chosen) for its share of the batch and coverage for the rest. Without a
+    learner (fewer than two classes) coverage is used whatever the step says."""
     scorer = predictor or step.get_head_predictor(vectors)
+    covered_vectors = vectors[step.embedding]
     if step.strategy.covers or scorer is None:
-        return select_by_coverage(vectors[step.embedding], labeled, n_select, rng=rng)
+        return select_by_coverage(covered_vectors, labeled, n_select, rng=rng)
     n_rows = next(iter(vectors.values())).shape[0]
     unlabeled = np.setdiff1d(np.arange(n_rows, dtype=np.int64), labeled)
-    selection = get_uncertainty_selection(SelectionConfig(query_size=n_select))
-    return query_pool(scorer, unlabeled, labeled, selection=selection, rng=rng).selected
+
+    def by_uncertainty(n_uncertain: int) -> NDArray[np.int64]:
+        selection = get_uncertainty_selection(SelectionConfig(query_size=n_uncertain))
+        return query_pool(scorer, unlabeled, labeled, selection=selection, rng=rng).selected
+
+    def by_coverage(taken: NDArray[np.int64], n_cover: int) -> NDArray[np.int64]:
+        at = np.concatenate([labeled, taken])
+        return select_by_coverage(covered_vectors, at, n_cover, rng=rng)
+
+    return select_mixed(
+        step.strategy, n_select, by_uncertainty=by_uncertainty, by_coverage=by_coverage
+    )

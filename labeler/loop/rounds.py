@@ -42,6 +42,7 @@ from labeler.selection.auto_strategy import (
     COVERAGE,
     AutoStrategy,
     get_uncertainty_selection,
+    interleave,
     plan_auto_strategy,
 )
 from labeler.selection.label_issues import rank_suspects
@@ -238,11 +239,17 @@ def _train_score_select(
     if candidates.shape[0] < selection.query_size:
         candidates = inputs.unlabeled
     stop_set = measure_stop_set(project, folder, predictor, stop_ids)
+    # With auto past coverage, uncertainty picks its share of the batch and coverage the rest.
+    n_uncertain, n_cover = (
+        (selection.query_size, 0) if auto is None else auto.split(selection.query_size)
+    )
     query = query_pool(
         predictor,
         candidates,
         inputs.labeled_ids,
-        selection=selection,
+        selection=selection
+        if auto is None or auto.covers
+        else dataclasses.replace(selection, query_size=n_uncertain),
         rng=rng,
         score_subset=config.score_subset,
         progress=progress,
@@ -253,22 +260,23 @@ def _train_score_select(
     n_scored = int(query.scored_ids.shape[0])
     scored = query
     coverage_embedding = None
-    if auto is not None and auto.covers:
-        # Every image was scored for the page's guesses; the batch comes from coverage.
+    if auto is not None and n_cover:
+        # Every image was scored for the page's guesses; coverage picks the batch, or its part
+        # of it, counting the uncertainty picks as covered.
         coverage_embedding = (
             learned.embedding or _get_cold_start_embedding(project, config, progress=progress)[0]
         )
+        taken = query.selected[:0] if auto.covers else query.selected
         picks = pick_initial(
             project,
-            candidates,
-            selection.query_size,
+            np.setdiff1d(candidates, taken),
+            n_cover,
             cold_start=COVERAGE,
             embedding=coverage_embedding,
             rng=rng,
             progress=progress,
         )
-        priorities = np.linspace(1.0, 0.0, num=picks.shape[0], endpoint=False, dtype=np.float64)
-        query = PoolQuery(picks, picks, priorities, query.guesses[:0], query.confidences[:0])
+        query = _add_coverage(query, picks, replace=auto.covers)
     query, audit = add_audit_slice(folder, query, scored, share=config.audit_share, rng=rng)
     trained = learned.trained
     report = {
@@ -300,12 +308,32 @@ def _train_score_select(
         report["auto_strategy"] = {
             "strategy": auto.strategy,
             "diversity": auto.diversity,
+            "uncertainty_share": auto.uncertainty_share,
+            "n_uncertain": n_uncertain,
+            "n_covered": n_cover,
             "reason": auto.reason,
             "embedding": coverage_embedding,
         }
     if inputs.weights_path is not None:
         report["backbone"] = _describe_backbone(inputs.weights_path, learned.cached)
     return report, query
+
+
+def _add_coverage(query: PoolQuery, picks: NDArray[np.int64], *, replace: bool) -> PoolQuery:
+    """``query`` with coverage ``picks`` as its whole batch (``replace``; scored ids and
+    scores become the picks and falling priorities), or interleaved with its own picks (the
+    picks it did not score join its scored ids with score 0)."""
+    if replace:
+        priorities = np.linspace(1.0, 0.0, num=picks.shape[0], endpoint=False, dtype=np.float64)
+        return PoolQuery(picks, picks, priorities, query.guesses[:0], query.confidences[:0])
+    missing = picks[~np.isin(picks, query.scored_ids)]
+    return PoolQuery(
+        interleave(query.selected, picks),
+        np.concatenate([query.scored_ids, missing]),
+        np.concatenate([query.scores, np.zeros(missing.shape[0])]),
+        query.guesses,
+        query.confidences,
+    )
 
 
 def _describe_suspects(learned: Learned, labels: NDArray[np.int64]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from labeler.selection.auto_strategy import (
     get_uncertainty_selection,
     plan_auto_strategy,
     select_by_coverage,
+    select_mixed,
 )
 from labeler.selection.pool_query import query_pool
 from labeler.selection.strategies import AUTO as AUTO_STRATEGY
@@ -144,7 +145,8 @@ def select_next(
 ) -> Rows:
     """The next ``selection.query_size`` unlabeled pool rows: by ``selection`` scored with the
     fitted learner, or, for ``auto``, by coverage while labels are few (and whenever there is
-    no learner yet, when an embedding is there; else at random). ``excluded`` rows (the stop
+    no learner yet, when an embedding is there; else at random), then half by uncertainty and
+    half by coverage (``labeler.selection.auto_strategy``). ``excluded`` rows (the stop
     set) are never picked, unless the rest runs shorter than the batch."""
     n_select = selection.query_size
     rows: Rows = np.arange(arrays.n_pool, dtype=np.int64)
@@ -156,11 +158,31 @@ def select_next(
     if selection.strategy == AUTO_STRATEGY:
         auto = plan_auto_strategy(arrays.pool_labels[labeled], n_classes=arrays.n_classes)
         kind = fitted.embedding or arrays.cold_start_kind
-        if (auto.covers or fitted.predictor is None) and kind is not None:
+        if kind is not None:
             # Coverage over the rows allowed; labeled rows are among them (never excluded).
             vectors = arrays.get_pool_vectors(kind)[rows]
-            at = np.searchsorted(rows, labeled)
-            return rows[select_by_coverage(vectors, at, n_select, rng=rng)]
+
+            def by_coverage(taken: Rows, n_cover: int) -> Rows:
+                at = np.searchsorted(rows, np.concatenate([labeled, taken]))
+                return rows[select_by_coverage(vectors, at, n_cover, rng=rng)]
+
+            if auto.covers or fitted.predictor is None:
+                return by_coverage(np.zeros(0, dtype=np.int64), n_select)
+            predictor = fitted.predictor
+
+            def by_uncertainty(n_uncertain: int) -> Rows:
+                return query_pool(
+                    predictor,
+                    unlabeled,
+                    labeled,
+                    selection=get_uncertainty_selection(selection, n_uncertain),
+                    rng=rng,
+                    score_subset=score_subset,
+                ).selected
+
+            return select_mixed(
+                auto, n_select, by_uncertainty=by_uncertainty, by_coverage=by_coverage
+            )
         selection = get_uncertainty_selection(selection)
     if fitted.predictor is None:
         return rng.choice(unlabeled, size=n_select, replace=False).astype(np.int64)

@@ -103,7 +103,7 @@ def test_a_head_on_one_embedding_reports_its_cross_validated_accuracy(
     assert min(by_id[s] for s in chosen) >= max(v for s, v in by_id.items() if s not in chosen)
 
 
-def test_one_label_per_class_trains_a_head_and_margin_picks_the_batch(
+def test_one_label_per_class_trains_a_head_and_margin_picks_half_the_batch(
     project: Path, run_cli: Callable
 ) -> None:
     with open_project(project) as opened:
@@ -112,10 +112,14 @@ def test_one_label_per_class_trains_a_head_and_margin_picks_the_batch(
     result = run_cli("round", project, "--query-size", "4", *flags)
     assert result.code == 0, result.err
     report = read_last_report(project)
-    # One label per class: nothing to cross-validate; every class has a label, so margin.
+    # One label per class: nothing to cross-validate; every class has a label, so margin
+    # picks half the batch and coverage of the head's embedding the rest.
     assert report["val_accuracy"] is None
-    assert report["auto_strategy"]["strategy"] == "margin"
-    assert report["auto_strategy"]["embedding"] is None
+    auto = report["auto_strategy"]
+    assert auto["strategy"] == "margin" and auto["uncertainty_share"] == 0.5
+    assert (auto["n_uncertain"], auto["n_covered"], auto["embedding"]) == (2, 2, "pixels")
+    selected = report["selected_ids"]
+    assert len(selected) == len(set(selected)) == 4 and not {0, 1} & set(selected)
 
 
 def test_a_class_without_labels_is_searched_for_by_coverage(

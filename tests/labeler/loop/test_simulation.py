@@ -15,7 +15,9 @@ from labeler.data.labeled_data import LabeledData
 from labeler.engines.base import LocalEngine
 from labeler.learning.embedding_kinds import get_embedding_kind
 from labeler.learning.joint_embedding import add_joint_embedding
+from labeler.learning.linear_head import fit_linear_head
 from labeler.learning.models import ModelConfig
+from labeler.learning.predictors import HeadPredictor
 from labeler.learning.training import TrainConfig
 from labeler.loop import simulated_learner, simulation
 from labeler.loop.simulated_learner import Fitted, SimulationArrays, select_next
@@ -442,3 +444,34 @@ def test_auto_embeddings_are_ordered_on_the_pool_as_a_round_orders_them() -> Non
     fixed = dataclasses.replace(arrays, head_kinds=("pixels",), cold_start_kind="pixels")
     config = make_config(("auto",), query_size=8, learner="linear@pixels", embedding="pixels")
     assert simulation.order_embeddings(fixed, config) == (fixed, "")
+
+
+def test_auto_past_the_switch_picks_half_by_margin_and_covers_with_the_rest() -> None:
+    rng = np.random.default_rng(0)
+    # Two far clusters; the two labels (one per class) lie in the first.
+    vectors = np.concatenate([rng.normal(size=(40, 2)), 50 + rng.normal(size=(20, 2))])
+    labels = np.arange(60, dtype=np.int64) % 2
+    arrays = SimulationArrays(
+        np.zeros((60, 4, 4), dtype=np.uint8), labels,
+        np.zeros((2, 4, 4), dtype=np.uint8), np.array([0, 1]), n_classes=2,
+        vectors={"pixels": np.concatenate([vectors, vectors[:2]]).astype(np.float32)},
+        head_kinds=("pixels",), cold_start_kind="pixels",
+    )  # fmt: skip
+    labeled = np.array([0, 1], dtype=np.int64)
+    head = fit_linear_head(vectors[labeled], labels[labeled], n_classes=2)
+    fitted = Fitted(HeadPredictor(head, arrays.get_pool_vectors("pixels")), 0.5, "pixels")
+
+    def pick(strategy: str, query_size: int) -> list[int]:
+        selection = SelectionConfig(strategy, query_size=query_size, diversity="kcenter")
+        rows = select_next(
+            arrays, fitted, labeled, selection=selection, rng=np.random.default_rng(1),
+            score_subset=None,
+        )  # fmt: skip
+        return rows.tolist()
+
+    auto = pick("auto", 4)
+    assert len(set(auto)) == 4 and not set(auto) & {0, 1}
+    # Margin with k-center picks the first and third (what it picks for a batch of two);
+    # coverage the second and fourth, first in the cluster no label covers.
+    assert [auto[0], auto[2]] == pick("margin", 2)
+    assert auto[1] >= 40
