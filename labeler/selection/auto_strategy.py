@@ -82,7 +82,9 @@ def plan_auto_strategy(
 ) -> AutoStrategy:
     """The strategy ``auto`` uses for the next batch, given the ``labels`` so far (int
     ``[n_labels]``): coverage while some class holds fewer than ``switch`` labels; after,
-    uncertainty for ``uncertainty_share`` of the batch and coverage for the rest."""
+    uncertainty for ``uncertainty_share`` (in (0, 1]) of the batch and coverage for the rest."""
+    if not 0.0 < uncertainty_share <= 1.0:
+        raise ValueError(f"uncertainty_share must be in (0, 1], got {uncertainty_share}")
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)
     fewest = int(counts.min()) if counts.size else 0
     if fewest < switch:

@@ -54,6 +54,9 @@ def test_a_mixed_batch_splits_half_up_and_a_covering_one_does_not_split() -> Non
     assert most.split(10) == (8, 2)
     covering = plan_auto_strategy(np.array([0]), n_classes=2)
     assert covering.uncertainty_share == 0.0 and covering.split(5) == (0, 5)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match=r"uncertainty_share must be in \(0, 1\]"):
+            plan_auto_strategy(np.array([0, 1]), n_classes=2, uncertainty_share=bad)
 
 
 def test_interleave_keeps_the_proportion_along_the_queue() -> None:
