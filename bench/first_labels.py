@@ -229,10 +229,13 @@ def _make_ours(switch: int | None, *, uncertainty_share: float = UNCERTAINTY_SHA
         accuracies, learners = [], []
 
         def plan() -> AutoStep:
+            # In row order, as a round reads its labels (by sample id) and ``simulate`` its
+            # labeled rows: the learner choice's folds follow the order.
+            rows = np.sort(labeled)
             return plan_auto_step(
                 pool,
-                labeled,
-                labels[labeled],
+                rows,
+                labels[rows],
                 n_classes=n_classes,
                 seed=seed,
                 switch=at,

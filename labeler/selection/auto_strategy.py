@@ -8,15 +8,18 @@ sampling spread by k-center over the scored images' features, the rest by covera
 counts the uncertainty picks as covered; the two are interleaved in the queue.
 
 Why mixed: no one strategy leads on every data set (``bench/results/first_labels.md``, 3
-seeds). Margin for the whole batch led on the font glyphs and on SVRT 11 (0.849 against 0.805
-for coverage at 8 labels per class) but fell behind coverage on SVRT 4 (0.738 against 0.831 at
-4), on the colour folder (0.628 against 0.689 at 8), on orientation and on counting. Half and
-half reached 20 of the 30 cells at or above the best peer, margin alone 19, the mixed batches
-from 2 or 4 labels per class 19 each, coverage throughout 17. In trials of the same bench two
-thirds by margin and TypiClust as the covering half did no better. On five sets no default
-was chosen on (``bench/results/first_labels_heldout.md``: scikit-learn's digits, the glyphs of
-the digits, SVRT 2, 8 and 15) the mixed batches were at or above the best peer in 18 of 25
-cells, margin alone in 16 (accuracy summed over the budgets and sets 20.05 against 19.88).
+seeds). Margin for the whole batch led on SVRT 11 (0.849 against 0.805 for coverage at 8
+labels per class) and SVRT 4 (0.920 against 0.861 at 8) but fell behind coverage on the colour
+folder (0.628 against 0.678 at 8), orientation (0.952 against 0.979 at 8) and counting (0.598
+against 0.634 at 16). On those six sets half and half reached 20 of the 30 cells at or above
+the best peer, as margin alone did (accuracy summed over budgets and sets 22.31 against
+22.39); the mixed batches from 2 or 4 labels per class 19, coverage throughout 17. On five sets
+no default was chosen on (``bench/results/first_labels_heldout.md``: scikit-learn's digits,
+the glyphs of the digits, SVRT 2, 8 and 15) half and half reached 19 of 25 cells, margin alone
+16 (20.06 against 19.89; SVRT 8 at 4 per class 0.737 against 0.605): the mixed batches carry
+over better, at a cost on SVRT 11 (0.794 against 0.849 at 8) and on SVRT 2 at 2 per class
+(0.766 against 0.870). In trials of the same bench two thirds by margin and TypiClust as the
+covering half did no better.
 TypiClust in place of ``max_herding`` for the coverage picks of the first batches reached 13
 of the 30 (0.469 against 0.527 on the colour folder at 1 per class), and BADGE in place of
 margin with k-center 17.
