@@ -43,17 +43,7 @@ def add_audit_slice(
     if audit.shape[0] == 0:
         return query, entry
     folder.write_audit(audit, _look_up(scored.scored_ids, scored.guesses, audit))
-    missing = audit[~np.isin(audit, query.scored_ids)]
-    return (
-        PoolQuery(
-            batch,
-            np.concatenate([query.scored_ids, missing]),
-            np.concatenate([query.scores, np.zeros(missing.shape[0])]),
-            query.guesses,
-            query.confidences,
-        ),
-        entry,
-    )
+    return query.with_batch(batch), entry
 
 
 def _look_up(

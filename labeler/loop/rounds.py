@@ -326,14 +326,7 @@ def _add_coverage(query: PoolQuery, picks: NDArray[np.int64], *, replace: bool) 
     if replace:
         priorities = np.linspace(1.0, 0.0, num=picks.shape[0], endpoint=False, dtype=np.float64)
         return PoolQuery(picks, picks, priorities, query.guesses[:0], query.confidences[:0])
-    missing = picks[~np.isin(picks, query.scored_ids)]
-    return PoolQuery(
-        interleave(query.selected, picks),
-        np.concatenate([query.scored_ids, missing]),
-        np.concatenate([query.scores, np.zeros(missing.shape[0])]),
-        query.guesses,
-        query.confidences,
-    )
+    return query.with_batch(interleave(query.selected, picks))
 
 
 def _describe_suspects(learned: Learned, labels: NDArray[np.int64]) -> dict[str, Any]:

@@ -30,6 +30,18 @@ class PoolQuery:
     guesses: NDArray[np.int64]
     confidences: NDArray[np.float64]
 
+    def with_batch(self, selected: NDArray[np.int64]) -> PoolQuery:
+        """This query with ``selected`` as its batch: an image of it the query did not score
+        (an audit draw, a coverage pick) joins the scored ids with score 0."""
+        missing = selected[~np.isin(selected, self.scored_ids)]
+        return PoolQuery(
+            selected,
+            np.concatenate([self.scored_ids, missing]),
+            np.concatenate([self.scores, np.zeros(missing.shape[0])]),
+            self.guesses,
+            self.confidences,
+        )
+
 
 def query_pool(
     predictor: Predictor,
