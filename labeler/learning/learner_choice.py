@@ -144,11 +144,11 @@ def choose_learner(
     # A class may have no label yet (the heads then never predict it); two classes are needed.
     counts = check_labels(labels, n_classes=n_classes, min_per_class=0)
     names = [get_head_name(kind) for kind in head_vectors]
-    scores = _cross_validate_heads(
+    cross_validated = _cross_validate_heads(
         labels, n_classes=n_classes, head_vectors=head_vectors, seed=seed
     )
     head_scores: list[CandidateScore]
-    if scores is None:
+    if cross_validated is None:
         fewest = int(counts[counts > 0].min())
         head_scores = [
             CandidateScore(name, None, f"not measured: a class has {fewest} label")
@@ -160,13 +160,13 @@ def choose_learner(
             "that class"
         )
     else:
-        accuracies = {
-            kind: accuracy for kind, (accuracy, _, _) in zip(head_vectors, scores, strict=True)
-        }
+        n_folds, hits_of_kind = cross_validated
+        accuracies = {kind: float(np.mean(hits)) for kind, hits in hits_of_kind.items()}
         chance = get_chance_level(labels)
         head_scores = []
         eligible: list[tuple[float, int, str]] = []  # (accuracy, -preference, name)
-        for kind, name, (accuracy, n_folds, _) in zip(head_vectors, names, scores, strict=True):
+        for kind, name in zip(head_vectors, names, strict=True):
+            accuracy = accuracies[kind]
             method = f"{n_folds}-fold cross-validation"
             idle = [
                 part for part in split_joint_name(kind) if not accuracies.get(part, 1.0) > chance
@@ -188,7 +188,7 @@ def choose_learner(
             ]
         best = max(eligible)[2]
         reason = f"{best}: the best cross-validated head"
-        hits = {name: hit for name, (_, _, hit) in zip(names, scores, strict=True)}
+        hits = {name: hits_of_kind[kind] for kind, name in zip(head_vectors, names, strict=True)}
         preferred = _get_preferred_within_error(
             [name for _, _, name in sorted(eligible, key=lambda entry: -entry[1])], best, hits
         )
@@ -281,23 +281,22 @@ def _cross_validate_heads(
     n_classes: int,
     head_vectors: Mapping[str, NDArray[np.float32]],
     seed: int,
-) -> list[tuple[float, int, NDArray[np.bool_]]] | None:
-    """``(mean accuracy, folds, hits)`` of each head by stratified k-fold, ``hits`` bool
-    ``[n_labels]`` saying which labels its held-out guesses got right; None when some
-    labeled class has a single label."""
+) -> tuple[int, dict[str, NDArray[np.bool_]]] | None:
+    """``(folds, hits)`` of stratified k-fold, the same folds for every head: ``hits`` kind ->
+    bool ``[n_labels]``, which labels the head's held-out guesses got right (its accuracy is
+    their mean); None when some labeled class has a single label."""
     folds = make_folds(labels, n_classes=n_classes, seed=seed)
     if folds is None:
         return None
-    n_folds = len(folds)
-    results = []
-    for vectors in head_vectors.values():
+    hits_of_kind = {}
+    for kind, vectors in head_vectors.items():
         rows = np.asarray(vectors)
         hits: NDArray[np.bool_] = np.zeros(labels.shape[0], dtype=bool)
         for train, test in folds:
             head = fit_linear_head(rows[train], labels[train], n_classes=n_classes)
             hits[test] = head.predict(rows[test]) == labels[test]
-        results.append((float(np.mean(hits)), n_folds, hits))
-    return results
+        hits_of_kind[kind] = hits
+    return len(folds), hits_of_kind
 
 
 def _compare_with_cnn(
