@@ -6,10 +6,13 @@ on abstract images once labels are many. So every round lets its labels choose:
 
 1. **Heads** (``linear@<embedding>``, ``labeler.learning.linear_head``) are cross-validated:
    stratified k-fold with ``k = min(5, fewest labels of a class)``, every fold's head fitted
-   on the rest. Heads fit in well under a second, so this is cheap at any budget. With a class
-   of one label no fold can test it: the first head in ``candidates`` is taken (the caller lists
-   them in its order of preference) and the choice says so. A head no better than chance
-   (``get_chance_level``) is not chosen while another is better, nor is a head on a joint
+   on the rest. Heads fit in well under a second, so this is cheap at any budget. The folds
+   are drawn once (seeded): drawing them three times and averaging changed no choice on the
+   font glyphs, counting or the colour folder at 1-16 labels per class (bench/first_labels.py)
+   and tripled the cost. With a class of one label no fold can test it: the first head in
+   ``candidates`` is taken (the caller lists them in its order of preference) and the choice
+   says so. A head no better than chance (``get_chance_level``) is not chosen while another
+   is better, nor is a head on a joint
    embedding (``labeler.learning.joint_embedding``) one of whose parts, alone, is no better
    than chance: such a part only dilutes the others (pixels of counting or orientation
    images, bench/results/first_labels.md). Ties go to the earlier candidate, and so do near
