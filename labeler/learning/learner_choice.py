@@ -5,25 +5,25 @@ few labels per class, one on raw pixels wins on small scans, and a CNN trained f
 on abstract images once labels are many. So every round lets its labels choose:
 
 1. **Heads** (``linear@<embedding>``, ``labeler.learning.linear_head``) are cross-validated:
-   stratified k-fold with ``k = min(5, fewest labels of a class)``, every fold's head fitted
-   on the rest. Heads fit in well under a second, so this is cheap at any budget. The folds
-   are drawn once (seeded): drawing them three times and averaging changed no choice on the
-   font glyphs, counting or the colour folder at 1-16 labels per class (bench/first_labels.py)
-   and tripled the cost. With a class of one label no fold can test it: the first head in
+   stratified k-fold with ``k = min(5, fewest labels of a class)``, every fold's head fitted on
+   the rest. Heads fit in well under a second, so this is cheap at any budget. The folds are
+   drawn once (seeded): drawing them three times and averaging changed no choice on the font
+   glyphs, counting or the colour folder at 1-16 labels per class (bench/first_labels.py) and
+   tripled the cost. With a class of one label no fold can test it: the first head in
    ``candidates`` is taken (the caller lists them in its order of preference) and the choice
-   says so. A head no better than chance (``get_chance_level``) is not chosen while another
-   is better, nor is a head on a joint
-   embedding (``labeler.learning.joint_embedding``) one of whose parts, alone, is no better
-   than chance: such a part only dilutes the others (pixels of counting or orientation
-   images, bench/results/first_labels.md). Ties go to the earlier candidate, and so do near
-   ties: the earliest head within one standard error of the best (the difference's, paired
-   over the labels) is chosen, as in the one-standard-error rule of model selection. A lead
-   of one label (the others alike) is exactly one standard error, at any count, and the order
-   of preference was measured without labels (``labeler.learning.embedding_preference``). On
-   orientation such leads had put a head on the pixels ahead of the ImageNet features (0.418
-   against 0.856 on the test images at 2 labels per class, bench/results/first_labels.md);
-   with the rule, ``ours`` summed over the five budgets rose from 3.85 to 4.13 there and from
-   3.58 to 3.70 on SVRT 11, and was unchanged on the other four datasets.
+   says so. A head no better than chance (``get_chance_level``) is not chosen while another is
+   better, nor is a head on a joint embedding (``labeler.learning.joint_embedding``) one of
+   whose parts, alone, is no better than chance: such a part only dilutes the others (pixels of
+   counting or orientation images, bench/results/first_labels.md). Ties go to the earlier
+   candidate, and so do near ties: the earliest head within one standard error of the best (the
+   difference's, paired over the labels) is chosen, as in the one-standard-error rule of model
+   selection. A lead of one label (the others alike) is exactly one standard error, at any
+   count, and the order of preference was measured without labels
+   (``labeler.learning.embedding_preference``). On orientation such leads had put a head on the
+   pixels ahead of the ImageNet features (0.418 against 0.856 on the test images at 2 labels per
+   class, bench/results/first_labels.md); with the rule, ``ours`` summed over the five budgets
+   rose from 3.85 to 4.13 there and from 3.58 to 3.70 on SVRT 11, and was unchanged on the other
+   four datasets.
 2. **The CNN** joins once every class has the labels its own validation split needs
    (``TrainConfig.min_val_per_class``): it is trained once (as a round always trains it), and
    the best head is fitted on the same training part and tested on the same validation part.

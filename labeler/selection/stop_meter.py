@@ -12,8 +12,8 @@ Tried and not kept: kappas a round can measure at once instead of over a window 
 between heads fitted on the labels so far less their last 2, 5 or 10% (in the order they were
 labeled), 1-3 steps back. On the stop meter bench's runs of orientation and SVRT 4, the best
 of 27 settings (thresholds 0.98-0.995) stopped on time in 3 of 6 runs, against 0 of 6 for
-this rule, and the looser settings stopped counting below 98% of full-data accuracy: a
-window of rounds stays the rule.
+this rule, and the looser settings stopped SVRT 4 and counting below 98% of full-data
+accuracy: a window of rounds stays the rule.
 
 Pure functions of the kappa series; the rounds compute it (``labeler.loop.stop_set``).
 """
