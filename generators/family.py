@@ -17,8 +17,11 @@ from generators.rng import get_stream_key
 # - "hflip": mirror left-right; "vflip": mirror top-bottom;
 # - "rot90": rotate a square image by 90, 180 or 270 degrees;
 # - "shift": translate by at most ``MAX_SHIFT_FRACTION`` of the side along each axis (4 px at
-#   128 px), filling the uncovered pixels with background; ink pushed past the edge is lost.
-TRANSFORMS = ("hflip", "vflip", "rot90", "shift")
+#   128 px), filling the uncovered pixels with background; ink pushed past the edge is lost;
+# - "translate": move the whole drawing by any offset that keeps every ink pixel at least 1 px
+#   inside the frame (nothing is cut, however far it moves); "vtranslate": the same, up and
+#   down only.
+TRANSFORMS = ("hflip", "vflip", "rot90", "shift", "translate", "vtranslate")
 MAX_SHIFT_FRACTION = 1.0 / 32.0
 
 # ``Family.open_stream``'s maker: the index of an image to its pixels.

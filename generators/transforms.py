@@ -49,7 +49,51 @@ def shift_images(
     limit = get_max_shift_px(max(height, width))
     if abs(dx) > limit or abs(dy) > limit:
         raise ValueError(f"a shift moves at most {limit} px at this size, got ({dx}, {dy})")
+    return _move(images, dx, dy, background)
+
+
+def get_translate_range(
+    images: np.ndarray, *, background: int = BACKGROUND
+) -> tuple[int, int, int, int]:
+    """The moves (dx_min, dx_max, dy_min, dy_max) that "translate" may make: those that keep
+    every ink pixel (any pixel not ``background``) of ``images`` at least 1 px inside the
+    frame. All zero when there is no ink, or when the ink already reaches the 1-px margin on
+    both sides of an axis (along that axis)."""
+    height, width = images.shape[-2:]
+    ink = (images != background).reshape(-1, height, width).any(axis=0)
+    rows = np.flatnonzero(ink.any(axis=1))
+    columns = np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return 0, 0, 0, 0
+    return (
+        min(0, 1 - int(columns[0])),
+        max(0, width - 2 - int(columns[-1])),
+        min(0, 1 - int(rows[0])),
+        max(0, height - 2 - int(rows[-1])),
+    )
+
+
+def translate_images(
+    images: np.ndarray, dx: int, dy: int, *, background: int = BACKGROUND
+) -> np.ndarray:
+    """The "translate" transform (and "vtranslate", with ``dx`` = 0): the content moves ``dx``
+    px right and ``dy`` px down, which must keep every ink pixel 1 px inside the frame
+    (``get_translate_range``): nothing is lost, so every shape stays whole."""
+    dx_min, dx_max, dy_min, dy_max = get_translate_range(images, background=background)
+    if not (dx_min <= dx <= dx_max and dy_min <= dy <= dy_max):
+        raise ValueError(
+            f"a translation of ({dx}, {dy}) px would push ink past the 1-px margin; this "
+            f"ink allows dx in [{dx_min}, {dx_max}] and dy in [{dy_min}, {dy_max}]"
+        )
+    return _move(images, dx, dy, background)
+
+
+def _move(images: np.ndarray, dx: int, dy: int, background: int) -> np.ndarray:
+    """The content moved ``dx`` px right, ``dy`` px down; ``background`` comes in."""
+    height, width = images.shape[-2:]
     out = np.full_like(images, background)
+    if abs(dx) >= width or abs(dy) >= height:
+        return out
     out[..., max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = images[
         ..., max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)
     ]
@@ -60,7 +104,9 @@ def apply_random_transform(images: np.ndarray, name: str, rng: np.random.Generat
     """Apply transform ``name`` with parameters drawn from ``rng`` (the same to every image).
 
     "rot90" turns by 1, 2 or 3 quarter turns; "shift" by an offset uniform in
-    [-max, max] px along each axis, max from ``get_max_shift_px``.
+    [-max, max] px along each axis, max from ``get_max_shift_px``; "translate" by an offset
+    uniform over those ``get_translate_range`` allows for the whole stack ("vtranslate": up or
+    down only).
     """
     if name == "hflip":
         return flip_left_right(images)
@@ -72,4 +118,8 @@ def apply_random_transform(images: np.ndarray, name: str, rng: np.random.Generat
         limit = get_max_shift_px(max(images.shape[-2:]))
         dx, dy = (int(value) for value in rng.integers(-limit, limit + 1, size=2))
         return shift_images(images, dx, dy)
+    if name in ("translate", "vtranslate"):
+        dx_min, dx_max, dy_min, dy_max = get_translate_range(images)
+        dx = int(rng.integers(dx_min, dx_max + 1)) if name == "translate" else 0
+        return translate_images(images, dx, int(rng.integers(dy_min, dy_max + 1)))
     raise ValueError(f"unknown transform {name!r}; valid transforms: {', '.join(TRANSFORMS)}")

@@ -73,9 +73,13 @@ RULES: dict[int, str] = {
 # problems 16 and 18 refer to the image's own frame, its vertical midline: flips keep that
 # line, a quarter turn makes it horizontal. No problem takes "shift": shapes keep only a 1-px
 # margin, so a shift can cut a shape at the edge (opening its contour, or making one of two
-# copies differ from the other).
-_TURNS_AND_FLIPS = ("hflip", "vflip", "rot90")
-_FLIPS = ("hflip", "vflip")
+# copies differ from the other). "translate" moves the whole drawing without cutting any of it,
+# so it keeps every relation between shapes too; 16 and 18 take it up and down only
+# ("vtranslate"), which keeps the vertical midline where it is. A translation is also the
+# augmentation that helped most where the research preset fell short: at 1,000 images SVRT 17
+# went from 0.785 to 0.804 test accuracy and SVRT 18 from 0.925 to 0.947 (one seed each).
+_TURNS_AND_FLIPS = ("hflip", "vflip", "rot90", "translate")
+_FLIPS = ("hflip", "vflip", "vtranslate")
 LABEL_PRESERVING_TRANSFORMS: dict[int, tuple[str, ...]] = {
     1: _TURNS_AND_FLIPS,  # identical stays identical, different stays different
     2: _TURNS_AND_FLIPS,  # inside, and the distance to the big contour (16 px vs 1-2 px), kept

@@ -17,7 +17,8 @@ from labeler.learning.tensor_augmentation import augment_batch
 class LabelPreservingTransform(nn.Module):
     """Each of ``names`` (``generators.family.TRANSFORMS``, as
     ``dataset.get_label_preserving_transforms()`` lists them) applied with probability 1/2 (a
-    random quarter turn for "rot90", a random offset of a few pixels for "shift").
+    random quarter turn for "rot90", a random offset of a few pixels for "shift"); "translate"
+    and "vtranslate" move every image, each to a random place where its ink stays whole.
 
     Takes a float image ``[C, H, W]`` or a batch ``[N, C, H, W]`` with ink 1.0 and background
     0.0 (what the datasets give). Random draws come from ``generator`` when given, else from

@@ -18,7 +18,7 @@ def test_a_family_declares_no_transform_unless_it_says_so(fake_family: Family) -
 
 
 def test_the_vocabulary_is_fixed() -> None:
-    assert TRANSFORMS == ("hflip", "vflip", "rot90", "shift")
+    assert TRANSFORMS == ("hflip", "vflip", "rot90", "shift", "translate", "vtranslate")
     assert check_transforms(["vflip", "hflip"]) == ("vflip", "hflip")
     assert check_transforms(()) == ()
 

@@ -23,8 +23,10 @@ from generators.transforms import (
     flip_left_right,
     flip_top_bottom,
     get_max_shift_px,
+    get_translate_range,
     rotate_quarter_turns,
     shift_images,
+    translate_images,
 )
 
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
@@ -42,10 +44,23 @@ def _get_variants(name: str, size: int) -> list[Transform]:
         return [flip_top_bottom]
     if name == "rot90":
         return [lambda images, k=k: rotate_quarter_turns(images, k) for k in (1, 2, 3)]
+    if name in ("translate", "vtranslate"):
+        # As far as the image's own ink allows, to each side and corner.
+        corners = [(i, j) for i in (0, 1, 2) for j in (0, 1, 2) if (i, j) != (1, 1)]
+        if name == "vtranslate":
+            corners = [(1, 0), (1, 2)]
+        return [lambda images, c=c: _translate_to(images, *c) for c in corners]
     assert name == "shift"
     m = get_max_shift_px(size)
     offsets = [(dx, dy) for dx in (-m, 0, m) for dy in (-m, 0, m) if (dx, dy) != (0, 0)]
     return [lambda images, d=d: shift_images(images, *d) for d in offsets]
+
+
+def _translate_to(images: np.ndarray, i: int, j: int) -> np.ndarray:
+    """The translation to extreme ``i`` across and ``j`` up or down (0: the least offset, 1:
+    none, 2: the largest) that the ink of ``images`` allows."""
+    dx_min, dx_max, dy_min, dy_max = get_translate_range(images)
+    return translate_images(images, (dx_min, 0, dx_max)[i], (dy_min, 0, dy_max)[j])
 
 
 def _move_point(name: str, x: float, y: float, size: int) -> tuple[float, float]:
@@ -91,7 +106,11 @@ def test_each_family_declares_what_its_rules_allow() -> None:
     assert get_family("orientation").get_label_preserving_transforms("hv") == ("hflip", "vflip")
     svrt = get_family("svrt")
     for problem in svrt.list_problems():
-        expected = ("hflip", "vflip") if problem in ("16", "18") else ("hflip", "vflip", "rot90")
+        expected = (
+            ("hflip", "vflip", "vtranslate")
+            if problem in ("16", "18")
+            else ("hflip", "vflip", "rot90", "translate")
+        )
         assert svrt.get_label_preserving_transforms(problem) == expected, problem
 
 
@@ -147,12 +166,18 @@ def _is_left_right_symmetric(image: np.ndarray, meta: dict[str, Any]) -> int:
     return int(np.array_equal(image, image[:, ::-1]))
 
 
-def test_svrt_16_symmetry_survives_flips_not_a_turn() -> None:
+def test_svrt_16_symmetry_survives_flips_and_moves_up_or_down_not_a_turn() -> None:
     batch = _generate("svrt", "16", 16)
-    _check_oracle(batch, _is_left_right_symmetric, ("hflip", "vflip"))
+    _check_oracle(batch, _is_left_right_symmetric, ("hflip", "vflip", "vtranslate"))
+    moved_across = 0
     for image, label in zip(batch.images, batch.labels.tolist(), strict=True):
         if label == 1:
             assert not _is_left_right_symmetric(rotate_quarter_turns(image, 1), {})
+            _, dx_max, _, _ = get_translate_range(image)
+            if dx_max > 0:  # a move across takes the drawing off the midline
+                assert not _is_left_right_symmetric(translate_images(image, dx_max, 0), {})
+                moved_across += 1
+    assert moved_across > 0
 
 
 def _has_mirrored_positions(centres: list[tuple[float, float]], size: int) -> bool:
@@ -168,6 +193,9 @@ def test_svrt_18_mirrored_positions_survive_flips_not_a_turn() -> None:
         for name in ("hflip", "vflip"):
             moved = [_move_point(name, x, y, size) for x, y in centres]
             assert _has_mirrored_positions(moved, size) == (label == 1), name
+        for dy in (-7, 7):  # a move up or down keeps the heights equal and the x mirrored
+            raised = [(x, y + dy) for x, y in centres]
+            assert _has_mirrored_positions(raised, size) == (label == 1)
         if label == 1:
             turned = [_move_point("rot90", x, y, size) for x, y in centres]
             assert not _has_mirrored_positions(turned, size)

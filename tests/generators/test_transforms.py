@@ -11,8 +11,10 @@ from generators.transforms import (
     flip_left_right,
     flip_top_bottom,
     get_max_shift_px,
+    get_translate_range,
     rotate_quarter_turns,
     shift_images,
+    translate_images,
 )
 
 
@@ -79,12 +81,35 @@ def test_random_transforms_stay_within_their_limits(name: str) -> None:
         seen.add((x, y))
         if name == "shift":
             assert abs(x - 60) <= 4 and abs(y - 70) <= 4
+        if name in ("translate", "vtranslate"):
+            assert 1 <= x <= 126 and 1 <= y <= 126
+        if name == "vtranslate":
+            assert x == 60
     expected = {"hflip": 1, "vflip": 1, "rot90": 3}
     assert len(seen) == expected.get(name, len(seen)) and len(seen) >= 1
-    if name == "shift":
-        assert len(seen) > 20  # offsets vary over the whole square
+    if name in ("shift", "translate", "vtranslate"):
+        assert len(seen) > 20  # offsets vary over the whole square (or column)
+
+
+def test_a_translation_moves_the_whole_drawing_and_never_cuts_it() -> None:
+    image = np.full((32, 32), 255, dtype=np.uint8)
+    image[3:6, 1:4] = 0  # touches the 1-px margin on the left
+    image[20, 9] = 128
+    assert get_translate_range(image) == (0, 30 - 9, -2, 30 - 20)
+    moved = translate_images(image, 21, 10)
+    np.testing.assert_array_equal(moved[13:31, 22:31], image[3:21, 1:10])
+    assert (moved != 255).sum() == (image != 255).sum()
+    with pytest.raises(ValueError, match=r"dx in \[0, 21\] and dy in \[-2, 10\]"):
+        translate_images(image, -1, 0)
+    with pytest.raises(ValueError, match="1-px margin"):
+        translate_images(image, 0, 11)
+    blank = np.full((2, 16, 16), 255, dtype=np.uint8)
+    assert get_translate_range(blank) == (0, 0, 0, 0)
+    stack = np.stack([image, np.full_like(image, 255)])
+    stack[1, 30, 30] = 0  # a stack moves as one: its union of ink bounds the move
+    assert get_translate_range(stack) == (0, 0, -2, 0)
 
 
 def test_an_unknown_transform_lists_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="valid transforms: hflip, vflip, rot90, shift"):
+    with pytest.raises(ValueError, match="valid transforms: hflip, vflip, rot90, shift, translate"):
         apply_random_transform(np.zeros((4, 4), dtype=np.uint8), "blur", np.random.default_rng())

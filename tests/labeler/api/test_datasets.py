@@ -58,6 +58,6 @@ def test_the_ready_augmentation_keeps_the_ink_and_composes() -> None:
         assert out.shape == image.shape
         if not torch.equal(out, image):
             changed += 1
-        if "shift" not in names:  # flips and quarter turns move ink, never lose it
+        if "shift" not in names:  # flips, quarter turns and translations never lose ink
             assert torch.isclose(out.sum(), image.sum())
     assert changed > 0

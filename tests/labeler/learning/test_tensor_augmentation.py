@@ -28,3 +28,38 @@ def test_augment_batch_applies_each_transform_to_some_images() -> None:
     assert shifted[:, :, 3:9, 1:7].sum() == x.sum()
     again = augment_batch(x, ("shift",), torch.Generator().manual_seed(0))
     assert torch.equal(again, shifted)  # the generator alone decides
+
+
+def _ink_box(image: torch.Tensor) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) rows and columns holding ink of an image ``[C, S, S]``."""
+    rows = torch.nonzero(image.ne(0).any(dim=0).any(dim=1)).flatten()
+    cols = torch.nonzero(image.ne(0).any(dim=0).any(dim=0)).flatten()
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def test_a_translation_moves_every_drawing_anywhere_it_stays_whole() -> None:
+    x = torch.zeros(200, 2, 32, 32)
+    x[:, 0, 4:8, 2:6] = 1.0  # a blob near the top left corner, 1 px from the left margin
+    x[:, 1, 20:22, 9:11] = 0.5  # and one in another channel: the drawing moves as one
+    x[0] = 0.0  # an empty image stays put
+    moved = augment_batch(x, ("translate",), torch.Generator().manual_seed(0))
+    assert torch.equal(moved[0], x[0])
+    assert torch.equal(moved.sum(dim=(2, 3)), x.sum(dim=(2, 3)))  # no ink lost, per channel
+    boxes = [_ink_box(image) for image in moved[1:]]
+    # The drawing spans rows 4..21 and columns 2..10: it may go from row 1 to row 30.
+    assert all(
+        top >= 1 and bottom <= 30 and left >= 1 and right <= 30
+        for top, bottom, left, right in boxes
+    )
+    tops = {box[0] for box in boxes}
+    lefts = {box[2] for box in boxes}
+    assert min(tops) == 1 and max(tops) == 13 and len(tops) > 8  # the whole range is used
+    assert min(lefts) == 1 and max(lefts) == 22 and len(lefts) > 12
+    for image, (top, _, left, _) in zip(moved[1:], boxes, strict=True):
+        # The same drawing, only moved: both blobs keep their places relative to each other.
+        assert torch.equal(image[:, top : top + 18, left : left + 9], x[1, :, 4:22, 2:11])
+    upright = augment_batch(x, ("vtranslate",), torch.Generator().manual_seed(0))
+    assert {_ink_box(image)[2] for image in upright[1:]} == {2}  # columns stay where they were
+    assert len({_ink_box(image)[0] for image in upright[1:]}) > 8
+    again = augment_batch(x, ("translate",), torch.Generator().manual_seed(0))
+    assert torch.equal(again, moved)  # the generator alone decides
