@@ -71,6 +71,8 @@ SCHEDULES = {
 LITERATURE_MODEL = "resnet"
 LITERATURE_SCHEDULE = (50, 50, 500)
 HELD_TO_TARGET = ("orientation", "svrt-04", "svrt-09", "svrt-11")
+# Rows saved before the augmentation was recorded were made when SVRT declared these.
+UNRECORDED_AUGMENT = ("hflip", "vflip", "rot90")
 
 
 def main() -> None:
@@ -177,6 +179,7 @@ def run_literature(args: argparse.Namespace, published: dict[str, float]) -> Non
             "full_data_accuracy": summary.full_data_accuracy_mean,
             "published_1000": published[name],
             "labels_to_published": get_labels_to_reach(counts, accuracy, published[name]),
+            "augment": outcome.results["train_config"]["augment"],
             "seconds": time.perf_counter() - started,
         }
         print(f"{row}: {found}", flush=True)
@@ -188,7 +191,8 @@ def save_merged(out: Path, section: str, name: str, found: dict[str, Any]) -> No
     before writing: datasets of earlier runs, or of a run beside this one (one dataset list
     per process on a shared machine), are kept."""
     report = read_saved(out.with_suffix(".json"), {"datasets": {}})
-    report.update(machine=describe_machine(), learner=LEARNER)
+    if section == "datasets" or "machine" not in report:  # the header's run: the main table's
+        report.update(machine=describe_machine(), learner=LEARNER)
     report.setdefault(section, {})[name] = found
     save_report(out, report, format_report)
 
@@ -300,11 +304,12 @@ def format_literature(literature: dict[str, Any]) -> list[str]:
         "same pools; mean over the seeds. Target: at most 500 labels. A row named with "
         "`max_epochs` and `min_steps` trained every round that way (`--max-epochs N "
         "--min-steps M`; a minimum of steps at least the planned ones turns early stopping "
-        "off), the others with the rounds' own training.",
+        "off), the others with the rounds' own training. Augmentation: the transforms the "
+        "rounds trained with (what the family declared for the problem when the row was made).",
         "",
         "| dataset | published (1,000 random) | CNN full data (pool) | labels to reach it "
-        "| accuracy at each budget | seeds | min |",
-        "|---|---:|---:|---:|---|---:|---:|",
+        "| accuracy at each budget | augmentation | seeds | min |",
+        "|---|---:|---:|---:|---|---|---:|---:|",
     ]
     for name, found in literature.items():
         curve = ", ".join(
@@ -314,7 +319,8 @@ def format_literature(literature: dict[str, Any]) -> list[str]:
         )
         lines.append(
             f"| {name} | {found['published_1000']:.3f} | {found['full_data_accuracy']:.3f} | "
-            f"{_count(found['labels_to_published'])} | {curve} | {found['n_seeds']} | "
+            f"{_count(found['labels_to_published'])} | {curve} | "
+            f"{', '.join(found.get('augment', UNRECORDED_AUGMENT))} | {found['n_seeds']} | "
             f"{found['seconds'] / 60:.0f} |"
         )
     return [*lines, ""]

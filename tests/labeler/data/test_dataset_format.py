@@ -210,8 +210,8 @@ def test_dataset_json_records_the_label_preserving_transforms(
     out = tmp_path / "svrt-16"
     write_dataset(out, family, "16", family.make_params("16"), n_per_split={"train": 4}, seed=0)
     raw = json.loads((out / INFO_FILE).read_text())
-    assert raw["generator"]["label_preserving_transforms"] == ["hflip", "vflip"]
-    assert load_dataset_info(out).label_preserving_transforms == ("hflip", "vflip")
+    assert raw["generator"]["label_preserving_transforms"] == ["hflip", "vflip", "vtranslate"]
+    assert load_dataset_info(out).label_preserving_transforms == ("hflip", "vflip", "vtranslate")
     # A family that declares none writes an empty list.
     write_fake(tmp_path / "fake", fake_family)
     assert load_dataset_info(tmp_path / "fake").label_preserving_transforms == ()
