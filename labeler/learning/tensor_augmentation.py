@@ -3,8 +3,8 @@
 Each transform of ``AUGMENTATIONS`` (``generators.transforms``: mirror left-right, mirror
 top-bottom, rotate by a random multiple of 90 degrees, shift by a few pixels with white coming
 in, translate the whole drawing anywhere it stays inside the frame) is applied to a random
-share of a batch. Random draws come from a CPU ``torch.Generator``
-only, so a seed gives the same batches on any device.
+share of a batch. Random draws come from a CPU ``torch.Generator`` only, so a seed gives the
+same batches on any device.
 """
 
 from __future__ import annotations
