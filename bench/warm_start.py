@@ -11,7 +11,7 @@ mean is not below the scratch mean by more than the larger of the two standard d
 across seeds; a warm mean above it by more is counted apart, as better), and the simulation at
 least 3x faster.
 
-    .venv/bin/python bench/warm_start.py                 # about 20 minutes on 2 cores
+    .venv/bin/python bench/warm_start.py                 # about an hour on one core
     .venv/bin/python bench/warm_start.py --datasets orientation --seeds 1 --budget 200
 """
 
@@ -41,7 +41,7 @@ TARGET_SPEED_UP = 3.0
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default="svrt-04,orientation")
+    parser.add_argument("--datasets", default="svrt-04,orientation,counting")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--initial", type=int, default=50)
     parser.add_argument("--query-size", type=int, default=50)
