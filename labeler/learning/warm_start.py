@@ -17,8 +17,8 @@ every round and trained that briefly do not recover. Smaller fixed shares were m
 warm with a third 0.94-0.99): a fifth falls to chance at 100 and 150 labels (0.50); a fifth
 with a gentler start (``0.8 * previous + 0.01 * fresh``) keeps up with scratch at 3.2x less
 time (against the scratch time of another run, not the same process) but gives back the
-warm gain (0.93 against 0.98 at 150 labels); 0.15 of the steps with
-that start falls again (0.61-0.80 from 150 labels on). The fixed third stays.
+warm gain (0.93 against 0.98 at 150 labels); 0.15 of the steps with that start falls again
+(0.61-0.80 from 150 labels on). The fixed third stays.
 
 Warm starts stay off unless asked for (``--warm-start``): the third that helps on SVRT 4
 (0.974 against 0.940 from scratch at 500 labels) loses on counting round after round (0.471
