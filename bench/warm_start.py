@@ -2,8 +2,8 @@
 
 For each dataset, ``labeler simulate`` runs margin sampling with the CNN (``--model resnet``,
 every round a network) under several seeds, once training every round from scratch and once
-with ``--warm-start`` (the last round's weights shrunk by 0.4 and perturbed by 0.1 of a fresh
-initialization, trained for a share of the steps: ``labeler.learning.warm_start``), in the
+with ``--warm-start`` (training carried on from the last round's weights, or shrunk and
+perturbed as ``labeler.learning.warm_start``'s constants say, for a share of the steps), in the
 same process one after the other.
 
 Targets (issue 20): the same accuracy at each budget within the seeds' spread (here: the warm
@@ -154,17 +154,28 @@ def format_report(report: dict[str, Any]) -> str:
         f"--budget {config['budget']}`; margin sampling, `--model resnet` (a network every "
         f"round), mean test accuracy over the seeds; {report['seconds'] / 60:.1f} min in all.",
         "",
-        f"Warm: the last round's weights shrunk by {warm['shrink']:g} and perturbed by "
-        f"{warm['perturb']:g} of a fresh initialization, trained for {warm['step_share']:.0%} "
-        "of the steps. Not worse: the warm mean is not below "
+        f"Warm: {describe_warm(warm)}. Not worse: the warm mean is not below "
         "the scratch mean by more than the larger standard deviation across seeds; better: above "
         "it by more. Times are the runs' own (the full-data training each simulation also does "
         "is left out).",
         "",
     ]
+    if "note" in report:
+        lines += [report["note"], ""]
     for name, found in report["datasets"].items():
         lines.append(format_dataset(name, found))
     return "\n".join(lines)
+
+
+def describe_warm(warm: dict[str, float]) -> str:
+    """How the warm rounds started and how long they trained."""
+    share = f"{warm['step_share']:.0%} of the steps"
+    if warm["shrink"] == 1.0 and warm["perturb"] == 0.0:
+        return f"training carried on from the last round's weights, for {share}"
+    return (
+        f"the last round's weights shrunk by {warm['shrink']:g} and perturbed by "
+        f"{warm['perturb']:g} of a fresh initialization, trained for {share}"
+    )
 
 
 if __name__ == "__main__":

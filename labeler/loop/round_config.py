@@ -40,7 +40,7 @@ class RoundConfig:
     only this many random unlabeled samples (None: all). ``audit_share``: that share of each
     batch is drawn at random from the scored images instead, for the accuracy estimate
     (``labeler.selection.accuracy_estimate``; 0: none). ``warm_start``: a network starts from
-    the last round's, shrunk and perturbed (``labeler.learning.warm_start``). ``seed``:
+    the last round's weights (``labeler.learning.warm_start``). ``seed``:
     selection randomness.
     ``scoring_model``: "full" scores with the trained model; "pruned" cuts the blocks that
     ``labeler prune apply`` chose from it, fine-tunes the rest briefly and scores with that

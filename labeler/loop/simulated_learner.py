@@ -100,7 +100,7 @@ def fit_learner(
     previous: Classifier | None = None,
 ) -> Fitted:
     """Train ``learner`` on the labeled pool rows and test it (module docstring). ``warm``: a
-    network starts from ``previous`` (the last round's), shrunk and perturbed, when it fits."""
+    network starts from ``previous`` (the last round's) when it fits."""
     labels = arrays.pool_labels[labeled]
     start = Start(warm, previous)
     if learner == CNN:

@@ -84,7 +84,7 @@ class SimulationConfig:
     same picks for every strategy of a seed), on the pool's ``embedding`` (``auto``: the first
     embedding ``--model auto`` would use). ``learner``: ``cnn``, ``linear@<embedding>`` or
     ``auto``, as a round's (``labeler.loop.simulated_learner``). ``warm_start``: each round's
-    network starts from the last one's, shrunk and perturbed (``labeler.learning.warm_start``).
+    network trains on from the last one's weights (``labeler.learning.warm_start``).
     """
 
     strategies: tuple[str, ...] = ("margin", "bald", "random")

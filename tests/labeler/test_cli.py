@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from labeler.cli import make_parser
 from labeler.data.dataset_format import find_datasets, load_dataset_info, load_metadata
 from labeler.store.project import open_project
 
@@ -221,6 +224,26 @@ def test_a_bad_recipe_entry_is_named(run_cli, tmp_path: Path) -> None:
 def test_help_exits_0(run_cli) -> None:
     assert run_cli("generate", "--help").code == 0
     assert run_cli().code == 2
+
+
+def test_every_command_prints_its_help(run_cli) -> None:
+    """argparse formats help only when asked, so a help text it cannot format (a bare ``%``)
+    fails no other test."""
+    commands = list(_list_commands(make_parser()))
+    assert ("round",) in commands and ("simulate",) in commands
+    for command in commands:
+        result = run_cli(*command, "--help")
+        assert result.code == 0 and "usage:" in result.out, (command, result.err)
+
+
+def _list_commands(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                yield (*prefix, name)
+                yield from _list_commands(subparser, (*prefix, name))
 
 
 def test_the_exact_svrt_command_works_on_the_real_family(run_cli, tmp_path: Path) -> None:

@@ -1,17 +1,18 @@
-"""Warm-started networks: shrink and perturb, the fit check, the shorter schedule."""
+"""Warm-started networks: carrying on or shrink and perturb, the fit check, the shorter
+schedule."""
 
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
+from labeler.learning import warm_start
 from labeler.learning.models import ModelConfig, make_model
 from labeler.learning.train_config import TrainConfig
 from labeler.learning.warm_start import (
-    PERTURB,
-    SHRINK,
     get_warm_train_config,
     plan_warm_start,
     shrink_perturb,
@@ -30,12 +31,12 @@ def test_shrink_perturb_mixes_parameters_and_keeps_batch_norm_statistics() -> No
                 buffer.fill_(0.25)
     fresh = make_model(CONFIG, n_classes=3)
     before = {name: value.clone() for name, value in previous.state_dict().items()}
-    warm = shrink_perturb(previous, fresh)
+    warm = shrink_perturb(previous, fresh, shrink=0.4, perturb=0.1)
     parameters = dict(previous.named_parameters())
     fresh_parameters = dict(fresh.named_parameters())
     for name, value in warm.state_dict().items():
         if name in parameters:
-            expected = SHRINK * parameters[name] + PERTURB * fresh_parameters[name]
+            expected = 0.4 * parameters[name] + 0.1 * fresh_parameters[name]
             torch.testing.assert_close(value, expected.detach())
         else:
             torch.testing.assert_close(value, before[name])
@@ -45,10 +46,33 @@ def test_shrink_perturb_mixes_parameters_and_keeps_batch_norm_statistics() -> No
         torch.testing.assert_close(value, before[name])
 
 
+def test_by_default_training_carries_on_from_the_previous_weights(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    torch.manual_seed(0)
+    previous = make_model(CONFIG, n_classes=3)
+    start = plan_warm_start(previous, CONFIG, n_classes=3, seed=1)
+    assert start.model is not None and start.model is not previous
+    for name, value in previous.state_dict().items():
+        torch.testing.assert_close(start.model.state_dict()[name], value)
+    # Set to mix, the constants are read when the round plans, and the note says how.
+    monkeypatch.setattr(warm_start, "SHRINK", 0.5)
+    monkeypatch.setattr(warm_start, "PERTURB", 0.2)
+    mixed = plan_warm_start(previous, CONFIG, n_classes=3, seed=1)
+    assert mixed.model is not None
+    weight = next(name for name, _ in previous.named_parameters())
+    assert not torch.equal(mixed.model.state_dict()[weight], previous.state_dict()[weight])
+    assert mixed.note == (
+        "warm: the last round's weights shrunk by 0.5 and perturbed by 0.2 of a fresh "
+        "initialization, trained on for 33% of the steps"
+    )
+
+
 def test_a_previous_network_that_does_not_fit_is_not_used() -> None:
     previous = make_model(CONFIG, n_classes=3)
     start = plan_warm_start(previous, CONFIG, n_classes=3, seed=1)
-    assert start.used and start.note.startswith("warm: the last round's weights shrunk by 0.4")
+    assert start.used
+    assert start.note == "warm: the last round's weights, trained on for 33% of the steps"
     wider = dataclasses.replace(CONFIG, width=8)
     refused = plan_warm_start(previous, wider, n_classes=3, seed=1, previous_source="round 4")
     assert not refused.used

@@ -195,7 +195,7 @@ def test_a_warm_started_round_starts_from_the_last_rounds_network(project: Path,
         assert f"network trained {report['warm_start']}" in result.out
         assert run_cli("oracle", project).code == 0
     assert notes[0] == "from scratch: the project has no network to start from"
-    assert notes[1].startswith("warm: round 2's weights shrunk by 0.4")
+    assert notes[1] == "warm: round 2's weights, trained on for 33% of the steps"
     assert report["config"]["warm_start"] is True
     # Without the flag the report says nothing of a warm start.
     assert run_cli("round", project, "--query-size", "4", *CNN_FLAGS, *FAST_FLAGS).code == 0
