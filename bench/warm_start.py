@@ -32,7 +32,7 @@ from bench.machine import describe_machine
 from bench.saved_results import add_markdown_only_flag, rewrite_saved_report, save_report
 from bench.stop_meter import get_dataset
 from labeler.api.simulations import simulate
-from labeler.learning.warm_start import PERTURB, SHRINK, WARM_STEP_SHARE
+from labeler.learning.warm_start import PERTURB, SCRATCH_NEW_SHARE, SHRINK, WARM_STEP_SHARE
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODES = {"scratch": False, "warm": True}
@@ -89,7 +89,12 @@ def main() -> None:
     report = {
         "machine": describe_machine(),
         "config": {**vars(args), "work": str(args.work), "out": str(args.out)},
-        "warm": {"shrink": SHRINK, "perturb": PERTURB, "step_share": WARM_STEP_SHARE},
+        "warm": {
+            "shrink": SHRINK,
+            "perturb": PERTURB,
+            "step_share": WARM_STEP_SHARE,
+            "scratch_new_share": SCRATCH_NEW_SHARE,
+        },
         "datasets": datasets,
         "seconds": time.perf_counter() - started,
     }
@@ -168,13 +173,21 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def describe_warm(warm: dict[str, float]) -> str:
-    """How the warm rounds started and how long they trained."""
+    """How the warm rounds started and how long they trained (a report saved before
+    ``scratch_new_share`` existed warm-started from the second round on)."""
     share = f"{warm['step_share']:.0%} of the steps"
     if warm["shrink"] == 1.0 and warm["perturb"] == 0.0:
-        return f"training carried on from the last round's weights, for {share}"
+        described = f"training carried on from the last round's weights, for {share}"
+    else:
+        described = (
+            f"the last round's weights shrunk by {warm['shrink']:g} and perturbed by "
+            f"{warm['perturb']:g} of a fresh initialization, trained for {share}"
+        )
+    if "scratch_new_share" not in warm:
+        return described + ", from the second round on"
     return (
-        f"the last round's weights shrunk by {warm['shrink']:g} and perturbed by "
-        f"{warm['perturb']:g} of a fresh initialization, trained for {share}"
+        f"{described}; from scratch while {warm['scratch_new_share']:.0%} or more of the labels "
+        "are new since the last network (the second round)"
     )
 
 

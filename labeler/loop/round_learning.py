@@ -295,7 +295,7 @@ def _train_network(
 ) -> TrainResult:
     images = np.asarray(project.load_images()[inputs.labeled_ids])
     if config.warm_start:
-        previous, source = _load_last_network(project)
+        previous, source, n_previous_labels = _load_last_network(project)
         return train_warm(
             previous,
             images,
@@ -305,6 +305,7 @@ def _train_network(
             train_config=config.train,
             progress=progress,
             previous_source=source,
+            n_previous_labels=n_previous_labels,
         )
     return train_model(
         images,
@@ -316,21 +317,21 @@ def _train_network(
     )
 
 
-def _load_last_network(project: Project) -> tuple[Classifier | None, str]:
+def _load_last_network(project: Project) -> tuple[Classifier | None, str, int | None]:
     """The network of the last done round (None when it learned a head, or has no round
-    folder), and how to name it in the report."""
+    folder), how to name it in the report, and the labels it trained on."""
     last = project.store.get_last_done_round()
     folder = None if last is None else RoundFolder.of(project.path, last.folder)
     if last is None or folder is None:
-        return None, "the project"
+        return None, "the project", None
     source = f"round {last.id}"
     if not folder.checkpoint.is_file():
-        return None, source
+        return None, source, None
     try:
-        return load_checkpoint(folder.checkpoint)[0], source
+        return load_checkpoint(folder.checkpoint)[0], source, last.n_labels
     except ValueError as error:
         logger.warning("cannot warm-start from %s: %s", folder.checkpoint, error)
-        return None, f"{source} (its checkpoint is unreadable)"
+        return None, f"{source} (its checkpoint is unreadable)", None
 
 
 def _train_pretrained(

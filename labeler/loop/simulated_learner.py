@@ -82,10 +82,12 @@ class Fitted:
 
 @dataclass(frozen=True)
 class Start:
-    """How a round's network starts: from scratch, or (``warm``) from ``previous``."""
+    """How a round's network starts: from scratch, or (``warm``) from ``previous``, which
+    trained on ``n_previous_labels``."""
 
     warm: bool = False
     previous: Classifier | None = None
+    n_previous_labels: int | None = None
 
 
 def fit_learner(
@@ -98,11 +100,13 @@ def fit_learner(
     seed: int,
     warm: bool = False,
     previous: Classifier | None = None,
+    n_previous_labels: int | None = None,
 ) -> Fitted:
     """Train ``learner`` on the labeled pool rows and test it (module docstring). ``warm``: a
-    network starts from ``previous`` (the last round's) when it fits."""
+    network starts from ``previous`` (the last round's, trained on ``n_previous_labels``)
+    when ``labeler.learning.warm_start`` takes it."""
     labels = arrays.pool_labels[labeled]
-    start = Start(warm, previous)
+    start = Start(warm, previous, n_previous_labels)
     if learner == CNN:
         return _fit_network(
             arrays, labeled, model_config=model_config, train_config=train_config, start=start
@@ -232,6 +236,7 @@ def _train_network(
             model_config=model_config,
             train_config=train_config,
             progress=False,
+            n_previous_labels=start.n_previous_labels,
         )
     return train_model(
         arrays.pool_images[labeled],

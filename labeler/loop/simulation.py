@@ -516,6 +516,7 @@ def _run_one(
             seed=training_seed,
             warm=config.warm_start,
             previous=None if fitted is None else fitted.network,
+            n_previous_labels=n_labels[-1] if n_labels else None,
         )
         n_labels.append(int(labeled.shape[0]))
         accuracies.append(fitted.test_accuracy)

@@ -111,3 +111,17 @@ def test_a_warm_network_trains_fewer_steps_and_says_how_it_started() -> None:
     )  # fmt: skip
     assert fresh.start.startswith("from scratch") and warm.start.startswith("warm:")
     assert fresh.n_steps == 30 and warm.n_steps == 10
+    # A previous network that saw half the labels or fewer is not carried on.
+    doubled = train_warm(
+        fresh.model, images, labels, n_classes=2, model_config=CONFIG, train_config=config,
+        progress=False, n_previous_labels=20,
+    )  # fmt: skip
+    assert doubled.start == (
+        "from scratch: 20 of the 40 labels are new since the last round's network (50% or more)"
+    )
+    assert doubled.n_steps == 30
+    grown = train_warm(
+        fresh.model, images, labels, n_classes=2, model_config=CONFIG, train_config=config,
+        progress=False, n_previous_labels=21,
+    )  # fmt: skip
+    assert grown.start.startswith("warm:") and grown.n_steps == 10

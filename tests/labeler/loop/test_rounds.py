@@ -197,6 +197,16 @@ def test_a_warm_started_round_starts_from_the_last_rounds_network(project: Path,
     assert notes[0] == "from scratch: the project has no network to start from"
     assert notes[1] == "warm: round 2's weights, trained on for 33% of the steps"
     assert report["config"]["warm_start"] is True
+    # Round 3's network saw 16 labels; with 16 more beside them it is not carried on.
+    with open_project(project) as opened:
+        labeled = set(opened.store.get_current_labels()[0].tolist())
+        _add_labels(opened, [sample for sample in range(40) if sample not in labeled][:12])
+    result = run_cli("round", project, "--query-size", "4", "--warm-start", *CNN_FLAGS,
+                     *FAST_FLAGS)  # fmt: skip
+    assert result.code == 0, result.err
+    assert read_last_report(project)["warm_start"] == (
+        "from scratch: 16 of the 32 labels are new since round 3's network (50% or more)"
+    )
     # Without the flag the report says nothing of a warm start.
     assert run_cli("round", project, "--query-size", "4", *CNN_FLAGS, *FAST_FLAGS).code == 0
     assert read_last_report(project)["warm_start"] is None
