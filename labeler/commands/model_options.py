@@ -15,7 +15,7 @@ from labeler.learning.learner_choice import AUTO, HEAD_PREFIX
 from labeler.learning.model_presets import PRESETS, list_presets
 from labeler.learning.models import DEFAULT_MODEL_CONFIG, list_models
 from labeler.learning.training import TrainConfig
-from labeler.learning.warm_start import WARM_STEP_SHARE
+from labeler.learning.warm_start import SCRATCH_NEW_SHARE, WARM_STEP_SHARE
 from labeler.loop.initial_round import DEFAULT_COLD_START
 from labeler.loop.round_config import AUTO_EMBEDDING
 from labeler.selection.cold_start import list_cold_starts
@@ -88,7 +88,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--warm-start",
         action="store_true",
         help=f"train a network on from the last round's weights, for {WARM_STEP_SHARE:.0%}% of "
-        "the steps (default: from scratch every round)",
+        f"the steps, once that network has seen more than {1 - SCRATCH_NEW_SHARE:.0%}% of the "
+        "labels (default: from scratch every round)",
     )
     group.add_argument(
         "--threads",

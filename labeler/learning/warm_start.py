@@ -29,8 +29,8 @@ labels, orientation 1.000 as from scratch, counting 0.952 against 0.724; 2.0-2.2
   lost accuracy round after round (0.624 against 0.912 at 500 labels).
 
 The first two rounds train from scratch in either mode and every round also scores the pool,
-so ten rounds at a third of the steps cannot pass about 2.2x: the 3x target is not met, and
-warm starts stay off unless asked for (``--warm-start``).
+so ten rounds at a third of the steps stay near 2x: the 3x target is not met, and warm starts
+stay off unless asked for (``--warm-start``).
 
 A previous model that does not fit the one asked for (another architecture, width, input
 size or number of classes) is not used: the round trains from scratch and says why.
