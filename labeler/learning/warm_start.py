@@ -102,11 +102,11 @@ def plan_warm_start(
     n_labels: int | None = None,
     n_previous_labels: int | None = None,
 ) -> WarmStart:
-    """``previous`` mixed with a fresh model (``SHRINK`` and ``PERTURB``; the fresh part seeded
-    by ``seed``) for a round of ``model_config`` with ``n_classes``, or none, with the
-    reason. ``n_labels`` and ``n_previous_labels`` (the labels this round and the previous
-    network trained on, when known) send the round to scratch while ``SCRATCH_NEW_SHARE`` or
-    more of them are new."""
+    """A copy of ``previous`` (as it is, or mixed with a fresh model as ``SHRINK`` and
+    ``PERTURB`` say, the fresh part seeded by ``seed``) for a round of ``model_config`` with
+    ``n_classes``, or none, with the reason. ``n_labels`` and ``n_previous_labels`` (the labels
+    this round and the previous network trained on, when known) send the round to scratch
+    while ``SCRATCH_NEW_SHARE`` or more of them are new."""
     if previous is None:
         return WarmStart(None, f"from scratch: {previous_source} has no network to start from")
     if previous.config != model_config or previous.n_classes != n_classes:
@@ -124,22 +124,18 @@ def plan_warm_start(
                 f"from scratch: {n_new} of the {n_labels} labels are new since "
                 f"{previous_source}'s network ({SCRATCH_NEW_SHARE:.0%} or more)",
             )
+    trained_for = f"trained on for {WARM_STEP_SHARE:.0%} of the steps"
+    if SHRINK == 1.0 and PERTURB == 0.0:  # carried on as they are: no fresh model to mix in
+        note = f"warm: {previous_source}'s weights, {trained_for}"
+        return WarmStart(deepcopy(previous.cpu()), note)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fresh = make_model(model_config, n_classes=n_classes)
-    warm = shrink_perturb(previous.cpu(), fresh, shrink=SHRINK, perturb=PERTURB)
     return WarmStart(
-        warm,
-        f"warm: {previous_source}'s weights{_describe_mix()}, trained on for "
-        f"{WARM_STEP_SHARE:.0%} of the steps",
+        shrink_perturb(previous.cpu(), fresh, shrink=SHRINK, perturb=PERTURB),
+        f"warm: {previous_source}'s weights shrunk by {SHRINK:g} and perturbed by {PERTURB:g} "
+        f"of a fresh initialization, {trained_for}",
     )
-
-
-def _describe_mix() -> str:
-    """How the previous weights were changed before training on: nothing, by default."""
-    if SHRINK == 1.0 and PERTURB == 0.0:
-        return ""
-    return f" shrunk by {SHRINK:g} and perturbed by {PERTURB:g} of a fresh initialization"
 
 
 def _describe(config: ModelConfig) -> str:
