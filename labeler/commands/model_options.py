@@ -68,7 +68,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-steps",
         type=int,
         default=_TRAIN_DEFAULTS.min_steps,
-        help="optimizer steps before early stopping may act",
+        help="optimizer steps planned at least, and run before early stopping may act "
+        f"(default {_TRAIN_DEFAULTS.min_steps})",
     )
     group.add_argument("--batch-size", type=int, default=_TRAIN_DEFAULTS.batch_size)
     group.add_argument("--lr", type=float, default=_TRAIN_DEFAULTS.lr, help="peak learning rate")

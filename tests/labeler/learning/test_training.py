@@ -211,8 +211,11 @@ def test_default_model_learns_svrt_problem_4() -> None:
     accuracy = evaluate_accuracy(
         result.model, np.asarray(test.images), np.asarray(test.labels), device="cpu"
     )
-    assert accuracy >= 0.85  # measured 0.91 (seeds 0-2) with bench/training.py
-    assert result.seconds < 60
+    # Measured 0.895 at seed 0 with at least 800 steps (the default), 0.888 with the former 200
+    # (325 steps run). Without augmentation: with the family's transforms, as rounds train,
+    # 0.998 and 0.978 over two seeds (bench/results/training_steps.md).
+    assert accuracy >= 0.85
+    assert result.seconds < 150  # about a minute on one core
 
 
 def test_thread_setting_is_applied_and_restored() -> None:
