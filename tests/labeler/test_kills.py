@@ -12,8 +12,10 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,12 +31,12 @@ N_EXPORT_KILLS = 6
 N_INIT_KILLS = 6
 
 
-def _start(*args: object) -> subprocess.Popen[bytes]:
+def _start(*args: object, stderr: Any = subprocess.PIPE) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "labeler.cli", *map(str, args)],
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
 
 
@@ -91,15 +93,19 @@ def _time_round(project: Path) -> tuple[float, float]:
     with open_project(project) as opened:
         previous = len(opened.store.get_rounds())
     started = time.perf_counter()
-    process = _start("round", project, "--query-size", 5)
-    times: dict[str, float] = {}
-    while process.poll() is None:
-        with open_project(project) as opened:
-            new = opened.store.get_rounds()[previous:]
-        if new:
-            times.setdefault(new[-1].status, time.perf_counter() - started)
-        time.sleep(0.01)
-    assert process.returncode == 0, process.communicate()[1].decode()
+    # Rounds of at least 800 steps print more progress than a pipe holds: a pipe read only
+    # at the end would stall the round, so this one goes to a file.
+    with tempfile.TemporaryFile() as log:
+        process = _start("round", project, "--query-size", 5, stderr=log)
+        times: dict[str, float] = {}
+        while process.poll() is None:
+            with open_project(project) as opened:
+                new = opened.store.get_rounds()[previous:]
+            if new:
+                times.setdefault(new[-1].status, time.perf_counter() - started)
+            time.sleep(0.01)
+        log.seek(0)
+        assert process.returncode == 0, log.read().decode(errors="replace")
     assert "running" in times and "done" in times, times
     return times["running"], times["done"]
 
